@@ -1,0 +1,46 @@
+//! Sprout's core: the content model of a farming game, its validator, and (as they land) the
+//! generators that grow content with local models. No Bevy here: the CLI and the tests build
+//! without an engine, and `bevy_sprout` is thin glue on top.
+//!
+//! - [`content`]: the RON content types and how file names route to them;
+//! - [`format`]: reading and writing RON with errors that name file, line, column and field;
+//! - [`validate`]: every rule a set of content files must pass;
+//! - [`fs`]: atomic writes, so a watching game never sees half a file.
+
+pub mod content;
+pub mod format;
+pub mod fs;
+pub mod validate;
+
+use std::path::PathBuf;
+
+/// Errors of the core library.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A file could not be parsed.
+    #[error("{path}:{error}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Where and why.
+        error: format::ParseError,
+    },
+    /// A value could not be written as RON.
+    #[error("cannot write RON: {0}")]
+    Serialize(#[from] ron::Error),
+    /// Content that failed validation; nothing was written.
+    #[error("{} problem(s), first: {}", .0.len(), .0.first().map(ToString::to_string).unwrap_or_default())]
+    Invalid(Vec<validate::Diagnostic>),
+}
+
+/// Result with the core's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;
