@@ -5,11 +5,13 @@
 //! - [`content`]: the RON content types and how file names route to them;
 //! - [`format`]: reading and writing RON with errors that name file, line, column and field;
 //! - [`validate`]: every rule a set of content files must pass;
-//! - [`fs`]: atomic writes, so a watching game never sees half a file.
+//! - [`fs`]: atomic writes, so a watching game never sees half a file;
+//! - [`placeholder`]: labelled placeholder art until the image generators replace it.
 
 pub mod content;
 pub mod format;
 pub mod fs;
+pub mod placeholder;
 pub mod validate;
 
 use std::path::PathBuf;

@@ -61,8 +61,8 @@ struct Index<'a> {
     crops: HashMap<&'a str, &'a Crop>,
     flags: HashSet<&'a str>,
     locations: HashSet<&'a str>,
-    /// Lower-cased "do not copy" names.
-    banned: Vec<String>,
+    /// "Do not copy" names: (lower case, as written).
+    banned: Vec<(String, &'a str)>,
 }
 
 /// The file a check is looking at.
@@ -150,7 +150,11 @@ impl<'a> Checker<'a> {
                 }
                 let w = &first.value;
                 self.ix.world = Some(w);
-                self.ix.banned = w.do_not_copy.iter().map(|n| n.to_lowercase()).collect();
+                self.ix.banned = w
+                    .do_not_copy
+                    .iter()
+                    .map(|n| (n.to_lowercase(), n.as_str()))
+                    .collect();
             }
         }
         if let Some(w) = self.ix.world {
@@ -277,7 +281,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn copied_name(&self, text: &str) -> Option<String> {
+    fn copied_name(&self, text: &str) -> Option<&'a str> {
         if self.ix.banned.is_empty() {
             return None;
         }
@@ -285,8 +289,8 @@ impl<'a> Checker<'a> {
         self.ix
             .banned
             .iter()
-            .find(|name| contains_word(&lower, name))
-            .cloned()
+            .find(|(name, _)| contains_word(&lower, name))
+            .map(|(_, written)| *written)
     }
 
     fn condition(&mut self, at: At<'_>, field: &FieldPath, cond: &Condition) {

@@ -1,0 +1,8 @@
+//! End-to-end tests across Sprout's crates. One test binary (`cargo test -p sprout_tests`), one
+//! module per concern.
+
+mod dialogue_graphs;
+mod fixtures;
+mod roundtrip;
+mod starter;
+mod support;
