@@ -2,7 +2,6 @@
 //! verdicts agree with a plain breadth-first search written independently here.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
@@ -102,7 +101,8 @@ fn tree(entry: usize, exits: &[Exit]) -> DialogueTree {
                             text: format!("Choice {k}."),
                             // The first choice is always unconditional, so the player never
                             // runs out of choices and only graph rules are in play.
-                            condition: (*conditional && k > 0).then_some(Condition::Season(Season::Spring)),
+                            condition: (*conditional && k > 0)
+                                .then_some(Condition::Season(Season::Spring)),
                             effects: vec![],
                             next: t.map_or(Target::End, |j| Target::Goto(node_id(j))),
                         })
@@ -147,7 +147,7 @@ proptest! {
 
         let mut set = base().clone();
         let source = to_ron(&tree(entry, &exits)).unwrap();
-        let path = PathBuf::from(set.root.join("dialogue/prop.dialogue.ron"));
+        let path = set.root.join("dialogue/prop.dialogue.ron");
         set.add_source(path, source).unwrap();
         let diagnostics = validate_set(&set);
         let actual: BTreeSet<_> = diagnostics

@@ -36,8 +36,17 @@ fn run_case(case: &Path) -> BTreeSet<String> {
         .diagnostics
         .iter()
         .map(|d| {
-            let file = d.file.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-            let file = if file.is_empty() { ".".to_owned() } else { file };
+            let file = d
+                .file
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let file = if file.is_empty() {
+                ".".to_owned()
+            } else {
+                file
+            };
             let pos = d
                 .position
                 .map_or("-".to_owned(), |p| format!("{}:{}", p.line, p.col));
@@ -66,7 +75,11 @@ fn every_broken_fixture_fails_with_its_own_error_at_the_right_place() {
         let expected = expectations(case);
         let name = case.file_name().unwrap().to_string_lossy();
         // The case's own rule must be among the expectations: the fixture really tests it.
-        let rule = if name == "duplicate_line_id" { "duplicate_id" } else { &*name };
+        let rule = if name == "duplicate_line_id" {
+            "duplicate_id"
+        } else {
+            &*name
+        };
         assert!(
             expected.iter().any(|e| e.split(' ').nth(1) == Some(rule)),
             "{name}: expect.txt does not mention rule {rule}"

@@ -56,18 +56,36 @@ fn every_variant_round_trips() {
     let every_condition = Condition::All(vec![
         Condition::Flag(id("a")),
         Condition::NotFlag(id("b")),
-        Condition::Friendship { npc: id("mira"), at_least: 250 },
-        Condition::HasItem { item: id("egg"), count: 2 },
+        Condition::Friendship {
+            npc: id("mira"),
+            at_least: 250,
+        },
+        Condition::HasItem {
+            item: id("egg"),
+            count: 2,
+        },
         Condition::Season(Season::Winter),
         Condition::TimeOfDay(TimeSlot::Evening),
         Condition::QuestActive(id("q")),
-        Condition::Any(vec![Condition::QuestDone(id("q")), Condition::Not(Box::new(Condition::Flag(id("c"))))]),
+        Condition::Any(vec![
+            Condition::QuestDone(id("q")),
+            Condition::Not(Box::new(Condition::Flag(id("c")))),
+        ]),
     ]);
     let every_effect = vec![
-        Effect::GiveItem { item: id("egg"), count: 1 },
-        Effect::TakeItem { item: id("egg"), count: 1 },
+        Effect::GiveItem {
+            item: id("egg"),
+            count: 1,
+        },
+        Effect::TakeItem {
+            item: id("egg"),
+            count: 1,
+        },
         Effect::GiveGold(10),
-        Effect::Friendship { npc: id("mira"), points: -20 },
+        Effect::Friendship {
+            npc: id("mira"),
+            points: -20,
+        },
         Effect::SetFlag(id("a")),
         Effect::ClearFlag(id("a")),
         Effect::StartQuest(id("q")),
@@ -96,12 +114,36 @@ fn every_variant_round_trips() {
                     text: "Text with \"quotes\", a comma, and ünïcödé.".into(),
                     effects: every_effect.clone(),
                     next: Next::Choices(vec![
-                        Choice { text: "x".into(), condition: Some(every_condition.clone()), effects: every_effect.clone(), next: Target::Goto(id("b")) },
-                        Choice { text: "y".into(), condition: None, effects: vec![], next: Target::End },
+                        Choice {
+                            text: "x".into(),
+                            condition: Some(every_condition.clone()),
+                            effects: every_effect.clone(),
+                            next: Target::Goto(id("b")),
+                        },
+                        Choice {
+                            text: "y".into(),
+                            condition: None,
+                            effects: vec![],
+                            next: Target::End,
+                        },
                     ]),
                 },
-                DialogueNode { id: id("b"), line: id("t_b"), speaker: id("player"), text: "b".into(), effects: vec![], next: Next::Goto(id("c")) },
-                DialogueNode { id: id("c"), line: id("t_c"), speaker: id("narrator"), text: "c".into(), effects: vec![], next: Next::End },
+                DialogueNode {
+                    id: id("b"),
+                    line: id("t_b"),
+                    speaker: id("player"),
+                    text: "b".into(),
+                    effects: vec![],
+                    next: Next::Goto(id("c")),
+                },
+                DialogueNode {
+                    id: id("c"),
+                    line: id("t_c"),
+                    speaker: id("narrator"),
+                    text: "c".into(),
+                    effects: vec![],
+                    next: Next::End,
+                },
             ],
         };
         round_trip(&tree);
@@ -113,9 +155,16 @@ fn every_variant_round_trips() {
         giver: id("mira"),
         prerequisites: vec![every_condition],
         objectives: vec![
-            Objective::Deliver { item: id("egg"), count: 3, to: id("mira") },
+            Objective::Deliver {
+                item: id("egg"),
+                count: 3,
+                to: id("mira"),
+            },
             Objective::TalkTo { npc: id("mira") },
-            Objective::Harvest { crop: id("beet"), count: 5 },
+            Objective::Harvest {
+                crop: id("beet"),
+                count: 5,
+            },
         ],
         rewards: every_effect,
     };
@@ -126,6 +175,9 @@ fn every_variant_round_trips() {
 fn option_fields_may_omit_some() {
     let explicit = "Choice(text: \"x\", condition: Some(Flag(\"a\")), next: End)";
     let implicit = "Choice(text: \"x\", condition: Flag(\"a\"), next: End)";
-    assert_eq!(parse::<Choice>(explicit).unwrap(), parse::<Choice>(implicit).unwrap());
+    assert_eq!(
+        parse::<Choice>(explicit).unwrap(),
+        parse::<Choice>(implicit).unwrap()
+    );
     assert!(Path::new(&assets()).is_dir());
 }

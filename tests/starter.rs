@@ -23,13 +23,23 @@ fn starter_assets_have_the_promised_scope() {
     for c in &set.characters {
         let id = &c.value.id;
         assert!(
-            set.dialogues.iter().any(|d| d.value.participants.contains(id)),
+            set.dialogues
+                .iter()
+                .any(|d| d.value.participants.contains(id)),
             "no dialogue for {id}"
         );
     }
     for q in &set.quests {
         let id = &q.value.id;
-        assert!(set.dialogues.iter().any(|d| d.value.situation == Situation::QuestOffer(id.clone())));
-        assert!(set.dialogues.iter().any(|d| d.value.situation == Situation::QuestComplete(id.clone())));
+        assert!(
+            set.dialogues
+                .iter()
+                .any(|d| d.value.situation == Situation::QuestOffer(id.clone()))
+        );
+        assert!(
+            set.dialogues
+                .iter()
+                .any(|d| d.value.situation == Situation::QuestComplete(id.clone()))
+        );
     }
 }

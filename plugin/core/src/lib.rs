@@ -3,7 +3,7 @@
 //! without an engine, and `bevy_sprout` is thin glue on top.
 //!
 //! - [`content`]: the RON content types and how file names route to them;
-//! - [`format`]: reading and writing RON with errors that name file, line, column and field;
+//! - [`format`](mod@format): reading and writing RON with errors that name file, line, column and field;
 //! - [`validate`]: every rule a set of content files must pass;
 //! - [`fs`]: atomic writes, so a watching game never sees half a file;
 //! - [`placeholder`]: labelled placeholder art until the image generators replace it.

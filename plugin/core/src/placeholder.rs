@@ -82,7 +82,13 @@ pub fn wanted(set: &ContentSet) -> Vec<Wanted> {
     };
     for c in &set.characters {
         let c = &c.value;
-        add(&c.portrait, Role::Portrait { name: c.name.clone() }, c.id.as_str());
+        add(
+            &c.portrait,
+            Role::Portrait {
+                name: c.name.clone(),
+            },
+            c.id.as_str(),
+        );
         add(&c.sprite, Role::CharacterSprite, c.id.as_str());
     }
     for i in &set.items {
@@ -94,7 +100,11 @@ pub fn wanted(set: &ContentSet) -> Vec<Wanted> {
         for (stage, s) in c.stages.iter().enumerate() {
             add(&s.sprite, Role::CropStage { stage, of }, c.id.as_str());
         }
-        add(&c.ripe_sprite, Role::CropStage { stage: of, of }, c.id.as_str());
+        add(
+            &c.ripe_sprite,
+            Role::CropStage { stage: of, of },
+            c.id.as_str(),
+        );
     }
     out.into_values().collect()
 }
@@ -129,7 +139,9 @@ pub fn draw_missing(set: &ContentSet, force: bool) -> Result<Drawn> {
             generator_version: env!("CARGO_PKG_VERSION").into(),
             model: None,
             template: None,
-            inputs_sha256: sha256_hex(format!("{}|{}|{}", w.role.label(), w.owner, w.path).as_bytes()),
+            inputs_sha256: sha256_hex(
+                format!("{}|{}|{}", w.role.label(), w.owner, w.path).as_bytes(),
+            ),
             output_sha256: sha256_hex(&png),
             seed: 0,
             parameters: BTreeMap::from([
@@ -217,7 +229,11 @@ impl Canvas {
     fn mark(&mut self) {
         for y in 0..3 {
             for x in 0..3 {
-                let c = if (x + y) % 2 == 0 { [255, 0, 255, 255] } else { [255, 255, 255, 255] };
+                let c = if (x + y) % 2 == 0 {
+                    [255, 0, 255, 255]
+                } else {
+                    [255, 255, 255, 255]
+                };
                 self.set(x, y, c);
             }
         }
@@ -353,7 +369,9 @@ mod tests {
     #[test]
     fn every_role_draws_a_marked_image_of_its_size() {
         for role in [
-            Role::Portrait { name: "mira".into() },
+            Role::Portrait {
+                name: "mira".into(),
+            },
             Role::CharacterSprite,
             Role::Icon,
             Role::CropStage { stage: 0, of: 3 },

@@ -114,7 +114,10 @@ mod tests {
     #[test]
     fn accepts_nested_relative_paths() {
         let p = AssetPath::new("sprites/crops/parsnip_0.png").unwrap();
-        assert_eq!(p.under(Path::new("/a")), Path::new("/a/sprites/crops/parsnip_0.png"));
+        assert_eq!(
+            p.under(Path::new("/a")),
+            Path::new("/a/sprites/crops/parsnip_0.png")
+        );
     }
 
     #[test]

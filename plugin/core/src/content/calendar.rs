@@ -4,7 +4,17 @@ use serde::{Deserialize, Serialize};
 
 /// One of the four seasons of the farming year.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 pub enum Season {
     /// Planting season.
@@ -19,7 +29,12 @@ pub enum Season {
 
 impl Season {
     /// All seasons, in calendar order.
-    pub const ALL: [Season; 4] = [Season::Spring, Season::Summer, Season::Autumn, Season::Winter];
+    pub const ALL: [Season; 4] = [
+        Season::Spring,
+        Season::Summer,
+        Season::Autumn,
+        Season::Winter,
+    ];
 
     /// The season after this one.
     pub fn next(self) -> Season {
@@ -34,7 +49,17 @@ impl Season {
 
 /// A slice of the day. NPC schedules and dialogue conditions use slots, not minutes.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 pub enum TimeSlot {
     /// 06:00–10:00.

@@ -125,9 +125,18 @@ mod tests {
 
     #[test]
     fn rejects_hostile_and_odd_ids() {
-        assert!(matches!(Id::new("../../x"), Err(IdError::BadChar { ch: '.', .. })));
-        assert!(matches!(Id::new("Mira"), Err(IdError::BadChar { ch: 'M', .. })));
-        assert!(matches!(Id::new("a b"), Err(IdError::BadChar { ch: ' ', .. })));
+        assert!(matches!(
+            Id::new("../../x"),
+            Err(IdError::BadChar { ch: '.', .. })
+        ));
+        assert!(matches!(
+            Id::new("Mira"),
+            Err(IdError::BadChar { ch: 'M', .. })
+        ));
+        assert!(matches!(
+            Id::new("a b"),
+            Err(IdError::BadChar { ch: ' ', .. })
+        ));
         assert!(matches!(Id::new("é"), Err(IdError::BadChar { .. })));
         assert_eq!(Id::new(""), Err(IdError::Empty));
         assert!(matches!(Id::new("a".repeat(65)), Err(IdError::TooLong(_))));

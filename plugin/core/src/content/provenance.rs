@@ -96,7 +96,10 @@ mod tests {
     fn sidecar_names_round_trip() {
         let f = Path::new("assets/dialogue/mira_daily.dialogue.ron");
         let s = sidecar_path(f);
-        assert_eq!(s, Path::new("assets/dialogue/mira_daily.dialogue.ron.prov.ron"));
+        assert_eq!(
+            s,
+            Path::new("assets/dialogue/mira_daily.dialogue.ron.prov.ron")
+        );
         assert_eq!(sidecar_target(&s).unwrap(), f);
         assert_eq!(sidecar_target(Path::new("x.ron")), None);
     }

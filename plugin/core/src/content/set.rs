@@ -93,7 +93,11 @@ impl ContentSet {
 
     /// Parses `source` as the content type its `path` names and adds it to the set.
     /// A file whose name matches no content type is an error.
-    pub fn add_source(&mut self, path: PathBuf, source: impl Into<Arc<str>>) -> Result<(), Diagnostic> {
+    pub fn add_source(
+        &mut self,
+        path: PathBuf,
+        source: impl Into<Arc<str>>,
+    ) -> Result<(), Diagnostic> {
         let source: Arc<str> = source.into();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if name.ends_with(SIDECAR_SUFFIX) && sidecar_target(&path).is_some() {
@@ -164,7 +168,11 @@ fn parse_doc<T: serde::de::DeserializeOwned>(
     source: Arc<str>,
 ) -> Result<Document<T>, Diagnostic> {
     match parse::<T>(&source) {
-        Ok(value) => Ok(Document { path, source, value }),
+        Ok(value) => Ok(Document {
+            path,
+            source,
+            value,
+        }),
         Err(e) => Err(Diagnostic::from_parse(path, e)),
     }
 }
@@ -173,11 +181,8 @@ fn in_content_folder(root: &Path, path: &Path) -> bool {
     let Ok(rel) = path.strip_prefix(root) else {
         return false;
     };
-    rel.components().any(|c| {
-        ContentKind::ALL
-            .iter()
-            .any(|k| c.as_os_str() == k.folder())
-    })
+    rel.components()
+        .any(|c| ContentKind::ALL.iter().any(|k| c.as_os_str() == k.folder()))
 }
 
 /// Every file below `dir`, sorted, skipping hidden entries.

@@ -59,9 +59,7 @@ pub struct Location {
 }
 
 /// Kinds of places.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum LocationKind {
     /// The player's farm.
     Farm,

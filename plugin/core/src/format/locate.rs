@@ -36,7 +36,10 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 
 /// The position of the value at `path` in `src`, or of the deepest enclosing value found.
 pub fn locate(src: &str, path: &FieldPath) -> Position {
-    let mut reader = Reader { src: src.as_bytes(), pos: 0 };
+    let mut reader = Reader {
+        src: src.as_bytes(),
+        pos: 0,
+    };
     let root = reader.value(0);
     Position::of_offset(src, resolve(&root, path.segments()))
 }
@@ -52,8 +55,14 @@ enum Kind {
     Scalar,
     Seq(Vec<Node>),
     Map(Vec<(String, Node)>),
-    Struct { name: Option<String>, fields: Vec<(String, Node)> },
-    Tuple { name: Option<String>, items: Vec<Node> },
+    Struct {
+        name: Option<String>,
+        fields: Vec<(String, Node)>,
+    },
+    Tuple {
+        name: Option<String>,
+        items: Vec<Node>,
+    },
 }
 
 fn resolve(node: &Node, segs: &[Segment]) -> usize {
@@ -61,16 +70,18 @@ fn resolve(node: &Node, segs: &[Segment]) -> usize {
         return node.start;
     };
     let child = match (seg, &node.kind) {
-        (Segment::Field(f), Kind::Struct { fields, .. }) | (Segment::Field(f), Kind::Map(fields)) => {
+        (Segment::Field(f), Kind::Struct { fields, .. })
+        | (Segment::Field(f), Kind::Map(fields)) => {
             fields.iter().find(|(k, _)| k == f).map(|(_, v)| (v, rest))
         }
         (Segment::Index(i), Kind::Seq(items)) => items.get(*i).map(|v| (v, rest)),
         (Segment::Index(i), Kind::Tuple { items, .. }) if items.len() != 1 => {
             items.get(*i).map(|v| (v, rest))
         }
-        (Segment::Variant(v), Kind::Struct { name: Some(n), .. } | Kind::Tuple { name: Some(n), .. })
-            if n == v =>
-        {
+        (
+            Segment::Variant(v),
+            Kind::Struct { name: Some(n), .. } | Kind::Tuple { name: Some(n), .. },
+        ) if n == v => {
             return resolve_inside_variant(node, rest);
         }
         // A one-item tuple (`Some(x)`, `Goto(x)`, `Choices([..])`) is see-through.
@@ -145,7 +156,10 @@ impl Reader<'_> {
         let start = self.pos;
         if depth > MAX_DEPTH {
             self.pos = self.src.len();
-            return Node { start, kind: Kind::Scalar };
+            return Node {
+                start,
+                kind: Kind::Scalar,
+            };
         }
         let kind = match self.peek() {
             Some(b'[') => {
@@ -249,7 +263,10 @@ impl Reader<'_> {
         self.pos += 1;
         self.skip_ws();
         let save = self.pos;
-        let is_struct = if self.peek().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_') {
+        let is_struct = if self
+            .peek()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        {
             self.ident();
             self.skip_ws();
             self.peek() == Some(b':') && self.src.get(self.pos + 1) != Some(&b':')
@@ -287,7 +304,10 @@ impl Reader<'_> {
             }
             Kind::Struct { name, fields }
         } else {
-            Kind::Tuple { name, items: self.items(b')', depth) }
+            Kind::Tuple {
+                name,
+                items: self.items(b')', depth),
+            }
         }
     }
 
@@ -333,7 +353,9 @@ impl Reader<'_> {
                 self.string()
             } else {
                 let k = self.value(depth + 1);
-                String::from_utf8_lossy(&self.src[k.start..self.pos]).trim().to_owned()
+                String::from_utf8_lossy(&self.src[k.start..self.pos])
+                    .trim()
+                    .to_owned()
             };
             self.skip_ws();
             if self.peek() == Some(b':') {
@@ -386,7 +408,12 @@ DialogueTree(
         let choices = r.field("nodes").index(1).field("next").variant("Choices");
         assert_eq!(at(choices.index(1).field("next")), (10, 63));
         // Without the variant segment the one-item tuple is see-through.
-        let plain = r.field("nodes").index(1).field("next").index(1).field("condition");
+        let plain = r
+            .field("nodes")
+            .index(1)
+            .field("next")
+            .index(1)
+            .field("condition");
         assert_eq!(at(plain), (10, 40));
         assert_eq!(at(r.field("params").field("k")), (14, 20));
     }
@@ -400,7 +427,16 @@ DialogueTree(
 
     #[test]
     fn never_panics_on_garbage() {
-        for src in ["", "(", "[[[", "\"unterminated", "r#\"x", "(a: ", "é(ü: [", "/* open"] {
+        for src in [
+            "",
+            "(",
+            "[[[",
+            "\"unterminated",
+            "r#\"x",
+            "(a: ",
+            "é(ü: [",
+            "/* open",
+        ] {
             let _ = locate(src, &FieldPath::root().field("a").index(2));
         }
     }

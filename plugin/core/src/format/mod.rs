@@ -68,7 +68,8 @@ pub fn parse<T: DeserializeOwned>(src: &str) -> Result<T, ParseError> {
             return Err(from_spanned(src, spanned, Some(field)));
         }
     };
-    de.end().map_err(|e| from_spanned(src, de.span_error(e), None))?;
+    de.end()
+        .map_err(|e| from_spanned(src, de.span_error(e), None))?;
     Ok(value)
 }
 

@@ -221,13 +221,20 @@ mod tests {
     fn displays_like_a_compiler() {
         let d = Diagnostic {
             field: Some("nodes[1].next.Goto".into()),
-            ..Diagnostic::new(DiagnosticKind::DanglingJump, "a/x.dialogue.ron", "no node `z`")
+            ..Diagnostic::new(
+                DiagnosticKind::DanglingJump,
+                "a/x.dialogue.ron",
+                "no node `z`",
+            )
         }
         .at(Position { line: 12, col: 5 });
         assert_eq!(
             d.to_string(),
             "a/x.dialogue.ron:12:5: error: nodes[1].next.Goto: no node `z` [dangling_jump]"
         );
-        assert_eq!(DiagnosticKind::QuestNeverStarted.code(), "quest_never_started");
+        assert_eq!(
+            DiagnosticKind::QuestNeverStarted.code(),
+            "quest_never_started"
+        );
     }
 }

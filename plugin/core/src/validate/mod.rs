@@ -81,7 +81,5 @@ pub fn validate_set(set: &ContentSet) -> Vec<Diagnostic> {
 }
 
 fn sort(diagnostics: &mut [Diagnostic]) {
-    diagnostics.sort_by(|a, b| {
-        (&a.file, a.position, a.kind).cmp(&(&b.file, b.position, b.kind))
-    });
+    diagnostics.sort_by(|a, b| (&a.file, a.position, a.kind).cmp(&(&b.file, b.position, b.kind)));
 }

@@ -193,7 +193,11 @@ impl<'a> Checker<'a> {
                         Diagnostic::new(
                             DiagnosticKind::DuplicateId,
                             &d.path,
-                            format!("{} `{id}` is already defined in {}", kind.noun(), first.display()),
+                            format!(
+                                "{} `{id}` is already defined in {}",
+                                kind.noun(),
+                                first.display()
+                            ),
                         )
                         .at_field(&d.source, &field),
                     );
@@ -203,16 +207,52 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        register(&mut self.out, ContentKind::Character, &set.characters, |v| &v.id, &mut self.ix.characters);
-        register(&mut self.out, ContentKind::Item, &set.items, |v| &v.id, &mut self.ix.items);
-        register(&mut self.out, ContentKind::Quest, &set.quests, |v| &v.id, &mut self.ix.quests);
-        register(&mut self.out, ContentKind::Crop, &set.crops, |v| &v.id, &mut self.ix.crops);
+        register(
+            &mut self.out,
+            ContentKind::Character,
+            &set.characters,
+            |v| &v.id,
+            &mut self.ix.characters,
+        );
+        register(
+            &mut self.out,
+            ContentKind::Item,
+            &set.items,
+            |v| &v.id,
+            &mut self.ix.items,
+        );
+        register(
+            &mut self.out,
+            ContentKind::Quest,
+            &set.quests,
+            |v| &v.id,
+            &mut self.ix.quests,
+        );
+        register(
+            &mut self.out,
+            ContentKind::Crop,
+            &set.crops,
+            |v| &v.id,
+            &mut self.ix.crops,
+        );
         if let Some(w) = set.worlds.first() {
             let mut ignored = HashMap::new();
-            register(&mut self.out, ContentKind::World, std::slice::from_ref(w), |v| &v.id, &mut ignored);
+            register(
+                &mut self.out,
+                ContentKind::World,
+                std::slice::from_ref(w),
+                |v| &v.id,
+                &mut ignored,
+            );
         }
         let mut ignored = HashMap::new();
-        register(&mut self.out, ContentKind::Dialogue, &set.dialogues, |v| &v.id, &mut ignored);
+        register(
+            &mut self.out,
+            ContentKind::Dialogue,
+            &set.dialogues,
+            |v| &v.id,
+            &mut ignored,
+        );
     }
 
     // ----- shared checks -------------------------------------------------------------------
@@ -315,12 +355,25 @@ impl<'a> Checker<'a> {
                 self.positive(at, &v.field("count"), *count);
             }
             Condition::Season(_) | Condition::TimeOfDay(_) => {}
-            Condition::QuestActive(q) => self.reference(at, &field.variant("QuestActive"), Ref::Quest, q),
-            Condition::QuestDone(q) => self.reference(at, &field.variant("QuestDone"), Ref::Quest, q),
+            Condition::QuestActive(q) => {
+                self.reference(at, &field.variant("QuestActive"), Ref::Quest, q);
+            }
+            Condition::QuestDone(q) => {
+                self.reference(at, &field.variant("QuestDone"), Ref::Quest, q);
+            }
             Condition::All(list) | Condition::Any(list) => {
-                let v = field.variant(if matches!(cond, Condition::All(_)) { "All" } else { "Any" });
+                let v = field.variant(if matches!(cond, Condition::All(_)) {
+                    "All"
+                } else {
+                    "Any"
+                });
                 if list.is_empty() {
-                    self.report(at, DiagnosticKind::InvalidValue, &v, "an empty condition list".into());
+                    self.report(
+                        at,
+                        DiagnosticKind::InvalidValue,
+                        &v,
+                        "an empty condition list".into(),
+                    );
                 }
                 for (i, c) in list.iter().enumerate() {
                     self.condition(at, &v.index(i), c);
@@ -356,7 +409,9 @@ impl<'a> Checker<'a> {
             }
             Effect::SetFlag(f) => self.reference(at, &field.variant("SetFlag"), Ref::Flag, f),
             Effect::ClearFlag(f) => self.reference(at, &field.variant("ClearFlag"), Ref::Flag, f),
-            Effect::StartQuest(q) => self.reference(at, &field.variant("StartQuest"), Ref::Quest, q),
+            Effect::StartQuest(q) => {
+                self.reference(at, &field.variant("StartQuest"), Ref::Quest, q);
+            }
             Effect::CompleteQuest(q) => {
                 self.reference(at, &field.variant("CompleteQuest"), Ref::Quest, q);
             }
@@ -371,7 +426,12 @@ impl<'a> Checker<'a> {
 
     fn positive(&mut self, at: At<'_>, field: &FieldPath, n: u32) {
         if n == 0 {
-            self.report(at, DiagnosticKind::InvalidValue, field, "must be at least 1".into());
+            self.report(
+                at,
+                DiagnosticKind::InvalidValue,
+                field,
+                "must be at least 1".into(),
+            );
         }
     }
 
@@ -393,13 +453,23 @@ impl<'a> Checker<'a> {
             );
         }
         if w.locations.is_empty() {
-            self.report(at, DiagnosticKind::InvalidValue, &r.field("locations"), "a world needs at least one location".into());
+            self.report(
+                at,
+                DiagnosticKind::InvalidValue,
+                &r.field("locations"),
+                "a world needs at least one location".into(),
+            );
         }
         let mut seen = HashSet::new();
         for (i, l) in w.locations.iter().enumerate() {
             let f = r.field("locations").index(i);
             if !seen.insert(l.id.as_str()) {
-                self.report(at, DiagnosticKind::DuplicateId, &f.field("id"), format!("location `{}` is declared twice", l.id));
+                self.report(
+                    at,
+                    DiagnosticKind::DuplicateId,
+                    &f.field("id"),
+                    format!("location `{}` is declared twice", l.id),
+                );
             }
             self.text(at, &f.field("name"), &l.name, NAME_MAX);
             self.text(at, &f.field("description"), &l.description, DESCRIPTION_MAX);
@@ -408,9 +478,19 @@ impl<'a> Checker<'a> {
         for (i, fl) in w.flags.iter().enumerate() {
             let f = r.field("flags").index(i);
             if !seen.insert(fl.id.as_str()) {
-                self.report(at, DiagnosticKind::DuplicateId, &f.field("id"), format!("flag `{}` is declared twice", fl.id));
+                self.report(
+                    at,
+                    DiagnosticKind::DuplicateId,
+                    &f.field("id"),
+                    format!("flag `{}` is declared twice", fl.id),
+                );
             }
-            self.text(at, &f.field("description"), &fl.description, DESCRIPTION_MAX);
+            self.text(
+                at,
+                &f.field("description"),
+                &fl.description,
+                DESCRIPTION_MAX,
+            );
         }
     }
 
@@ -419,7 +499,12 @@ impl<'a> Checker<'a> {
         let c = &d.value;
         let r = FieldPath::root();
         if [PLAYER, NARRATOR].contains(&c.id.as_str()) {
-            self.report(at, DiagnosticKind::ReservedId, &r.field("id"), format!("`{}` is reserved for dialogue speakers", c.id));
+            self.report(
+                at,
+                DiagnosticKind::ReservedId,
+                &r.field("id"),
+                format!("`{}` is reserved for dialogue speakers", c.id),
+            );
         }
         self.text(at, &r.field("name"), &c.name, NAME_MAX);
         self.text(at, &r.field("role"), &c.role, LABEL_MAX);
@@ -435,7 +520,10 @@ impl<'a> Checker<'a> {
                 at,
                 DiagnosticKind::InvalidValue,
                 &r.field("birthday").field("day"),
-                format!("day {} is outside 1..={} (the world's days per season)", c.birthday.day, w.days_per_season),
+                format!(
+                    "day {} is outside 1..={} (the world's days per season)",
+                    c.birthday.day, w.days_per_season
+                ),
             );
         }
         self.reference(at, &r.field("home"), Ref::Location, &c.home);
@@ -446,14 +534,24 @@ impl<'a> Checker<'a> {
             let f = r.field("dislikes").index(i);
             self.reference(at, &f, Ref::Item, item);
             if c.likes.contains(item) {
-                self.report(at, DiagnosticKind::Contradiction, &f, format!("`{item}` is both liked and disliked"));
+                self.report(
+                    at,
+                    DiagnosticKind::Contradiction,
+                    &f,
+                    format!("`{item}` is both liked and disliked"),
+                );
             }
         }
         for (i, rel) in c.relationships.iter().enumerate() {
             let f = r.field("relationships").index(i);
             self.reference(at, &f.field("with"), Ref::Character, &rel.with);
             if rel.with == c.id {
-                self.report(at, DiagnosticKind::InvalidValue, &f.field("with"), "a relationship with oneself".into());
+                self.report(
+                    at,
+                    DiagnosticKind::InvalidValue,
+                    &f.field("with"),
+                    "a relationship with oneself".into(),
+                );
             }
             self.text(at, &f.field("note"), &rel.note, DESCRIPTION_MAX);
         }
@@ -471,7 +569,10 @@ impl<'a> Checker<'a> {
                     at,
                     DiagnosticKind::Contradiction,
                     &f,
-                    format!("an earlier entry already places {} somewhere at {:?} in the same season", c.name, e.slot),
+                    format!(
+                        "an earlier entry already places {} somewhere at {:?} in the same season",
+                        c.name, e.slot
+                    ),
                 );
             }
         }
@@ -483,7 +584,12 @@ impl<'a> Checker<'a> {
         let at = At::from(d);
         let r = FieldPath::root();
         self.text(at, &r.field("name"), &d.value.name, NAME_MAX);
-        self.text(at, &r.field("description"), &d.value.description, DESCRIPTION_MAX);
+        self.text(
+            at,
+            &r.field("description"),
+            &d.value.description,
+            DESCRIPTION_MAX,
+        );
         self.asset(at, &r.field("icon"), &d.value.icon);
     }
 
@@ -497,25 +603,50 @@ impl<'a> Checker<'a> {
         if let Some(seed) = self.ix.items.get(c.seed.as_str())
             && seed.category != ItemCategory::Seed
         {
-            self.report(at, DiagnosticKind::WrongCategory, &r.field("seed"), format!("`{}` is a {:?} item, not a Seed", c.seed, seed.category));
+            self.report(
+                at,
+                DiagnosticKind::WrongCategory,
+                &r.field("seed"),
+                format!("`{}` is a {:?} item, not a Seed", c.seed, seed.category),
+            );
         }
         self.reference(at, &r.field("harvest"), Ref::Item, &c.harvest);
         if let Some(h) = self.ix.items.get(c.harvest.as_str())
             && h.category == ItemCategory::Seed
         {
-            self.report(at, DiagnosticKind::WrongCategory, &r.field("harvest"), format!("`{}` is a Seed; a crop harvests produce", c.harvest));
+            self.report(
+                at,
+                DiagnosticKind::WrongCategory,
+                &r.field("harvest"),
+                format!("`{}` is a Seed; a crop harvests produce", c.harvest),
+            );
         }
         self.positive(at, &r.field("harvest_count"), c.harvest_count);
         if c.seasons.is_empty() {
-            self.report(at, DiagnosticKind::InvalidValue, &r.field("seasons"), "a crop needs at least one season".into());
+            self.report(
+                at,
+                DiagnosticKind::InvalidValue,
+                &r.field("seasons"),
+                "a crop needs at least one season".into(),
+            );
         }
         for (i, s) in c.seasons.iter().enumerate() {
             if c.seasons[..i].contains(s) {
-                self.report(at, DiagnosticKind::InvalidValue, &r.field("seasons").index(i), format!("{s:?} is listed twice"));
+                self.report(
+                    at,
+                    DiagnosticKind::InvalidValue,
+                    &r.field("seasons").index(i),
+                    format!("{s:?} is listed twice"),
+                );
             }
         }
         if c.stages.is_empty() {
-            self.report(at, DiagnosticKind::InvalidValue, &r.field("stages"), "a crop needs at least one growth stage".into());
+            self.report(
+                at,
+                DiagnosticKind::InvalidValue,
+                &r.field("stages"),
+                "a crop needs at least one growth stage".into(),
+            );
         }
         for (i, s) in c.stages.iter().enumerate() {
             let f = r.field("stages").index(i);
@@ -528,7 +659,11 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn dialogue(&mut self, d: &'a Document<DialogueTree>, line_ids: &mut HashMap<&'a str, &'a Path>) {
+    fn dialogue(
+        &mut self,
+        d: &'a Document<DialogueTree>,
+        line_ids: &mut HashMap<&'a str, &'a Path>,
+    ) {
         let at = At::from(d);
         let t = &d.value;
         let r = FieldPath::root();
@@ -538,11 +673,21 @@ impl<'a> Checker<'a> {
             let f = r.field("participants").index(i);
             self.reference(at, &f, Ref::Character, p);
             if !participants.insert(p.as_str()) {
-                self.report(at, DiagnosticKind::DuplicateId, &f, format!("`{p}` is listed twice"));
+                self.report(
+                    at,
+                    DiagnosticKind::DuplicateId,
+                    &f,
+                    format!("`{p}` is listed twice"),
+                );
             }
         }
         if t.participants.is_empty() {
-            self.report(at, DiagnosticKind::InvalidValue, &r.field("participants"), "a conversation needs at least one character".into());
+            self.report(
+                at,
+                DiagnosticKind::InvalidValue,
+                &r.field("participants"),
+                "a conversation needs at least one character".into(),
+            );
         }
 
         let situation = r.field("situation");
@@ -557,12 +702,26 @@ impl<'a> Checker<'a> {
                     _ => false,
                 });
                 if !has {
-                    let (verb, effect) = if offer { ("starts", "StartQuest") } else { ("completes", "CompleteQuest") };
-                    self.report(at, DiagnosticKind::MissingQuestEffect, &f, format!("no line or choice {verb} quest `{q}`: add `{effect}(\"{q}\")`"));
+                    let (verb, effect) = if offer {
+                        ("starts", "StartQuest")
+                    } else {
+                        ("completes", "CompleteQuest")
+                    };
+                    self.report(
+                        at,
+                        DiagnosticKind::MissingQuestEffect,
+                        &f,
+                        format!("no line or choice {verb} quest `{q}`: add `{effect}(\"{q}\")`"),
+                    );
                 }
             }
             Situation::Hearts(h) if *h > 10 => {
-                self.report(at, DiagnosticKind::InvalidValue, &situation.variant("Hearts"), format!("{h} hearts; the most is 10"));
+                self.report(
+                    at,
+                    DiagnosticKind::InvalidValue,
+                    &situation.variant("Hearts"),
+                    format!("{h} hearts; the most is 10"),
+                );
             }
             _ => {}
         }
@@ -574,7 +733,12 @@ impl<'a> Checker<'a> {
         let mut index: HashMap<&str, usize> = HashMap::with_capacity(t.nodes.len());
         for (i, n) in t.nodes.iter().enumerate() {
             if index.insert(n.id.as_str(), i).is_some() {
-                self.report(at, DiagnosticKind::DuplicateId, &r.field("nodes").index(i).field("id"), format!("node `{}` is defined twice in this tree", n.id));
+                self.report(
+                    at,
+                    DiagnosticKind::DuplicateId,
+                    &r.field("nodes").index(i).field("id"),
+                    format!("node `{}` is defined twice in this tree", n.id),
+                );
                 // Keep the first definition as the one jumps go to.
                 let first = t.nodes.iter().position(|m| m.id == n.id).unwrap_or(i);
                 index.insert(n.id.as_str(), first);
@@ -582,7 +746,12 @@ impl<'a> Checker<'a> {
         }
         let entry = index.get(t.entry.as_str()).copied();
         if entry.is_none() {
-            self.report(at, DiagnosticKind::MissingEntry, &r.field("entry"), format!("entry node `{}` is not among the nodes", t.entry));
+            self.report(
+                at,
+                DiagnosticKind::MissingEntry,
+                &r.field("entry"),
+                format!("entry node `{}` is not among the nodes", t.entry),
+            );
         }
 
         let mut graph = Graph {
@@ -618,12 +787,22 @@ impl<'a> Checker<'a> {
                 Next::End => {}
                 Next::Goto(id) => match index.get(id.as_str()) {
                     Some(&j) => edges.push(j),
-                    None => self.report(at, DiagnosticKind::DanglingJump, &next.variant("Goto"), format!("jump to `{id}`, which is not a node of this tree")),
+                    None => self.report(
+                        at,
+                        DiagnosticKind::DanglingJump,
+                        &next.variant("Goto"),
+                        format!("jump to `{id}`, which is not a node of this tree"),
+                    ),
                 },
                 Next::Choices(choices) => {
                     let v = next.variant("Choices");
                     if choices.is_empty() {
-                        self.report(at, DiagnosticKind::InvalidValue, &v, "an empty choice list: use `End` or `Goto` instead".into());
+                        self.report(
+                            at,
+                            DiagnosticKind::InvalidValue,
+                            &v,
+                            "an empty choice list: use `End` or `Goto` instead".into(),
+                        );
                     } else if choices.iter().all(|c| c.condition.is_some()) {
                         self.report(at, DiagnosticKind::NoFallbackChoice, &v, "every choice has a condition, so the player can be left with none: make one unconditional".into());
                     }
@@ -637,7 +816,12 @@ impl<'a> Checker<'a> {
                         if let Target::Goto(id) = &c.next {
                             match index.get(id.as_str()) {
                                 Some(&j) => edges.push(j),
-                                None => self.report(at, DiagnosticKind::DanglingJump, &cf.field("next").variant("Goto"), format!("jump to `{id}`, which is not a node of this tree")),
+                                None => self.report(
+                                    at,
+                                    DiagnosticKind::DanglingJump,
+                                    &cf.field("next").variant("Goto"),
+                                    format!("jump to `{id}`, which is not a node of this tree"),
+                                ),
                             }
                         }
                     }
@@ -655,7 +839,15 @@ impl<'a> Checker<'a> {
                     continue; // a duplicate, already reported
                 }
                 if !verdict.reachable[i] {
-                    self.report(at, DiagnosticKind::UnreachableNode, &f.field("id"), format!("node `{}` cannot be reached from the entry `{}`", n.id, t.entry));
+                    self.report(
+                        at,
+                        DiagnosticKind::UnreachableNode,
+                        &f.field("id"),
+                        format!(
+                            "node `{}` cannot be reached from the entry `{}`",
+                            n.id, t.entry
+                        ),
+                    );
                 } else if !verdict.can_end[i] {
                     self.report(at, DiagnosticKind::NoEnding, &f.field("next"), format!("from node `{}` the conversation can never end: every path loops; add a way out", n.id));
                 }
@@ -674,7 +866,12 @@ impl<'a> Checker<'a> {
             self.condition(at, &r.field("prerequisites").index(i), c);
         }
         if q.objectives.is_empty() {
-            self.report(at, DiagnosticKind::InvalidValue, &r.field("objectives"), "a quest needs at least one objective".into());
+            self.report(
+                at,
+                DiagnosticKind::InvalidValue,
+                &r.field("objectives"),
+                "a quest needs at least one objective".into(),
+            );
         }
         for (i, o) in q.objectives.iter().enumerate() {
             let f = r.field("objectives").index(i);
@@ -685,7 +882,9 @@ impl<'a> Checker<'a> {
                     self.positive(at, &v.field("count"), *count);
                     self.reference(at, &v.field("to"), Ref::Character, to);
                 }
-                Objective::TalkTo { npc } => self.reference(at, &f.variant("TalkTo").field("npc"), Ref::Character, npc),
+                Objective::TalkTo { npc } => {
+                    self.reference(at, &f.variant("TalkTo").field("npc"), Ref::Character, npc);
+                }
                 Objective::Harvest { crop, count } => {
                     let v = f.variant("Harvest");
                     self.reference(at, &v.field("crop"), Ref::Crop, crop);
@@ -694,21 +893,34 @@ impl<'a> Checker<'a> {
             }
         }
         self.effects(at, &r.field("rewards"), &q.rewards);
-        let started = self
-            .set
-            .dialogues
-            .iter()
-            .any(|t| t.value.effects().any(|e| matches!(e, Effect::StartQuest(x) if *x == q.id)))
-            || self.set.quests.iter().any(|o| o.value.rewards.iter().any(|e| matches!(e, Effect::StartQuest(x) if *x == q.id)));
+        let started = self.set.dialogues.iter().any(|t| {
+            t.value
+                .effects()
+                .any(|e| matches!(e, Effect::StartQuest(x) if *x == q.id))
+        }) || self.set.quests.iter().any(|o| {
+            o.value
+                .rewards
+                .iter()
+                .any(|e| matches!(e, Effect::StartQuest(x) if *x == q.id))
+        });
         if !started {
-            self.report(at, DiagnosticKind::QuestNeverStarted, &r.field("id"), format!("no dialogue or reward ever starts quest `{}`", q.id));
+            self.report(
+                at,
+                DiagnosticKind::QuestNeverStarted,
+                &r.field("id"),
+                format!("no dialogue or reward ever starts quest `{}`", q.id),
+            );
         }
     }
 
     /// Quests whose prerequisites (`QuestDone`/`QuestActive`) wait on each other can never start.
     fn quest_cycles(&mut self) {
         let quests = &self.set.quests;
-        let pos: HashMap<&str, usize> = quests.iter().enumerate().map(|(i, q)| (q.value.id.as_str(), i)).collect();
+        let pos: HashMap<&str, usize> = quests
+            .iter()
+            .enumerate()
+            .map(|(i, q)| (q.value.id.as_str(), i))
+            .collect();
         let edges: Vec<Vec<usize>> = quests
             .iter()
             .map(|q| {
@@ -744,7 +956,10 @@ impl<'a> Checker<'a> {
                     q.into(),
                     DiagnosticKind::QuestCycle,
                     &FieldPath::root().field("prerequisites"),
-                    format!("quest `{}` waits, through its prerequisites, on itself", q.value.id),
+                    format!(
+                        "quest `{}` waits, through its prerequisites, on itself",
+                        q.value.id
+                    ),
                 );
             }
         }
@@ -752,7 +967,9 @@ impl<'a> Checker<'a> {
 
     fn sidecars(&mut self) {
         for d in &self.set.sidecars {
-            let Some(target) = sidecar_target(&d.path) else { continue };
+            let Some(target) = sidecar_target(&d.path) else {
+                continue;
+            };
             match std::fs::read(&target) {
                 Err(_) => self.report(
                     d.into(),
