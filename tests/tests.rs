@@ -3,6 +3,7 @@
 
 mod dialogue_graphs;
 mod fixtures;
+mod llm;
 mod roundtrip;
 mod starter;
 mod support;

@@ -6,12 +6,18 @@
 //! - [`format`](mod@format): reading and writing RON with errors that name file, line, column and field;
 //! - [`validate`]: every rule a set of content files must pass;
 //! - [`fs`]: atomic writes, so a watching game never sees half a file;
-//! - [`placeholder`]: labelled placeholder art until the image generators replace it.
+//! - [`placeholder`]: labelled placeholder art until the image generators replace it;
+//! - [`runtime`]: the dialogue runtime (conditions against game state, walking a tree).
+//! - `llm` (feature `llm`): the local LLM engine: model registry, GGUF inference with candle,
+//!   constrained decoding into content types, and (feature `http`) OpenAI-compatible servers.
 
 pub mod content;
 pub mod format;
 pub mod fs;
+#[cfg(feature = "llm")]
+pub mod llm;
 pub mod placeholder;
+pub mod runtime;
 pub mod validate;
 
 use std::path::PathBuf;

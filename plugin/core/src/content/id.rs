@@ -27,16 +27,28 @@ pub enum IdError {
     #[error("{INVALID_ID_PREFIX} ``: ids may not be empty")]
     Empty,
     /// The string is longer than [`ID_MAX_LEN`].
-    #[error("{INVALID_ID_PREFIX} `{0}`: longer than {ID_MAX_LEN} characters")]
+    #[error("{INVALID_ID_PREFIX} `{}`: longer than {ID_MAX_LEN} characters", shown(.0))]
     TooLong(String),
     /// The string holds a character outside `[a-z0-9_]`.
-    #[error("{INVALID_ID_PREFIX} `{id}`: `{ch}` is not allowed, ids use only a-z, 0-9 and _")]
+    #[error(
+        "{INVALID_ID_PREFIX} `{}`: {ch:?} is not allowed, ids use only a-z, 0-9 and _",
+        shown(id)
+    )]
     BadChar {
         /// The rejected string.
         id: String,
         /// The first offending character.
         ch: char,
     },
+}
+
+/// The rejected string as it goes into a message: escaped, and cut short when long.
+fn shown(s: &str) -> String {
+    let escaped: String = s.escape_debug().collect();
+    match escaped.char_indices().nth(40) {
+        Some((i, _)) => format!("{}…", &escaped[..i]),
+        None => escaped,
+    }
 }
 
 impl Id {

@@ -39,7 +39,7 @@ pub use id::{ID_MAX_LEN, Id, IdError};
 pub use item::{Item, ItemCategory};
 pub use provenance::{ModelRef, Provenance, TemplateRef};
 pub use quest::{Objective, Quest};
-pub use set::{ContentSet, Document};
+pub use set::{ContentSet, Document, Parsed};
 pub use world::{FlagDef, Location, LocationKind, SeasonNote, World};
 
 /// Which content type a file holds, known from its double extension.

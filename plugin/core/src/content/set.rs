@@ -62,30 +62,29 @@ impl ContentSet {
                 format!("cannot read folder: {e}"),
             ));
         }
-        for path in files {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            let known = name.ends_with(SIDECAR_SUFFIX) || ContentKind::of_path(&path).is_some();
-            if !known {
-                if name.ends_with(".ron") && in_content_folder(root, &path) {
-                    problems.push(Diagnostic::new(
-                        DiagnosticKind::UnknownFileType,
-                        &path,
-                        "this .ron file's name matches no content type (`<id>.npc.ron`, `<id>.dialogue.ron`, ...): it is ignored",
-                    ));
-                }
-                continue;
-            }
-            match std::fs::read_to_string(&path) {
-                Ok(source) => {
-                    if let Err(d) = set.add_source(path, source) {
-                        problems.push(d);
-                    }
-                }
-                Err(e) => problems.push(Diagnostic::new(
-                    DiagnosticKind::Io,
-                    &path,
-                    format!("cannot read file: {e}"),
-                )),
+        // Reading and parsing dominate; spread them over the cores, then merge in file order.
+        let workers = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(8);
+        let chunk = files.len().div_ceil(workers).max(1);
+        let results: Vec<Vec<Result<Option<Parsed>, Diagnostic>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = files
+                .chunks(chunk)
+                .map(|paths| {
+                    let root = root.to_owned();
+                    s.spawn(move || paths.iter().map(|p| read_and_parse(&root, p)).collect())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        for result in results.into_iter().flatten() {
+            match result {
+                Ok(Some(parsed)) => set.insert(parsed),
+                Ok(None) => {}
+                Err(d) => problems.push(d),
             }
         }
         (set, problems)
@@ -98,28 +97,21 @@ impl ContentSet {
         path: PathBuf,
         source: impl Into<Arc<str>>,
     ) -> Result<(), Diagnostic> {
-        let source: Arc<str> = source.into();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.ends_with(SIDECAR_SUFFIX) && sidecar_target(&path).is_some() {
-            self.sidecars.push(parse_doc(path, source)?);
-            return Ok(());
-        }
-        let Some((kind, _)) = ContentKind::of_path(&path) else {
-            return Err(Diagnostic::new(
-                DiagnosticKind::UnknownFileType,
-                &path,
-                "file name matches no content type",
-            ));
-        };
-        match kind {
-            ContentKind::World => self.worlds.push(parse_doc(path, source)?),
-            ContentKind::Character => self.characters.push(parse_doc(path, source)?),
-            ContentKind::Dialogue => self.dialogues.push(parse_doc(path, source)?),
-            ContentKind::Quest => self.quests.push(parse_doc(path, source)?),
-            ContentKind::Item => self.items.push(parse_doc(path, source)?),
-            ContentKind::Crop => self.crops.push(parse_doc(path, source)?),
-        }
+        self.insert(Parsed::from_source(path, source.into())?);
         Ok(())
+    }
+
+    /// Adds an already parsed file.
+    pub fn insert(&mut self, parsed: Parsed) {
+        match parsed {
+            Parsed::World(d) => self.worlds.push(d),
+            Parsed::Character(d) => self.characters.push(d),
+            Parsed::Dialogue(d) => self.dialogues.push(d),
+            Parsed::Quest(d) => self.quests.push(d),
+            Parsed::Item(d) => self.items.push(d),
+            Parsed::Crop(d) => self.crops.push(d),
+            Parsed::Provenance(d) => self.sidecars.push(d),
+        }
     }
 
     /// Removes the file at `path`, whatever its type. Returns whether it was there.
@@ -161,6 +153,69 @@ impl ContentSet {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// One parsed file of any content type.
+#[derive(Debug, Clone)]
+pub enum Parsed {
+    /// A `*.world.ron` file.
+    World(Document<World>),
+    /// A `*.npc.ron` file.
+    Character(Document<Character>),
+    /// A `*.dialogue.ron` file.
+    Dialogue(Document<DialogueTree>),
+    /// A `*.quest.ron` file.
+    Quest(Document<Quest>),
+    /// A `*.item.ron` file.
+    Item(Document<Item>),
+    /// A `*.crop.ron` file.
+    Crop(Document<Crop>),
+    /// A `*.prov.ron` sidecar.
+    Provenance(Document<Provenance>),
+}
+
+impl Parsed {
+    /// Parses `source` as the content type its `path` names.
+    pub fn from_source(path: PathBuf, source: Arc<str>) -> Result<Self, Diagnostic> {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.ends_with(SIDECAR_SUFFIX) && sidecar_target(&path).is_some() {
+            return parse_doc(path, source).map(Parsed::Provenance);
+        }
+        let Some((kind, _)) = ContentKind::of_path(&path) else {
+            return Err(Diagnostic::new(
+                DiagnosticKind::UnknownFileType,
+                &path,
+                "file name matches no content type",
+            ));
+        };
+        Ok(match kind {
+            ContentKind::World => Parsed::World(parse_doc(path, source)?),
+            ContentKind::Character => Parsed::Character(parse_doc(path, source)?),
+            ContentKind::Dialogue => Parsed::Dialogue(parse_doc(path, source)?),
+            ContentKind::Quest => Parsed::Quest(parse_doc(path, source)?),
+            ContentKind::Item => Parsed::Item(parse_doc(path, source)?),
+            ContentKind::Crop => Parsed::Crop(parse_doc(path, source)?),
+        })
+    }
+}
+
+/// Reads and parses one file found below `root`; `Ok(None)` for files that are not content.
+fn read_and_parse(root: &Path, path: &Path) -> Result<Option<Parsed>, Diagnostic> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let known = name.ends_with(SIDECAR_SUFFIX) || ContentKind::of_path(path).is_some();
+    if !known {
+        if name.ends_with(".ron") && in_content_folder(root, path) {
+            return Err(Diagnostic::new(
+                DiagnosticKind::UnknownFileType,
+                path,
+                "this .ron file's name matches no content type (`<id>.npc.ron`, `<id>.dialogue.ron`, ...): it is ignored",
+            ));
+        }
+        return Ok(None);
+    }
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| Diagnostic::new(DiagnosticKind::Io, path, format!("cannot read file: {e}")))?;
+    Parsed::from_source(path.to_owned(), source.into()).map(Some)
 }
 
 fn parse_doc<T: serde::de::DeserializeOwned>(
