@@ -1,1 +1,45 @@
-fn main() {}
+//! Kettle Hollow, the sample farming game: `cargo run`.
+//!
+//! Options: `--screenshot PATH` saves a screenshot once the content has loaded and exits;
+//! `--talk NPC` starts a conversation with that villager first (for a dialogue screenshot).
+
+mod camera;
+mod screenshot;
+
+use bevy::prelude::*;
+use bevy::window::PresentMode;
+use bevy::winit::WinitSettings;
+use bevy_sprout::prelude::*;
+
+fn main() -> AppExit {
+    let args = screenshot::Args::parse(std::env::args().skip(1));
+    let asset_dir = bevy_sprout::default_asset_dir();
+    let mut app = App::new();
+    if cfg!(feature = "dev") {
+        bevy_sprout::hot_reload::register_fast_watcher(&mut app, &asset_dir);
+    }
+    app.add_plugins(
+        DefaultPlugins
+            .set(WindowPlugin {
+                primary_window: Some(Window {
+                    title: "Kettle Hollow — a Sprout sample game".into(),
+                    resolution: (1280, 720).into(),
+                    present_mode: PresentMode::AutoNoVsync,
+                    ..default()
+                }),
+                ..default()
+            })
+            .set(AssetPlugin {
+                file_path: asset_dir.to_string_lossy().into_owned(),
+                watch_for_changes_override: Some(cfg!(feature = "dev")),
+                ..default()
+            })
+            .set(ImagePlugin::default_nearest()),
+    )
+    .insert_resource(WinitSettings::continuous())
+    .insert_resource(ClearColor(Color::srgb(0.2, 0.32, 0.2)))
+    .add_plugins(SproutPlugin::default().with_asset_dir(&asset_dir))
+    .add_plugins((sprout_farm::plugin, camera::plugin));
+    screenshot::install(&mut app, args);
+    app.run()
+}

@@ -248,18 +248,23 @@ fn settle(
     task: Res<ValidationTask>,
     mut status: ResMut<ContentStatus>,
 ) {
-    let loaded = !folders.0.is_empty()
+    let settled =
+        folders_done(&server, &folders) && !dirty.0 && task.0.is_none() && status.validations > 0;
+    if status.settled != settled {
+        status.settled = settled;
+    }
+}
+
+/// Whether every content folder has finished its first load (successfully or not).
+fn folders_done(server: &AssetServer, folders: &ContentFolders) -> bool {
+    use bevy::asset::RecursiveDependencyLoadState as S;
+    !folders.0.is_empty()
         && folders.0.iter().all(|f| {
-            use bevy::asset::RecursiveDependencyLoadState as S;
             matches!(
                 server.get_recursive_dependency_load_state(f),
                 Some(S::Loaded | S::Failed(_))
             )
-        });
-    let settled = loaded && !dirty.0 && task.0.is_none() && status.validations > 0;
-    if status.settled != settled {
-        status.settled = settled;
-    }
+        })
 }
 
 fn load_folders(server: Res<AssetServer>, mut folders: ResMut<ContentFolders>) {
@@ -354,6 +359,7 @@ fn rebuild_index(
     reason = "one read-only view of each content type"
 )]
 fn start_validation(
+    folders: Res<ContentFolders>,
     mut dirty: ResMut<Dirty>,
     mut task: ResMut<ValidationTask>,
     settings: Res<SproutSettings>,
@@ -365,7 +371,8 @@ fn start_validation(
     items: Res<Assets<ItemAsset>>,
     crops: Res<Assets<CropAsset>>,
 ) {
-    if !dirty.0 || task.0.is_some() {
+    // Until the first load completes, a partial set would only report missing references.
+    if !dirty.0 || task.0.is_some() || !folders_done(&server, &folders) {
         return;
     }
     dirty.0 = false;

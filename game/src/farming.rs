@@ -1,0 +1,320 @@
+//! The field: till, plant, water, sleep, harvest. Growth follows each crop's RON stages, so
+//! editing a crop's days or sprites while the game runs changes the field at once.
+
+use std::collections::BTreeMap;
+
+use bevy::prelude::*;
+use bevy_sprout::prelude::*;
+use serde::{Deserialize, Serialize};
+use sprout_core::content::Crop;
+
+use crate::player::{Player, PlayerAction};
+use crate::state::FarmState;
+use crate::time::NewDay;
+use crate::ui::Toast;
+use crate::world::{FIELD, tile_center};
+
+/// One tilled tile of the field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plot {
+    /// Watered today.
+    pub watered: bool,
+    /// What grows here.
+    pub crop: Option<Planted>,
+}
+
+/// A growing plant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Planted {
+    /// Crop id.
+    pub crop: Id,
+    /// Watered days grown.
+    pub days: u32,
+}
+
+/// Every tilled tile, by `(x, y)`.
+#[derive(Resource, Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Field {
+    /// The plots.
+    pub plots: BTreeMap<(i32, i32), Plot>,
+}
+
+/// The item the player will plant or give.
+#[derive(Resource, Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selected(pub Option<Id>);
+
+/// What using the tool on a tile did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolOutcome {
+    /// Broke the ground.
+    Tilled,
+    /// Planted a seed of this crop.
+    Planted(Id),
+    /// Watered.
+    Watered,
+    /// Harvested this many of an item.
+    Harvested(Id, u32),
+    /// Nothing to do, and why.
+    Nothing(String),
+}
+
+impl Field {
+    /// Uses the right tool on `tile`: harvest if ripe, else water if planted, else plant the
+    /// selected seed if tilled, else till.
+    pub fn use_tool(
+        &mut self,
+        tile: IVec2,
+        selected: Option<&Id>,
+        state: &mut FarmState,
+        crop_of: impl Fn(&str) -> Option<Crop>,
+        crop_from_seed: impl Fn(&str) -> Option<Crop>,
+    ) -> ToolOutcome {
+        if !FIELD.contains(tile) || tile.x >= FIELD.max.x || tile.y >= FIELD.max.y {
+            return ToolOutcome::Nothing("That's not field soil.".into());
+        }
+        let key = (tile.x, tile.y);
+        let Some(plot) = self.plots.get_mut(&key) else {
+            self.plots.insert(
+                key,
+                Plot {
+                    watered: false,
+                    crop: None,
+                },
+            );
+            return ToolOutcome::Tilled;
+        };
+        if let Some(planted) = &mut plot.crop {
+            let Some(crop) = crop_of(planted.crop.as_str()) else {
+                return ToolOutcome::Nothing(format!("Unknown crop `{}`.", planted.crop));
+            };
+            if planted.days >= crop.days_to_ripe() {
+                state.give(&crop.harvest, crop.harvest_count);
+                *state.harvested.entry(crop.id.clone()).or_default() += 1;
+                match crop.regrow_days {
+                    Some(regrow) => planted.days = crop.days_to_ripe().saturating_sub(regrow),
+                    None => plot.crop = None,
+                }
+                return ToolOutcome::Harvested(crop.harvest.clone(), crop.harvest_count);
+            }
+            if plot.watered {
+                return ToolOutcome::Nothing("Already watered today.".into());
+            }
+            plot.watered = true;
+            return ToolOutcome::Watered;
+        }
+        let Some(seed) = selected else {
+            return ToolOutcome::Nothing("Select seeds (Q) to plant.".into());
+        };
+        let Some(crop) = crop_from_seed(seed.as_str()) else {
+            return ToolOutcome::Nothing(format!("`{seed}` can't be planted."));
+        };
+        if !crop.seasons.contains(&state.season) {
+            return ToolOutcome::Nothing(format!(
+                "{} won't grow in {:?}.",
+                crop.name, state.season
+            ));
+        }
+        if state.take(seed, 1) == 0 {
+            return ToolOutcome::Nothing("No seeds left.".into());
+        }
+        plot.crop = Some(Planted {
+            crop: crop.id.clone(),
+            days: 0,
+        });
+        ToolOutcome::Planted(crop.id)
+    }
+
+    /// Night passes: watered plants grow a day; out-of-season plants wither on a new season.
+    pub fn grow(
+        &mut self,
+        state: &FarmState,
+        new_season: bool,
+        crop_of: impl Fn(&str) -> Option<Crop>,
+    ) {
+        for plot in self.plots.values_mut() {
+            if let Some(planted) = &mut plot.crop {
+                let crop = crop_of(planted.crop.as_str());
+                let wither = new_season
+                    && crop
+                        .as_ref()
+                        .is_none_or(|c| !c.seasons.contains(&state.season));
+                if wither {
+                    plot.crop = None;
+                } else if plot.watered {
+                    planted.days += 1;
+                }
+            }
+            plot.watered = false;
+        }
+    }
+}
+
+/// A sprite showing one plot.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
+struct PlotSprite((i32, i32));
+
+/// A sprite showing the plant on a plot.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
+struct PlantSprite((i32, i32));
+
+pub(crate) fn plugin(app: &mut App) {
+    app.init_resource::<Field>()
+        .init_resource::<Selected>()
+        .add_systems(Update, (act, select, grow).in_set(crate::FarmSystems::Act))
+        .add_systems(Update, draw.in_set(crate::FarmSystems::Draw));
+}
+
+fn act(
+    mut actions: MessageReader<PlayerAction>,
+    player: Query<(&Player, &Transform)>,
+    mut field: ResMut<Field>,
+    mut state: ResMut<FarmState>,
+    selected: Res<Selected>,
+    library: Library,
+    mut toast: MessageWriter<Toast>,
+) {
+    let Ok((player, transform)) = player.single() else {
+        return;
+    };
+    for action in actions.read() {
+        if *action != PlayerAction::UseTool {
+            continue;
+        }
+        let tile = player.target(transform.translation.truncate());
+        let outcome = field.use_tool(
+            tile,
+            selected.0.as_ref(),
+            &mut state,
+            |id| library.crop(id).cloned(),
+            |seed| library.crop_from_seed(seed).cloned(),
+        );
+        let text = match outcome {
+            ToolOutcome::Tilled | ToolOutcome::Watered => continue,
+            ToolOutcome::Planted(crop) => format!(
+                "Planted {}.",
+                library
+                    .crop(crop.as_str())
+                    .map_or(crop.as_str(), |c| &c.name)
+            ),
+            ToolOutcome::Harvested(item, n) => {
+                format!(
+                    "Harvested {n} {}.",
+                    library
+                        .item(item.as_str())
+                        .map_or(item.as_str(), |i| &i.name)
+                )
+            }
+            ToolOutcome::Nothing(why) => why,
+        };
+        toast.write(Toast(text));
+    }
+}
+
+fn select(
+    mut actions: MessageReader<PlayerAction>,
+    mut selected: ResMut<Selected>,
+    state: Res<FarmState>,
+) {
+    for action in actions.read() {
+        if *action != PlayerAction::NextItem {
+            continue;
+        }
+        let items: Vec<&Id> = state.inventory.keys().collect();
+        selected.0 = match &selected.0 {
+            _ if items.is_empty() => None,
+            None => Some(items[0].clone()),
+            Some(cur) => {
+                let next = items
+                    .iter()
+                    .position(|i| *i == cur)
+                    .map_or(0, |p| (p + 1) % items.len());
+                Some(items[next].clone())
+            }
+        };
+    }
+    // Drop a selection the player no longer holds.
+    if let Some(cur) = &selected.0
+        && state.count(cur.as_str()) == 0
+    {
+        selected.0 = None;
+    }
+}
+
+fn grow(
+    mut days: MessageReader<NewDay>,
+    mut field: ResMut<Field>,
+    state: Res<FarmState>,
+    library: Library,
+) {
+    for day in days.read() {
+        field.grow(&state, day.new_season, |id| library.crop(id).cloned());
+    }
+}
+
+/// Keeps one soil sprite and one plant sprite per plot, with the plant's current stage.
+fn draw(
+    mut commands: Commands,
+    field: Res<Field>,
+    library: Library,
+    server: Res<AssetServer>,
+    mut soils: Query<(Entity, &PlotSprite, &mut Sprite), Without<PlantSprite>>,
+    mut plants: Query<(Entity, &PlantSprite, &mut Sprite), Without<PlotSprite>>,
+) {
+    let wet = Color::srgb(0.30, 0.21, 0.14);
+    let dry = Color::srgb(0.58, 0.44, 0.30);
+    let mut have_soil = std::collections::HashSet::new();
+    for (e, PlotSprite(key), mut sprite) in &mut soils {
+        match field.plots.get(key) {
+            Some(plot) => {
+                sprite.color = if plot.watered { wet } else { dry };
+                have_soil.insert(*key);
+            }
+            None => commands.entity(e).despawn(),
+        }
+    }
+    for (key, plot) in &field.plots {
+        if !have_soil.contains(key) {
+            commands.spawn((
+                PlotSprite(*key),
+                Sprite::from_color(if plot.watered { wet } else { dry }, Vec2::splat(15.0)),
+                Transform::from_translation(tile_center(IVec2::new(key.0, key.1)).extend(-5.0)),
+            ));
+        }
+    }
+    let mut have_plant = std::collections::HashSet::new();
+    for (e, PlantSprite(key), mut sprite) in &mut plants {
+        let path = field
+            .plots
+            .get(key)
+            .and_then(|p| p.crop.as_ref())
+            .and_then(|p| {
+                library
+                    .crop(p.crop.as_str())
+                    .map(|c| c.sprite_after(p.days).as_str().to_owned())
+            });
+        match path {
+            Some(path) => {
+                let handle: Handle<Image> = server.load(path);
+                if sprite.image != handle {
+                    sprite.image = handle;
+                }
+                have_plant.insert(*key);
+            }
+            None => commands.entity(e).despawn(),
+        }
+    }
+    for (key, plot) in &field.plots {
+        let Some(planted) = &plot.crop else { continue };
+        if have_plant.contains(key) {
+            continue;
+        }
+        let Some(crop) = library.crop(planted.crop.as_str()) else {
+            continue;
+        };
+        commands.spawn((
+            PlantSprite(*key),
+            Sprite::from_image(server.load(crop.sprite_after(planted.days).as_str().to_owned())),
+            Transform::from_translation(tile_center(IVec2::new(key.0, key.1)).extend(-4.0)),
+        ));
+    }
+}

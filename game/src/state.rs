@@ -1,0 +1,174 @@
+//! The player's progress: calendar, clock, gold, inventory, friendships, flags and quests.
+//! It is what dialogue conditions are evaluated against ([`Facts`]) and what a save file holds.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bevy::prelude::*;
+use serde::{Deserialize, Serialize};
+use sprout_core::content::{Effect, FRIENDSHIP_MAX, Id, Season, TimeSlot};
+use sprout_core::runtime::Facts;
+
+/// Minutes after midnight when a day starts (06:00).
+pub const DAY_START: u32 = 6 * 60;
+/// Minutes after midnight (of the next day) when the player collapses (02:00).
+pub const DAY_END: u32 = 26 * 60;
+
+/// Everything about the player's progress.
+#[derive(Resource, Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FarmState {
+    /// Day of the season, from 1.
+    pub day: u32,
+    /// Current season.
+    pub season: Season,
+    /// Year, from 1.
+    pub year: u32,
+    /// Minutes since midnight of the current day (may exceed 24 h until bedtime).
+    pub minutes: u32,
+    /// Gold held.
+    pub gold: u32,
+    /// Items held, by item id.
+    pub inventory: BTreeMap<Id, u32>,
+    /// Story flags set.
+    pub flags: BTreeSet<Id>,
+    /// Friendship points by character id.
+    pub friendship: BTreeMap<Id, i32>,
+    /// Characters the player has met.
+    pub met: BTreeSet<Id>,
+    /// Characters talked to today.
+    pub talked_today: BTreeSet<Id>,
+    /// Characters given a gift today.
+    pub gifted_today: BTreeSet<Id>,
+    /// Quests started and not completed.
+    pub active_quests: BTreeSet<Id>,
+    /// Quests completed.
+    pub done_quests: BTreeSet<Id>,
+    /// Harvests per crop id since the game began (quest objectives count them).
+    pub harvested: BTreeMap<Id, u32>,
+    /// Gold earned by selling, in total.
+    pub earned: u32,
+}
+
+impl Default for FarmState {
+    fn default() -> Self {
+        Self {
+            day: 1,
+            season: Season::Spring,
+            year: 1,
+            minutes: DAY_START,
+            gold: 500,
+            inventory: BTreeMap::new(),
+            flags: BTreeSet::new(),
+            friendship: BTreeMap::new(),
+            met: BTreeSet::new(),
+            talked_today: BTreeSet::new(),
+            gifted_today: BTreeSet::new(),
+            active_quests: BTreeSet::new(),
+            done_quests: BTreeSet::new(),
+            harvested: BTreeMap::new(),
+            earned: 0,
+        }
+    }
+}
+
+impl FarmState {
+    /// How many of `item` the player holds.
+    pub fn count(&self, item: &str) -> u32 {
+        self.inventory.get(item).copied().unwrap_or(0)
+    }
+
+    /// Adds items.
+    pub fn give(&mut self, item: &Id, n: u32) {
+        *self.inventory.entry(item.clone()).or_default() += n;
+    }
+
+    /// Removes up to `n` items; returns how many were removed.
+    pub fn take(&mut self, item: &Id, n: u32) -> u32 {
+        let Some(held) = self.inventory.get_mut(item) else {
+            return 0;
+        };
+        let taken = n.min(*held);
+        *held -= taken;
+        if *held == 0 {
+            self.inventory.remove(item);
+        }
+        taken
+    }
+
+    /// Changes friendship, kept within 0..=1000.
+    pub fn befriend(&mut self, npc: &Id, points: i32) {
+        let f = self.friendship.entry(npc.clone()).or_default();
+        *f = (*f + points).clamp(0, FRIENDSHIP_MAX);
+    }
+
+    /// The hour of the day, 0–23.
+    pub fn hour(&self) -> u32 {
+        (self.minutes / 60) % 24
+    }
+
+    /// Clock text, e.g. `7:40 pm`.
+    pub fn clock(&self) -> String {
+        let (h, m) = (self.hour(), self.minutes % 60);
+        let (h12, ampm) = match h {
+            0 => (12, "am"),
+            1..=11 => (h, "am"),
+            12 => (12, "pm"),
+            _ => (h - 12, "pm"),
+        };
+        format!("{h12}:{m:02} {ampm}")
+    }
+
+    /// Applies a dialogue or reward effect, except quest completion rewards (see `quests`).
+    pub fn apply(&mut self, effect: &Effect) {
+        match effect {
+            Effect::GiveItem { item, count } => self.give(item, *count),
+            Effect::TakeItem { item, count } => {
+                self.take(item, *count);
+            }
+            Effect::GiveGold(g) => self.gold += g,
+            Effect::Friendship { npc, points } => self.befriend(npc, *points),
+            Effect::SetFlag(f) => {
+                self.flags.insert(f.clone());
+            }
+            Effect::ClearFlag(f) => {
+                self.flags.remove(f);
+            }
+            Effect::StartQuest(q) => {
+                if !self.done_quests.contains(q) {
+                    self.active_quests.insert(q.clone());
+                }
+            }
+            Effect::CompleteQuest(q) => {
+                self.active_quests.remove(q);
+                self.done_quests.insert(q.clone());
+            }
+        }
+    }
+}
+
+impl Facts for FarmState {
+    fn flag(&self, flag: &Id) -> bool {
+        self.flags.contains(flag)
+    }
+    fn friendship(&self, npc: &Id) -> i32 {
+        self.friendship.get(npc).copied().unwrap_or(0)
+    }
+    fn item_count(&self, item: &Id) -> u32 {
+        self.count(item.as_str())
+    }
+    fn season(&self) -> Season {
+        self.season
+    }
+    fn time_slot(&self) -> TimeSlot {
+        TimeSlot::at_hour(self.hour())
+    }
+    fn quest_active(&self, quest: &Id) -> bool {
+        self.active_quests.contains(quest)
+    }
+    fn quest_done(&self, quest: &Id) -> bool {
+        self.done_quests.contains(quest)
+    }
+}
+
+pub(crate) fn plugin(app: &mut App) {
+    app.init_resource::<FarmState>();
+}

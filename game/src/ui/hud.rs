@@ -1,0 +1,203 @@
+//! The HUD: date, clock, gold, the selected item, the inventory, quests, the latest notice and
+//! the controls.
+
+use bevy::prelude::*;
+use bevy_sprout::prelude::*;
+use sprout_core::content::Objective;
+
+use super::Toast;
+use crate::economy::{LANDMARK_REACH, shop_stock};
+use crate::farming::Selected;
+use crate::player::Player;
+use crate::state::FarmState;
+use crate::world::Landmark;
+
+/// Seconds a toast stays up.
+const TOAST_SECS: f32 = 4.0;
+
+#[derive(Component)]
+enum HudText {
+    Status,
+    Side,
+    Toast,
+    Help,
+}
+
+#[derive(Resource, Default)]
+struct LastToast(Option<(String, f32)>);
+
+pub(super) fn plugin(app: &mut App) {
+    app.init_resource::<LastToast>()
+        .add_systems(Startup, spawn)
+        .add_systems(Update, update.in_set(crate::FarmSystems::Draw));
+}
+
+fn panel(
+    top: Option<Val>,
+    bottom: Option<Val>,
+    left: Option<Val>,
+    right: Option<Val>,
+) -> (Node, BackgroundColor) {
+    (
+        Node {
+            position_type: PositionType::Absolute,
+            top: top.unwrap_or(Val::Auto),
+            bottom: bottom.unwrap_or(Val::Auto),
+            left: left.unwrap_or(Val::Auto),
+            right: right.unwrap_or(Val::Auto),
+            padding: UiRect::all(px(8)),
+            ..default()
+        },
+        BackgroundColor(Color::srgba(0.1, 0.08, 0.06, 0.78)),
+    )
+}
+
+fn spawn(mut commands: Commands) {
+    let font = |size: f32| TextFont {
+        font_size: FontSize::Px(size),
+        ..default()
+    };
+    let ink = TextColor(Color::srgb(0.98, 0.94, 0.84));
+    commands.spawn((
+        HudText::Status,
+        Text::new(""),
+        font(18.0),
+        ink,
+        panel(Some(px(10)), None, Some(px(10)), None),
+    ));
+    commands.spawn((
+        HudText::Side,
+        Text::new(""),
+        font(14.0),
+        ink,
+        panel(Some(px(10)), None, None, Some(px(10))),
+    ));
+    commands.spawn((
+        HudText::Toast,
+        Text::new(""),
+        font(16.0),
+        TextColor(Color::srgb(1.0, 0.9, 0.55)),
+        panel(None, Some(px(190)), Some(px(10)), None),
+    ));
+    commands.spawn((
+        HudText::Help,
+        Text::new("WASD move | Space tool | E talk/sell | G gift | Q select | Z sleep | F5 save | F9 load"),
+        font(12.0),
+        ink,
+        panel(None, Some(px(4)), Some(px(10)), None),
+    ));
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the HUD shows a little of everything"
+)]
+fn update(
+    time: Res<Time>,
+    state: Res<FarmState>,
+    selected: Res<Selected>,
+    library: Library,
+    mut toasts: MessageReader<Toast>,
+    mut last: ResMut<LastToast>,
+    player: Query<&Transform, With<Player>>,
+    landmarks: Query<(&Landmark, &Transform)>,
+    mut texts: Query<(&HudText, &mut Text, &mut Visibility)>,
+) {
+    if let Some(t) = toasts.read().last() {
+        last.0 = Some((t.0.clone(), TOAST_SECS));
+    }
+    if let Some((_, left)) = &mut last.0 {
+        *left -= time.delta_secs();
+        if *left <= 0.0 {
+            last.0 = None;
+        }
+    }
+    let name_of = |id: &str| {
+        library
+            .item(id)
+            .map_or_else(|| id.to_owned(), |i| i.name.clone())
+    };
+    let near_shop = player.single().is_ok_and(|p| {
+        landmarks.iter().any(|(l, t)| {
+            *l == Landmark::Shop
+                && t.translation.truncate().distance(p.translation.truncate()) <= LANDMARK_REACH
+        })
+    });
+    for (kind, mut text, mut vis) in &mut texts {
+        match kind {
+            HudText::Status => {
+                let title = library.world().map_or("Sprout Farm", |w| w.title.as_str());
+                let selected = selected.0.as_ref().map_or("nothing".to_owned(), |s| {
+                    format!("{} ×{}", name_of(s.as_str()), state.count(s.as_str()))
+                });
+                text.0 = format!(
+                    "{title}\n{:?} {}, year {} | {}\n{} g | holding: {selected}",
+                    state.season,
+                    state.day,
+                    state.year,
+                    state.clock(),
+                    state.gold
+                );
+            }
+            HudText::Side => {
+                let mut s = String::from("Inventory\n");
+                if state.inventory.is_empty() {
+                    s.push_str("  (empty)\n");
+                }
+                for (id, n) in &state.inventory {
+                    s.push_str(&format!("  {} ×{n}\n", name_of(id.as_str())));
+                }
+                if !state.active_quests.is_empty() {
+                    s.push_str("\nQuests\n");
+                }
+                for q in &state.active_quests {
+                    let Some(quest) = library.quest(q.as_str()) else {
+                        continue;
+                    };
+                    s.push_str(&format!("  {}\n", quest.title));
+                    for o in &quest.objectives {
+                        let line = match o {
+                            Objective::Deliver { item, count, to } => format!(
+                                "bring {count} {} to {} ({}/{count})",
+                                name_of(item.as_str()),
+                                library
+                                    .character(to.as_str())
+                                    .map_or(to.as_str(), |c| &c.name),
+                                state.count(item.as_str()).min(*count)
+                            ),
+                            Objective::TalkTo { npc } => format!(
+                                "talk to {}",
+                                library
+                                    .character(npc.as_str())
+                                    .map_or(npc.as_str(), |c| &c.name)
+                            ),
+                            Objective::Harvest { crop, count } => format!(
+                                "harvest {} ×{count} ({}/{count})",
+                                library
+                                    .crop(crop.as_str())
+                                    .map_or(crop.as_str(), |c| &c.name),
+                                state.harvested.get(crop).copied().unwrap_or(0).min(*count)
+                            ),
+                        };
+                        s.push_str(&format!("    | {line}\n"));
+                    }
+                }
+                if near_shop {
+                    s.push_str("\nShop (press a number)\n");
+                    for (n, item) in shop_stock(&library, &state).iter().enumerate().take(9) {
+                        s.push_str(&format!("  {}. {} - {} g\n", n + 1, item.name, item.price));
+                    }
+                }
+                text.0 = s;
+            }
+            HudText::Toast => match &last.0 {
+                Some((msg, _)) => {
+                    msg.clone_into(&mut text.0);
+                    *vis = Visibility::Inherited;
+                }
+                None => *vis = Visibility::Hidden,
+            },
+            HudText::Help => {}
+        }
+    }
+}
