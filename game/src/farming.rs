@@ -46,8 +46,8 @@ pub struct Selected(pub Option<Id>);
 /// What using the tool on a tile did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ToolOutcome {
-    /// Broke the ground.
-    Tilled,
+    /// Broke the ground, and turned up this item (a `Material`, one tile in three).
+    Tilled(Option<Id>),
     /// Planted a seed of this crop.
     Planted(Id),
     /// Watered.
@@ -60,11 +60,12 @@ pub enum ToolOutcome {
 
 impl Field {
     /// Uses the right tool on `tile`: harvest if ripe, else water if planted, else plant the
-    /// selected seed if tilled, else till.
+    /// selected seed if tilled, else till (which may turn up one of `finds`).
     pub fn use_tool(
         &mut self,
         tile: IVec2,
         selected: Option<&Id>,
+        finds: &[Id],
         state: &mut FarmState,
         crop_of: impl Fn(&str) -> Option<Crop>,
         crop_from_seed: impl Fn(&str) -> Option<Crop>,
@@ -81,7 +82,16 @@ impl Field {
                     crop: None,
                 },
             );
-            return ToolOutcome::Tilled;
+            // Deterministic per tile and day: the same play finds the same stones.
+            let roll = (tile.x.wrapping_mul(73_856_093))
+                ^ (tile.y.wrapping_mul(19_349_663))
+                ^ ((state.day as i32).wrapping_mul(83_492_791));
+            let found = (!finds.is_empty() && roll.rem_euclid(3) == 0)
+                .then(|| finds[(roll.rem_euclid(997) as usize) % finds.len()].clone());
+            if let Some(item) = &found {
+                state.give(item, 1);
+            }
+            return ToolOutcome::Tilled(found);
         };
         if let Some(planted) = &mut plot.crop {
             let Some(crop) = crop_of(planted.crop.as_str()) else {
@@ -181,15 +191,28 @@ fn act(
             continue;
         }
         let tile = player.target(transform.translation.truncate());
+        let finds: Vec<Id> = library
+            .items()
+            .into_iter()
+            .filter(|i| i.category == sprout_core::content::ItemCategory::Material)
+            .map(|i| i.id.clone())
+            .collect();
         let outcome = field.use_tool(
             tile,
             selected.0.as_ref(),
+            &finds,
             &mut state,
             |id| library.crop(id).cloned(),
             |seed| library.crop_from_seed(seed).cloned(),
         );
         let text = match outcome {
-            ToolOutcome::Tilled | ToolOutcome::Watered => continue,
+            ToolOutcome::Tilled(None) | ToolOutcome::Watered => continue,
+            ToolOutcome::Tilled(Some(item)) => format!(
+                "Turned up a {}.",
+                library
+                    .item(item.as_str())
+                    .map_or(item.as_str(), |i| &i.name)
+            ),
             ToolOutcome::Planted(crop) => format!(
                 "Planted {}.",
                 library
