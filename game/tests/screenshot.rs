@@ -22,7 +22,13 @@ fn render(name: &str, extra: &[&str]) -> PathBuf {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let saves = tempfile::tempdir().unwrap();
     let output = Command::new(xvfb)
-        .args(["-a", "-s", "-screen 0 1280x720x24", env!("CARGO_BIN_EXE_sprout_farm"), "--screenshot"])
+        .args([
+            "-a",
+            "-s",
+            "-screen 0 1280x720x24",
+            env!("CARGO_BIN_EXE_sprout_farm"),
+            "--screenshot",
+        ])
         .arg(&path)
         .args(extra)
         .env("BEVY_ASSET_ROOT", std::fs::canonicalize(repo).unwrap())
@@ -54,7 +60,8 @@ struct Image {
 
 impl Image {
     fn load(path: &Path) -> Self {
-        let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+        let decoder =
+            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
         let mut reader = decoder.read_info().unwrap();
         let mut buf = vec![0; reader.output_buffer_size().unwrap()];
         let info = reader.next_frame(&mut buf).unwrap();
@@ -63,7 +70,11 @@ impl Image {
             .chunks(channels)
             .flat_map(|p| [p[0], p[1], p[2], if channels == 4 { p[3] } else { 255 }])
             .collect();
-        Self { width: info.width as usize, height: info.height as usize, rgba }
+        Self {
+            width: info.width as usize,
+            height: info.height as usize,
+            rgba,
+        }
     }
 
     fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
@@ -84,7 +95,12 @@ impl Image {
     }
 
     /// Fraction of pixels in a region close to `rgb`.
-    fn share_near(&self, (x0, y0, x1, y1): (usize, usize, usize, usize), rgb: [u8; 3], tolerance: u8) -> f32 {
+    fn share_near(
+        &self,
+        (x0, y0, x1, y1): (usize, usize, usize, usize),
+        rgb: [u8; 3],
+        tolerance: u8,
+    ) -> f32 {
         let mut near = 0;
         for y in y0..y1 {
             for x in x0..x1 {
@@ -103,16 +119,25 @@ fn farm_and_dialogue_render_with_content() {
     let farm = Image::load(&render("farm.png", &[]));
     assert_eq!((farm.width, farm.height), (1280, 720));
     // A whole frame of one colour would mean nothing rendered.
-    assert!(farm.colours(0, 0, 1280, 720) > 30, "the farm frame is nearly flat");
+    assert!(
+        farm.colours(0, 0, 1280, 720) > 30,
+        "the farm frame is nearly flat"
+    );
     // The HUD panel (top left) holds light text on a dark panel.
     assert!(farm.colours(10, 10, 300, 90) > 8, "no HUD text");
     // Grass dominates the world view.
-    assert!(farm.share_near((0, 100, 1280, 680), [92, 133, 69], 30) > 0.2, "no grass");
+    assert!(
+        farm.share_near((0, 100, 1280, 680), [92, 133, 69], 30) > 0.2,
+        "no grass"
+    );
 
     let talk = Image::load(&render("dialogue.png", &["--talk", "sefa"]));
     // The dialogue box fills the bottom of the screen with its dark brown.
     let box_area = (140, 600, 1140, 690);
-    assert!(talk.share_near(box_area, [31, 23, 18], 24) > 0.5, "no dialogue box");
+    assert!(
+        talk.share_near(box_area, [31, 23, 18], 24) > 0.5,
+        "no dialogue box"
+    );
     // ...and holds text and a portrait.
     assert!(talk.colours(110, 560, 1170, 700) > 12, "empty dialogue box");
 }
