@@ -11,8 +11,8 @@ use sprout_core::content::{ContentSet, Id, Situation};
 use sprout_core::llm::gguf::GgufFile;
 use sprout_core::llm::structured::{self, DialogueRequest};
 use sprout_core::llm::{
-    CancelToken, ChatMessage, Error, FinishReason, GenerationRequest, LoadOptions, LocalModel,
-    ModelManager, PullProgress, SamplingParams, TextBackend,
+    CancelToken, ChatMessage, Engine, Error, FinishReason, GenerationRequest, LoadOptions,
+    LocalModel, ModelManager, PullProgress, SamplingParams, TextBackend,
 };
 
 use crate::support::assets;
@@ -226,4 +226,52 @@ fn truncated_and_foreign_files_are_refused_clearly() {
         &LoadOptions::default(),
     );
     assert!(matches!(missing, Err(Error::Io { .. })));
+}
+
+/// Sprout's native engine and candle's `quantized_llama` compute the same network: the next-token
+/// logits agree within quantisation noise, on a batched prompt and then one token at a time.
+#[test]
+fn native_engine_matches_candle() {
+    let native = model();
+    let (_, path) = ModelManager::new().locate(None).unwrap();
+    let candle = LocalModel::load(
+        &path,
+        &LoadOptions {
+            engine: Engine::Candle,
+            requantize: false,
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap();
+    let toks = native
+        .tokenizer()
+        .encode("<|im_start|>user\nWhat grows in spring?<|im_end|>\n")
+        .unwrap();
+    let cancel = CancelToken::new();
+    let (mut a, mut b) = (native.backend(), candle.backend());
+    let mut la = a.prefill(&toks, &mut |_| {}, &cancel).unwrap();
+    let mut lb = b.prefill(&toks, &mut |_| {}, &cancel).unwrap();
+    let argmax = |v: &[f32]| {
+        v.iter()
+            .enumerate()
+            .max_by(|x, y| x.1.total_cmp(y.1))
+            .unwrap()
+            .0 as u32
+    };
+    for step in 0..4 {
+        let spread = lb.iter().fold(0f32, |m, x| m.max(x.abs()));
+        let diff = la
+            .iter()
+            .zip(&lb)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            diff < 0.05 * spread.max(1.0),
+            "step {step}: logits differ by {diff} (scale {spread})"
+        );
+        assert_eq!(argmax(&la), argmax(&lb), "step {step}");
+        let t = argmax(&la);
+        la = a.forward(&[t], toks.len() + step).unwrap();
+        lb = b.forward(&[t], toks.len() + step).unwrap();
+    }
 }

@@ -14,16 +14,28 @@ use candle_transformers::models::{quantized_llama, quantized_qwen2};
 use super::backend::{Event, FinishReason, Generation, GenerationRequest, TextBackend, Timings};
 use super::constrain::ConstraintEngine;
 use super::gguf::GgufFile;
+use super::native;
 use super::registry::Architecture;
 use super::sampling::Sampler;
 use super::template::{CHATML, ChatTemplate};
 use super::tokenizer::{TextStream, Tokenizer};
 use super::{Error, Result};
 
+/// Which forward pass runs the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Sprout's own ([`native`](super::native)) for Llama-family models, candle for the rest.
+    Auto,
+    /// candle-transformers' quantised models.
+    Candle,
+}
+
 /// How to load a model.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadOptions {
-    /// Convert weights without a fast CPU kernel (`Q4_1`, `Q5_x`) to `Q8_0` at load (about 5x faster
+    /// The forward pass.
+    pub engine: Engine,
+    /// candle engine: convert weights without a fast CPU kernel (`Q4_1`, `Q5_x`) to `Q8_0` at load (about 5x faster
     /// generation for `Q4_1` models, 1.6x the weight memory). On by default.
     pub requantize: bool,
     /// Prompt tokens per forward pass.
@@ -33,6 +45,7 @@ pub struct LoadOptions {
 impl Default for LoadOptions {
     fn default() -> Self {
         Self {
+            engine: Engine::Auto,
             requantize: true,
             batch: 512,
         }
@@ -43,6 +56,7 @@ impl Default for LoadOptions {
 /// does not clone, so its backends share one behind a lock and take turns.
 #[derive(Clone)]
 enum Weights {
+    Native(Arc<native::Weights>, Box<native::State>),
     Llama(Box<quantized_llama::ModelWeights>),
     Qwen2(Arc<Mutex<quantized_qwen2::ModelWeights>>),
 }
@@ -50,6 +64,9 @@ enum Weights {
 impl Weights {
     fn forward(&mut self, x: &Tensor, pos: usize) -> candle_core::Result<Tensor> {
         match self {
+            Weights::Native(..) => Err(candle_core::Error::Msg(
+                "native weights run through forward_native".into(),
+            )),
             Weights::Llama(m) => m.forward(x, pos),
             Weights::Qwen2(m) => m
                 .lock()
@@ -60,6 +77,7 @@ impl Weights {
 
     fn clear_kv_cache(&mut self) {
         match self {
+            Weights::Native(w, st) => **st = native::State::new(w),
             Weights::Llama(m) => m.clear_kv_cache(),
             Weights::Qwen2(m) => {
                 if let Ok(mut m) = m.lock() {
@@ -133,24 +151,26 @@ impl LocalModel {
             .unwrap_or_default()
             .to_owned();
         let template = ChatTemplate::new(&template_src, &bos, &eos)?;
-        if options.requantize {
+        let native = options.engine == Engine::Auto && architecture == Architecture::Llama;
+        if options.requantize && !native {
             let n = file.requantize_slow_types()?;
             if n > 0 {
                 tracing::info!("requantised {n} tensors to Q8_0");
             }
         }
         let device = Device::Cpu;
-        let GgufFile {
-            content,
-            mut reader,
-        } = file;
         let weights = match architecture {
+            Architecture::Llama if native => {
+                let w = Arc::new(native::Weights::load(&mut file, context)?);
+                let st = Box::new(native::State::new(&w));
+                Weights::Native(w, st)
+            }
             Architecture::Llama => Weights::Llama(Box::new(
-                quantized_llama::ModelWeights::from_gguf(content, &mut reader, &device)
+                quantized_llama::ModelWeights::from_gguf(file.content, &mut file.reader, &device)
                     .map_err(|e| bad(e.to_string()))?,
             )),
             Architecture::Qwen2 => Weights::Qwen2(Arc::new(Mutex::new(
-                quantized_qwen2::ModelWeights::from_gguf(content, &mut reader, &device)
+                quantized_qwen2::ModelWeights::from_gguf(file.content, &mut file.reader, &device)
                     .map_err(|e| bad(e.to_string()))?,
             ))),
         };
@@ -228,6 +248,9 @@ impl LocalBackend {
     /// Runs the model over `tokens` at position `pos` (the KV cache holds `pos` tokens) and
     /// returns the logits after the last one.
     pub fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>> {
+        if let Weights::Native(w, st) = &mut self.model.weights {
+            return native::forward(w, st, tokens, pos);
+        }
         let input = Tensor::new(tokens, &Device::Cpu)?.unsqueeze(0)?;
         let logits = self.model.weights.forward(&input, pos)?;
         Ok(logits.squeeze(0)?.to_dtype(DType::F32)?.to_vec1::<f32>()?)

@@ -6,6 +6,8 @@
 //! - [`backend`]: the [`TextBackend`] trait every engine implements: chat messages in, tokens out;
 //! - [`local`]: the in-process GGUF engine on candle ([`LocalModel`], [`LocalBackend`]);
 //! - [`tokenizer`] and [`template`]: a tokenizer and a chat template read from the GGUF itself;
+//! - [`native`]: Sprout's own CPU forward pass for Llama-family models, with SIMD kernels
+//!   chosen at run time (the default engine for them);
 //! - [`sampling`]: seeded sampling (greedy, temperature, top-k, top-p, repetition penalty);
 //! - [`constrain`]: JSON schemas from the Rust types with ids pinned to known content, and the
 //!   llguidance token masks that make the output parse;
@@ -20,8 +22,11 @@ pub mod backend;
 pub mod constrain;
 mod error;
 pub mod gguf;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod local;
 pub mod manager;
+pub mod native;
 pub mod registry;
 pub mod sampling;
 pub mod structured;
@@ -33,7 +38,7 @@ pub use backend::{
     TextBackend, Timings,
 };
 pub use error::{Error, Result};
-pub use local::{LoadOptions, LocalBackend, LocalModel};
+pub use local::{Engine, LoadOptions, LocalBackend, LocalModel};
 pub use manager::{ModelManager, PullProgress};
 pub use registry::{Architecture, ModelEntry, ModelRegistry, ModelSource};
 pub use sampling::SamplingParams;

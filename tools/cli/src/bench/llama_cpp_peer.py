@@ -1,0 +1,33 @@
+# llama.cpp peer for `sprout bench llm --vs-llama-cpp` (needs the PyPI package llama-cpp-python).
+# Protocol: argv = model path, threads, context; then one JSON request per stdin line
+# {"prompt": [token ids], "gen": N}; one JSON result per stdout line.
+import json, resource, sys, time
+
+import numpy as np
+from llama_cpp import Llama
+
+path, threads, n_ctx = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+t0 = time.perf_counter()
+llm = Llama(model_path=path, n_threads=threads, n_threads_batch=threads, n_ctx=n_ctx,
+            n_batch=512, logits_all=False, verbose=False)
+load_s = time.perf_counter() - t0
+print(json.dumps({"ready": True, "load_s": load_s}), flush=True)
+for line in sys.stdin:
+    req = json.loads(line)
+    prompt, gen = req["prompt"], req["gen"]
+    llm.reset()
+    t0 = time.perf_counter()
+    llm.eval(prompt)
+    t1 = time.perf_counter()
+    tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+    ttft = time.perf_counter() - t0
+    out = [tok]
+    t2 = time.perf_counter()
+    for _ in range(gen - 1):
+        llm.eval([tok])
+        tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        out.append(tok)
+    t3 = time.perf_counter()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"prompt_s": t1 - t0, "gen_s": t3 - t2, "ttft_s": ttft, "tokens": out,
+                      "peak_rss": rss}), flush=True)
