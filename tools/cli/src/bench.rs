@@ -277,6 +277,11 @@ pub fn llm(opts: &LlmBench) -> anyhow::Result<std::process::ExitCode> {
             );
             theirs.push(r);
             let same = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+            tracing::info!(
+                "first tokens: sprout {:?}, llama.cpp {:?}",
+                &a[..a.len().min(8)],
+                &b[..b.len().min(8)]
+            );
             agree = Some(same);
         }
     }

@@ -3,6 +3,7 @@
 # {"prompt": [token ids], "gen": N}; one JSON result per stdout line.
 import json, resource, sys, time
 
+import llama_cpp
 import numpy as np
 from llama_cpp import Llama
 
@@ -11,6 +12,16 @@ t0 = time.perf_counter()
 llm = Llama(model_path=path, n_threads=threads, n_threads_batch=threads, n_ctx=n_ctx,
             n_batch=512, logits_all=False, verbose=False)
 load_s = time.perf_counter() - t0
+n_vocab = llm.n_vocab()
+
+
+def last_logits():
+    # The logits of the last evaluated token, straight from llama.cpp (`Llama.scores` only
+    # holds them with logits_all=True).
+    ptr = llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1)
+    return np.ctypeslib.as_array(ptr, shape=(n_vocab,))
+
+
 print(json.dumps({"ready": True, "load_s": load_s}), flush=True)
 for line in sys.stdin:
     req = json.loads(line)
@@ -19,13 +30,13 @@ for line in sys.stdin:
     t0 = time.perf_counter()
     llm.eval(prompt)
     t1 = time.perf_counter()
-    tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+    tok = int(np.argmax(last_logits()))
     ttft = time.perf_counter() - t0
     out = [tok]
     t2 = time.perf_counter()
     for _ in range(gen - 1):
         llm.eval([tok])
-        tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        tok = int(np.argmax(last_logits()))
         out.append(tok)
     t3 = time.perf_counter()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -175,6 +175,38 @@ pub fn has_avx2() -> bool {
     }
 }
 
+/// `sum(a[i] * b[i])`.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU has AVX2 and FMA (checked above).
+        return unsafe { avx2::dot(&a[..n], &b[..n]) };
+    }
+    // Eight independent sums, so the compiler may vectorise.
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a[..n].chunks_exact(8), b[..n].chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `out[i] += s * x[i]`.
+pub fn axpy(s: f32, x: &[f32], out: &mut [f32]) {
+    for (o, v) in out.iter_mut().zip(x) {
+        *o += s * v;
+    }
+}
+
 /// `out[i * w.rows + r] = dot(x row i, w row r)` for the rows `rows` of `w`.
 ///
 /// `out` holds `x.rows` rows of `w.rows` values.
@@ -269,6 +301,32 @@ mod avx2 {
         _mm256_cvtepi32_ps(p32)
     }
 
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let mut acc0 = _mm256_setzero_ps();
+        let mut acc1 = _mm256_setzero_ps();
+        let mut i = 0;
+        while i + 16 <= n {
+            // SAFETY: i + 16 <= n, both slices have n elements.
+            unsafe {
+                let a0 = _mm256_loadu_ps(a.as_ptr().add(i));
+                let b0 = _mm256_loadu_ps(b.as_ptr().add(i));
+                let a1 = _mm256_loadu_ps(a.as_ptr().add(i + 8));
+                let b1 = _mm256_loadu_ps(b.as_ptr().add(i + 8));
+                acc0 = _mm256_fmadd_ps(a0, b0, acc0);
+                acc1 = _mm256_fmadd_ps(a1, b1, acc1);
+            }
+            i += 16;
+        }
+        let mut s = hsum(_mm256_add_ps(acc0, acc1));
+        while i < n {
+            s += a[i] * b[i];
+            i += 1;
+        }
+        s
+    }
+
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     fn load_i8(q: &[i8]) -> __m256i {
@@ -277,8 +335,52 @@ mod avx2 {
         unsafe { _mm256_loadu_si256(q.as_ptr().cast()) }
     }
 
+    /// One activation row against four weight rows at a time (decode): four independent
+    /// accumulators hide the FMA latency.
+    #[target_feature(enable = "avx2,fma")]
+    fn matvec(w: &QMatrix, x: &QActs, out: &mut [f32], rows: core::ops::Range<usize>) {
+        const R: usize = 4;
+        let nb = x.blocks;
+        let qb = w.qbytes();
+        let mut r0 = rows.start;
+        while r0 < rows.end {
+            let t = R.min(rows.end - r0);
+            let mut acc = [_mm256_setzero_ps(); R];
+            let mut accm = [0f32; R];
+            for b in 0..nb {
+                let xq = load_i8(&x.q[b * QK..(b + 1) * QK]);
+                let (xd, xs) = (x.d[b], x.s[b]);
+                for k in 0..t {
+                    let wi = (r0 + k) * nb + b;
+                    let blk = &w.qs[wi * qb..(wi + 1) * qb];
+                    let d = _mm256_set1_ps(w.d[wi] * xd);
+                    match w.format {
+                        Format::Q4_1 => {
+                            acc[k] = _mm256_fmadd_ps(d, dot_u8_i8(unpack_q4(blk), xq), acc[k]);
+                            accm[k] += w.m[wi] * xs;
+                        }
+                        Format::Q8_0 => {
+                            assert!(blk.len() >= 32);
+                            // SAFETY: 32 readable bytes (asserted).
+                            let wq = unsafe { _mm256_loadu_si256(blk.as_ptr().cast()) };
+                            let p = dot_u8_i8(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq));
+                            acc[k] = _mm256_fmadd_ps(d, p, acc[k]);
+                        }
+                    }
+                }
+            }
+            for k in 0..t {
+                out[r0 + k] = hsum(acc[k]) + accm[k];
+            }
+            r0 += t;
+        }
+    }
+
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn matmul(w: &QMatrix, x: &QActs, out: &mut [f32], rows: core::ops::Range<usize>) {
+        if x.rows == 1 {
+            return matvec(w, x, out, rows);
+        }
         let nb = x.blocks;
         let qb = w.qbytes();
         let n = w.rows;

@@ -295,7 +295,7 @@ pub fn forward(w: &Weights, st: &mut State, tokens: &[u32], pos: usize) -> Resul
                 let mut max = f32::NEG_INFINITY;
                 for (j, s) in scores[..=p].iter_mut().enumerate() {
                     let kj = &kc[j * kvd + kvh * hd..j * kvd + (kvh + 1) * hd];
-                    *s = qh.iter().zip(kj).map(|(a, b)| a * b).sum::<f32>() * scale;
+                    *s = kernels::dot(qh, kj) * scale;
                     max = max.max(*s);
                 }
                 let mut sum = 0.0;
@@ -307,10 +307,7 @@ pub fn forward(w: &Weights, st: &mut State, tokens: &[u32], pos: usize) -> Resul
                 out.fill(0.0);
                 for (j, s) in scores[..=p].iter().enumerate() {
                     let vj = &vc[j * kvd + kvh * hd..j * kvd + (kvh + 1) * hd];
-                    let s = s / sum;
-                    for (o, vv) in out.iter_mut().zip(vj) {
-                        *o += s * vv;
-                    }
+                    kernels::axpy(s / sum, vj, out);
                 }
             }
         }
