@@ -275,3 +275,85 @@ fn native_engine_matches_candle() {
         lb = b.forward(&[t], toks.len() + step).unwrap();
     }
 }
+
+/// The HTTP backend against a real llama.cpp server on loopback (llama-cpp-python's server, the
+/// same GGUF): the same dialogue request parses and validates. Needs `SPROUT_LLAMA_PYTHON`, a
+/// Python with `llama-cpp-python[server]` installed; without it the test says so and passes.
+#[test]
+fn http_backend_writes_a_valid_dialogue_tree_through_a_llama_cpp_server() {
+    use sprout_core::llm::http::{HttpBackend, HttpConfig};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let Some(python) = std::env::var_os("SPROUT_LLAMA_PYTHON") else {
+        eprintln!("skipped: set SPROUT_LLAMA_PYTHON to a Python with llama-cpp-python[server]");
+        return;
+    };
+    let m = model(); // also keeps the other model tests off the cores meanwhile
+    let (_, path) = ModelManager::new().locate(None).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    struct Server(std::process::Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _server = Server(
+        Command::new(python)
+            .args([
+                "-m",
+                "llama_cpp.server",
+                "--host",
+                "127.0.0.1",
+                "--n_ctx",
+                "2048",
+                "--n_threads",
+                "1",
+            ])
+            .arg("--port")
+            .arg(port.to_string())
+            .arg("--model")
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start llama_cpp.server"),
+    );
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "llama.cpp server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(m);
+
+    let (set, _) = ContentSet::load_dir(&assets());
+    let mut backend = HttpBackend::new(HttpConfig::new(
+        format!("http://127.0.0.1:{port}/v1"),
+        "smollm2",
+    ))
+    .unwrap();
+    let mut req = DialogueRequest::new(
+        Id::new("pim").unwrap(),
+        Id::new("pim_served_chat").unwrap(),
+        Situation::Daily,
+    );
+    req.nodes = 2;
+    req.brief = "the radish harvest".into();
+    req.sampling = SamplingParams::default().with_seed(7);
+    req.max_tokens = 400;
+    req.max_line_chars = 100;
+    req.attempts = 5;
+    let (tree, generation) =
+        structured::generate_dialogue(&mut backend, &set, &req, &mut |_| {}).unwrap();
+    eprintln!("{}", generation.text);
+    assert_eq!(tree.nodes.len(), 2);
+    assert_eq!(tree.participants, vec![Id::new("pim").unwrap()]);
+}

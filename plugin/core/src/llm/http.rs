@@ -24,7 +24,8 @@ use super::{Error, Result};
 /// Whether to send `response_format: json_schema`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SchemaSupport {
-    /// Try it; if the server refuses it (HTTP 400), fall back to prompt + check for this backend.
+    /// Try `json_schema`; if the server refuses it, `json_object` with a `schema` (llama-cpp-python's
+    /// dialect); if that is refused too, the schema in the prompt and a check of the output.
     Auto,
     /// Always send it.
     Always,
@@ -83,7 +84,7 @@ pub struct HttpBackend {
     client: reqwest::Client,
     runtime: Arc<tokio::runtime::Runtime>,
     permits: Arc<tokio::sync::Semaphore>,
-    /// 0: unknown, 1: supported, 2: refused.
+    /// One of the `STYLE_*` constants: how structured output is asked for.
     schema_state: Arc<AtomicU8>,
 }
 
@@ -95,6 +96,13 @@ impl core::fmt::Debug for HttpBackend {
             .finish_non_exhaustive()
     }
 }
+
+/// `response_format: {type: json_schema, json_schema: {schema}}` (`OpenAI`, vLLM, llama.cpp).
+const STYLE_JSON_SCHEMA: u8 = 0;
+/// The schema in the prompt only; the output is checked.
+const STYLE_PROMPT: u8 = 2;
+/// `response_format: {type: json_object, schema}` (llama-cpp-python).
+const STYLE_JSON_OBJECT: u8 = 3;
 
 enum Attempt {
     Done(Generation),
@@ -116,9 +124,8 @@ impl HttpBackend {
             .map_err(|e| Error::Http(e.to_string()))?;
         let permits = Arc::new(tokio::sync::Semaphore::new(config.max_concurrency.max(1)));
         let schema_state = Arc::new(AtomicU8::new(match config.schema_support {
-            SchemaSupport::Auto => 0,
-            SchemaSupport::Always => 1,
-            SchemaSupport::Never => 2,
+            SchemaSupport::Auto | SchemaSupport::Always => STYLE_JSON_SCHEMA,
+            SchemaSupport::Never => STYLE_PROMPT,
         }));
         Ok(Self {
             config,
@@ -129,7 +136,7 @@ impl HttpBackend {
         })
     }
 
-    fn body(&self, request: &GenerationRequest, with_schema: bool) -> Value {
+    fn body(&self, request: &GenerationRequest, style: u8) -> Value {
         let mut messages: Vec<Value> = request
             .messages
             .iter()
@@ -160,11 +167,14 @@ impl HttpBackend {
             body["repeat_penalty"] = json!(s.repeat_penalty);
         }
         match &request.constraint {
-            Some(Constraint::JsonSchema(schema)) if with_schema => {
+            Some(Constraint::JsonSchema(schema)) if style == STYLE_JSON_SCHEMA => {
                 body["response_format"] = json!({
                     "type": "json_schema",
                     "json_schema": {"name": "output", "strict": true, "schema": schema},
                 });
+            }
+            Some(Constraint::JsonSchema(schema)) if style == STYLE_JSON_OBJECT => {
+                body["response_format"] = json!({"type": "json_object", "schema": schema});
             }
             Some(Constraint::JsonSchema(schema)) => {
                 messages.push(json!({
@@ -181,18 +191,16 @@ impl HttpBackend {
     async fn attempt(
         &self,
         request: &GenerationRequest,
-        with_schema: bool,
+        style: u8,
         on_event: &mut dyn FnMut(Event<'_>),
     ) -> Result<Attempt> {
+        let with_schema = style != STYLE_PROMPT && request.constraint.is_some();
         let started = Instant::now();
         let url = format!(
             "{}/chat/completions",
             self.config.base_url.trim_end_matches('/')
         );
-        let mut req = self
-            .client
-            .post(&url)
-            .json(&self.body(request, with_schema));
+        let mut req = self.client.post(&url).json(&self.body(request, style));
         if let Ok(key) = std::env::var(&self.config.api_key_env)
             && !key.is_empty()
         {
@@ -206,11 +214,15 @@ impl HttpBackend {
         if !status.is_success() {
             let text = resp.text().await.unwrap_or_default();
             let text: String = text.chars().take(400).collect();
+            // Servers refuse an unknown response_format with 400 or 422, some (llama-cpp-python)
+            // with 500 and a validation message naming it.
+            if with_schema && status.is_client_error() && status.as_u16() != 429
+                || with_schema && status.is_server_error() && text.contains("response_format")
+            {
+                return Ok(Attempt::SchemaRefused(format!("HTTP {status}: {text}")));
+            }
             if status.as_u16() == 429 || status.is_server_error() {
                 return Ok(Attempt::Retry(format!("{url}: HTTP {status}: {text}")));
-            }
-            if status.as_u16() == 400 && with_schema && request.constraint.is_some() {
-                return Ok(Attempt::SchemaRefused(format!("HTTP {status}: {text}")));
             }
             return Err(Error::Http(format!("{url}: HTTP {status}: {text}")));
         }
@@ -316,23 +328,28 @@ impl HttpBackend {
         let mut tries_left = self.config.validation_attempts.max(1);
         let mut req = request.clone();
         loop {
-            let with_schema = schema.is_some() && self.schema_state.load(Ordering::Relaxed) != 2;
+            let style = self.schema_state.load(Ordering::Relaxed);
             let mut backoff = self.config.backoff;
             let mut attempt = 0;
             let generation = loop {
-                match self.attempt(&req, with_schema, on_event).await? {
-                    Attempt::Done(g) => break g,
+                match self.attempt(&req, style, on_event).await? {
+                    Attempt::Done(g) => break Some(g),
                     Attempt::SchemaRefused(why) => {
                         if self.config.schema_support == SchemaSupport::Always {
                             return Err(Error::Http(format!(
                                 "the server refused response_format: {why}"
                             )));
                         }
+                        let next = if style == STYLE_JSON_SCHEMA {
+                            STYLE_JSON_OBJECT
+                        } else {
+                            STYLE_PROMPT
+                        };
                         tracing::info!(
-                            "server refused response_format json_schema ({why}); putting the schema in the prompt"
+                            "server refused this response_format ({why}); trying the next way"
                         );
-                        self.schema_state.store(2, Ordering::Relaxed);
-                        return Box::pin(self.generate_async(request, on_event)).await;
+                        self.schema_state.store(next, Ordering::Relaxed);
+                        break None;
                     }
                     Attempt::Retry(why) if attempt < self.config.max_retries => {
                         attempt += 1;
@@ -347,12 +364,13 @@ impl HttpBackend {
                     }
                 }
             };
+            // The server refused the structured-output request: ask again the next way.
+            let Some(generation) = generation else {
+                continue;
+            };
             let Some(schema) = &schema else {
                 return Ok(generation);
             };
-            if with_schema {
-                self.schema_state.store(1, Ordering::Relaxed);
-            }
             match check_json(schema, &generation.text) {
                 Ok(()) => return Ok(generation),
                 Err(why) if tries_left > 1 && generation.finish != FinishReason::Cancelled => {
@@ -525,6 +543,10 @@ mod tests {
         let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"], "additionalProperties": false});
         let (url, seen) = serve(vec![
             (400, r#"{"error":"response_format not supported"}"#.into()),
+            (
+                500,
+                r#"{"error":"response_format: input should be 'text'"}"#.into(),
+            ),
             (200, sse(&["{\"n\": \"x\"}"])),
             (200, sse(&["{\"n\": ", "4}"])),
         ]);
@@ -534,8 +556,14 @@ mod tests {
         let g = b.generate(&req, &mut |_| {}).unwrap();
         assert_eq!(g.text, r#"{"n": 4}"#);
         let seen = seen.lock().unwrap();
-        assert!(seen[0].contains("response_format"));
-        assert!(!seen[1].contains("response_format") && seen[1].contains("JSON schema"));
+        assert!(seen[0].contains(r#""type":"json_schema""#));
+        assert!(seen[1].contains(r#""type":"json_object""#), "{}", seen[1]);
+        assert!(!seen[2].contains("response_format") && seen[2].contains("JSON schema"));
+        assert_eq!(
+            seen.len(),
+            4,
+            "one more try after the output failed the check"
+        );
     }
 
     #[test]

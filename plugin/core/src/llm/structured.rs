@@ -83,6 +83,9 @@ pub struct DialogueRequest {
     pub max_tokens: usize,
     /// Longest line, in characters (at most the validator's limit).
     pub max_line_chars: usize,
+    /// Tries, each with the next seed, while the output fails to parse or validate (servers
+    /// whose constraints are looser than the local engine's need more than one).
+    pub attempts: u32,
 }
 
 impl DialogueRequest {
@@ -97,6 +100,7 @@ impl DialogueRequest {
             sampling: SamplingParams::default(),
             max_tokens: 400,
             max_line_chars: 120,
+            attempts: 1,
         }
     }
 }
@@ -247,13 +251,22 @@ pub fn generate_dialogue(
 ) -> Result<(DialogueTree, Generation)> {
     let known = KnownIds::from_set(set);
     let schema = dialogue_schema(req, &known)?;
-    let request = GenerationRequest::new(dialogue_messages(req, set)?)
+    let mut request = GenerationRequest::new(dialogue_messages(req, set)?)
         .with_sampling(req.sampling.clone())
         .with_max_tokens(req.max_tokens);
-    let (tree, generation): (DialogueTree, Generation) =
-        generate_json(backend, &request, schema, on_event)?;
-    validate_with(set, &tree)?;
-    Ok((tree, generation))
+    let mut tries = req.attempts.max(1);
+    loop {
+        tries -= 1;
+        let result = generate_json::<DialogueTree>(backend, &request, schema.clone(), on_event)
+            .and_then(|(tree, generation)| validate_with(set, &tree).map(|()| (tree, generation)));
+        match result {
+            Err(e @ (Error::Output { .. } | Error::Invalid(_))) if tries > 0 => {
+                tracing::info!("dialogue attempt failed ({e}); trying the next seed");
+                request.sampling.seed = request.sampling.seed.wrapping_add(1);
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Validates a new dialogue tree together with the rest of the content; errors only.
