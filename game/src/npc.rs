@@ -225,6 +225,10 @@ fn talk(
     }
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a gift touches the player, the villager, the state and the UI"
+)]
 fn gift(
     mut actions: MessageReader<PlayerAction>,
     player: Query<&Transform, With<Player>>,

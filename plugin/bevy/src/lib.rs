@@ -20,6 +20,10 @@
 
 pub mod assets;
 pub mod dialogue;
+#[cfg(feature = "editor")]
+pub mod editor;
+#[cfg(feature = "llm")]
+pub mod generate;
 pub mod hot_reload;
 pub mod library;
 mod notice;
@@ -110,5 +114,9 @@ impl Plugin for SproutPlugin {
         app.insert_resource(self.settings.clone())
             .configure_sets(Update, (SproutSystems::Dialogue, SproutSystems::Ui).chain())
             .add_plugins((assets::plugin, library::plugin, notice::plugin));
+        #[cfg(feature = "llm")]
+        app.add_plugins(generate::plugin);
+        #[cfg(feature = "editor")]
+        app.add_plugins(editor::plugin);
     }
 }

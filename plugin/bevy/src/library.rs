@@ -3,7 +3,7 @@
 //! All content folders (`world/`, `npcs/`, `dialogue/`, ...) are loaded at start-up. Whenever a
 //! content asset is added, changed or fails to load, the index is rebuilt and the whole set is
 //! validated again off the main thread (cross-file rules included). A file that fails to load
-//! keeps its last good version in `Assets<T>`; the failure is reported with file:line:col in
+//! keeps its last good version in `Assets<T>`; the failure is reported with file, line and column in
 //! [`ContentStatus`], as a [`ContentProblem`] message, in the log and on screen, until a fixed
 //! version loads.
 
@@ -354,30 +354,20 @@ fn rebuild_index(
     index.crops = by_id(&crops, |a| a.value.id.as_str());
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one read-only view of each content type"
-)]
-fn start_validation(
-    folders: Res<ContentFolders>,
-    mut dirty: ResMut<Dirty>,
-    mut task: ResMut<ValidationTask>,
-    settings: Res<SproutSettings>,
-    server: Res<AssetServer>,
-    worlds: Res<Assets<WorldAsset>>,
-    characters: Res<Assets<CharacterAsset>>,
-    dialogues: Res<Assets<DialogueAsset>>,
-    quests: Res<Assets<QuestAsset>>,
-    items: Res<Assets<ItemAsset>>,
-    crops: Res<Assets<CropAsset>>,
-) {
-    // Until the first load completes, a partial set would only report missing references.
-    if !dirty.0 || task.0.is_some() || !folders_done(&server, &folders) {
-        return;
-    }
-    dirty.0 = false;
-    let root = settings.asset_dir.clone();
-    let mut set = ContentSet::new(&root);
+/// Read access to every loaded content asset, for snapshots.
+#[derive(SystemParam)]
+pub struct ContentAssets<'w> {
+    worlds: Res<'w, Assets<WorldAsset>>,
+    characters: Res<'w, Assets<CharacterAsset>>,
+    dialogues: Res<'w, Assets<DialogueAsset>>,
+    quests: Res<'w, Assets<QuestAsset>>,
+    items: Res<'w, Assets<ItemAsset>>,
+    crops: Res<'w, Assets<CropAsset>>,
+}
+
+/// A core [`ContentSet`] of everything loaded now, with file paths below `root` (for validation
+/// and as context for generators).
+pub fn snapshot(server: &AssetServer, root: &Path, assets: &ContentAssets) -> ContentSet {
     fn docs<A: Asset, T: Clone>(
         server: &AssetServer,
         root: &Path,
@@ -397,12 +387,30 @@ fn start_validation(
             })
             .collect()
     }
-    set.worlds = docs(&server, &root, &worlds, |a| (&a.value, &a.source));
-    set.characters = docs(&server, &root, &characters, |a| (&a.value, &a.source));
-    set.dialogues = docs(&server, &root, &dialogues, |a| (&a.value, &a.source));
-    set.quests = docs(&server, &root, &quests, |a| (&a.value, &a.source));
-    set.items = docs(&server, &root, &items, |a| (&a.value, &a.source));
-    set.crops = docs(&server, &root, &crops, |a| (&a.value, &a.source));
+    let mut set = ContentSet::new(root);
+    set.worlds = docs(server, root, &assets.worlds, |a| (&a.value, &a.source));
+    set.characters = docs(server, root, &assets.characters, |a| (&a.value, &a.source));
+    set.dialogues = docs(server, root, &assets.dialogues, |a| (&a.value, &a.source));
+    set.quests = docs(server, root, &assets.quests, |a| (&a.value, &a.source));
+    set.items = docs(server, root, &assets.items, |a| (&a.value, &a.source));
+    set.crops = docs(server, root, &assets.crops, |a| (&a.value, &a.source));
+    set
+}
+
+fn start_validation(
+    folders: Res<ContentFolders>,
+    mut dirty: ResMut<Dirty>,
+    mut task: ResMut<ValidationTask>,
+    settings: Res<SproutSettings>,
+    server: Res<AssetServer>,
+    assets: ContentAssets,
+) {
+    // Until the first load completes, a partial set would only report missing references.
+    if !dirty.0 || task.0.is_some() || !folders_done(&server, &folders) {
+        return;
+    }
+    dirty.0 = false;
+    let set = snapshot(&server, &settings.asset_dir, &assets);
     if set.is_empty() {
         return;
     }

@@ -161,7 +161,8 @@ fn build_box(mut commands: Commands, added: Query<Entity, Added<DialogueRunner>>
 
 #[expect(
     clippy::type_complexity,
-    reason = "disjoint queries over the box's parts"
+    clippy::too_many_arguments,
+    reason = "disjoint queries over the box's parts, and what fills them"
 )]
 fn update_box(
     mut commands: Commands,

@@ -83,7 +83,7 @@ impl MemoryFacts {
     pub fn apply(&mut self, effect: &Effect) {
         match effect {
             Effect::GiveItem { item, count } => {
-                *self.items.entry(item.clone()).or_default() += count
+                *self.items.entry(item.clone()).or_default() += count;
             }
             Effect::TakeItem { item, count } => {
                 let held = self.items.entry(item.clone()).or_default();
