@@ -24,7 +24,7 @@ use super::{Error, Result};
 /// Which forward pass runs the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
-    /// Sprout's own ([`native`](super::native)) for Llama-family models, candle for the rest.
+    /// Sprout's own engine ([`super::native`]) for Llama-family models, candle for the rest.
     Auto,
     /// candle-transformers' quantised models.
     Candle,

@@ -34,8 +34,8 @@ impl Format {
     }
 }
 
-/// A quantised matrix of `rows` x `cols` (row-major: one output feature per row), its GGUF
-/// blocks split into `f32` scales (converted once at load) and packed quants.
+/// A quantised matrix of `rows` x `cols` (row-major: one output feature per row), in its GGUF
+/// block layout (one stream of memory per row, as small as the file).
 #[derive(Debug, Clone)]
 pub struct QMatrix {
     /// Block format.
@@ -44,69 +44,45 @@ pub struct QMatrix {
     pub rows: usize,
     /// Input features (a multiple of 32).
     pub cols: usize,
-    /// Block scales, `rows * cols / 32`.
-    pub d: Vec<f32>,
-    /// Block minimums (`Q4_1`; empty for `Q8_0`).
-    pub m: Vec<f32>,
-    /// Quants: 16 bytes per block (`Q4_1`, two per byte) or 32 (`Q8_0`).
-    pub qs: Vec<u8>,
+    /// The GGUF blocks, row after row.
+    pub data: Vec<u8>,
 }
 
 impl QMatrix {
-    /// Splits raw GGUF blocks.
+    /// Wraps raw GGUF blocks.
     pub fn from_blocks(format: Format, rows: usize, cols: usize, data: &[u8]) -> Self {
-        let bb = format.block_bytes();
-        let n = rows * cols / QK;
-        let mut d = Vec::with_capacity(n);
-        let mut m = Vec::new();
-        let mut qs = Vec::with_capacity(n * (bb - 2));
-        for blk in data.chunks_exact(bb).take(n) {
-            d.push(f16_at(blk, 0));
-            match format {
-                Format::Q4_1 => {
-                    m.push(f16_at(blk, 2));
-                    qs.extend_from_slice(&blk[4..20]);
-                }
-                Format::Q8_0 => qs.extend_from_slice(&blk[2..34]),
-            }
-        }
+        let n = rows * cols / QK * format.block_bytes();
         Self {
             format,
             rows,
             cols,
-            d,
-            m,
-            qs,
+            data: data[..n].to_vec(),
         }
     }
 
-    fn qbytes(&self) -> usize {
-        match self.format {
-            Format::Q4_1 => 16,
-            Format::Q8_0 => 32,
-        }
+    fn block(&self, i: usize) -> &[u8] {
+        let bb = self.format.block_bytes();
+        &self.data[i * bb..(i + 1) * bb]
     }
 
     /// Dequantises row `r` into `out` (for embedding look-ups).
     pub fn dequantize_row(&self, r: usize, out: &mut [f32]) {
         let nb = self.cols / QK;
-        let qb = self.qbytes();
         for b in 0..nb {
-            let i = r * nb + b;
-            let q = &self.qs[i * qb..(i + 1) * qb];
+            let blk = self.block(r * nb + b);
             let o = &mut out[b * QK..(b + 1) * QK];
-            let d = self.d[i];
+            let d = f16_at(blk, 0);
             match self.format {
                 Format::Q4_1 => {
-                    let m = self.m[i];
+                    let m = f16_at(blk, 2);
                     for j in 0..16 {
-                        o[j] = f32::from(q[j] & 0x0F) * d + m;
-                        o[j + 16] = f32::from(q[j] >> 4) * d + m;
+                        o[j] = f32::from(blk[4 + j] & 0x0F) * d + m;
+                        o[j + 16] = f32::from(blk[4 + j] >> 4) * d + m;
                     }
                 }
                 Format::Q8_0 => {
                     for j in 0..QK {
-                        o[j] = f32::from(q[j] as i8) * d;
+                        o[j] = f32::from(blk[2 + j] as i8) * d;
                     }
                 }
             }
@@ -158,7 +134,7 @@ impl QActs {
     }
 }
 
-/// Whether this CPU runs the AVX2 kernels (checked once).
+/// Whether this CPU runs the AVX2 kernels (AVX2, FMA and F16C; checked once).
 pub fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
@@ -180,7 +156,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
-        // SAFETY: the CPU has AVX2 and FMA (checked above).
+        // SAFETY: the CPU has AVX2, FMA and F16C (checked above).
         return unsafe { avx2::dot(&a[..n], &b[..n]) };
     }
     // Eight independent sums, so the compiler may vectorise.
@@ -214,7 +190,7 @@ pub fn matmul(w: &QMatrix, x: &QActs, out: &mut [f32], rows: core::ops::Range<us
     debug_assert_eq!(w.cols / QK, x.blocks);
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
-        // SAFETY: the CPU has AVX2 and FMA (checked above); slices are bounds-checked inside.
+        // SAFETY: the CPU has AVX2, FMA and F16C (checked above); slices are bounds-checked inside.
         unsafe { avx2::matmul(w, x, out, rows) };
         return;
     }
@@ -222,34 +198,35 @@ pub fn matmul(w: &QMatrix, x: &QActs, out: &mut [f32], rows: core::ops::Range<us
 }
 
 mod portable {
-    use super::{Format, QActs, QK, QMatrix};
+    use super::{Format, QActs, QK, QMatrix, f16_at};
 
     pub(super) fn matmul(w: &QMatrix, x: &QActs, out: &mut [f32], rows: core::ops::Range<usize>) {
         let nb = x.blocks;
-        let qb = w.qbytes();
         for r in rows {
             for i in 0..x.rows {
                 let mut acc = 0f32;
                 for b in 0..nb {
-                    let wi = r * nb + b;
-                    let q = &w.qs[wi * qb..(wi + 1) * qb];
+                    let blk = w.block(r * nb + b);
                     let xq = &x.q[(i * nb + b) * QK..(i * nb + b + 1) * QK];
                     let xd = x.d[i * nb + b];
+                    let wd = f16_at(blk, 0);
                     match w.format {
                         Format::Q4_1 => {
+                            let q = &blk[4..20];
                             let mut sum = 0i32;
                             for j in 0..16 {
                                 sum += i32::from(q[j] & 0x0F) * i32::from(xq[j]);
                                 sum += i32::from(q[j] >> 4) * i32::from(xq[j + 16]);
                             }
-                            acc += w.d[wi] * xd * sum as f32 + w.m[wi] * x.s[i * nb + b];
+                            acc += wd * xd * sum as f32 + f16_at(blk, 2) * x.s[i * nb + b];
                         }
                         Format::Q8_0 => {
+                            let q = &blk[2..34];
                             let mut sum = 0i32;
                             for j in 0..QK {
                                 sum += i32::from(q[j] as i8) * i32::from(xq[j]);
                             }
-                            acc += w.d[wi] * xd * sum as f32;
+                            acc += wd * xd * sum as f32;
                         }
                     }
                 }
@@ -265,11 +242,8 @@ mod avx2 {
 
     use super::{Format, QActs, QK, QMatrix};
 
-    /// Rows of activations handled together, so each weight block is loaded once per tile.
-    const TILE: usize = 4;
-
     #[inline]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     fn hsum(v: __m256) -> f32 {
         let lo = _mm256_castps256_ps128(v);
         let hi = _mm256_extractf128_ps::<1>(v);
@@ -281,7 +255,7 @@ mod avx2 {
 
     /// The 32 weights of a `Q4_1` block as unsigned bytes 0..15, in element order.
     #[inline]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     fn unpack_q4(qs: &[u8]) -> __m256i {
         assert!(qs.len() >= 16);
         // SAFETY: 16 readable bytes (asserted).
@@ -294,14 +268,14 @@ mod avx2 {
 
     /// `sum(u[j] * s[j])` of 32 unsigned by 32 signed bytes, as 8 float lanes.
     #[inline]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     fn dot_u8_i8(u: __m256i, s: __m256i) -> __m256 {
         let p16 = _mm256_maddubs_epi16(u, s);
         let p32 = _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
         _mm256_cvtepi32_ps(p32)
     }
 
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         let mut acc0 = _mm256_setzero_ps();
@@ -327,104 +301,123 @@ mod avx2 {
         s
     }
 
+    /// The little-endian `f16` at the start of `b`, converted by the CPU (F16C).
     #[inline]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn h2f(b: &[u8]) -> f32 {
+        let v = u16::from_le_bytes([b[0], b[1]]);
+        _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(v))))
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
     fn load_i8(q: &[i8]) -> __m256i {
         assert!(q.len() >= 32);
         // SAFETY: 32 readable bytes (asserted).
         unsafe { _mm256_loadu_si256(q.as_ptr().cast()) }
     }
 
-    /// One activation row against four weight rows at a time (decode): four independent
-    /// accumulators hide the FMA latency.
-    #[target_feature(enable = "avx2,fma")]
-    fn matvec(w: &QMatrix, x: &QActs, out: &mut [f32], rows: core::ops::Range<usize>) {
-        const R: usize = 4;
+    /// `T` activation rows (from `i0`) against one weight row `r`: the weight block is loaded
+    /// once for all `T`, and the `T` accumulators stay in registers (`T` is a constant).
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn rows_tile<const T: usize>(w: &QMatrix, x: &QActs, out: &mut [f32], r: usize, i0: usize) {
         let nb = x.blocks;
-        let qb = w.qbytes();
-        let mut r0 = rows.start;
-        while r0 < rows.end {
-            let t = R.min(rows.end - r0);
-            let mut acc = [_mm256_setzero_ps(); R];
-            let mut accm = [0f32; R];
-            for b in 0..nb {
-                let xq = load_i8(&x.q[b * QK..(b + 1) * QK]);
-                let (xd, xs) = (x.d[b], x.s[b]);
-                for k in 0..t {
-                    let wi = (r0 + k) * nb + b;
-                    let blk = &w.qs[wi * qb..(wi + 1) * qb];
-                    let d = _mm256_set1_ps(w.d[wi] * xd);
-                    match w.format {
-                        Format::Q4_1 => {
-                            acc[k] = _mm256_fmadd_ps(d, dot_u8_i8(unpack_q4(blk), xq), acc[k]);
-                            accm[k] += w.m[wi] * xs;
-                        }
-                        Format::Q8_0 => {
-                            assert!(blk.len() >= 32);
-                            // SAFETY: 32 readable bytes (asserted).
-                            let wq = unsafe { _mm256_loadu_si256(blk.as_ptr().cast()) };
-                            let p = dot_u8_i8(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq));
-                            acc[k] = _mm256_fmadd_ps(d, p, acc[k]);
-                        }
+        let mut acc = [_mm256_setzero_ps(); T];
+        let mut accm = [0f32; T];
+        for b in 0..nb {
+            let blk = w.block(r * nb + b);
+            let wd = h2f(blk);
+            match w.format {
+                Format::Q4_1 => {
+                    let wm = h2f(&blk[2..]);
+                    let wq = unpack_q4(&blk[4..]);
+                    for k in 0..T {
+                        let xi = (i0 + k) * nb + b;
+                        let xq = load_i8(&x.q[xi * QK..(xi + 1) * QK]);
+                        let d = _mm256_set1_ps(wd * x.d[xi]);
+                        acc[k] = _mm256_fmadd_ps(d, dot_u8_i8(wq, xq), acc[k]);
+                        accm[k] += wm * x.s[xi];
+                    }
+                }
+                Format::Q8_0 => {
+                    assert!(blk.len() >= 34);
+                    // SAFETY: 32 readable bytes from offset 2 (asserted).
+                    let wq = unsafe { _mm256_loadu_si256(blk.as_ptr().add(2).cast()) };
+                    let wabs = _mm256_sign_epi8(wq, wq);
+                    for k in 0..T {
+                        let xi = (i0 + k) * nb + b;
+                        let xq = load_i8(&x.q[xi * QK..(xi + 1) * QK]);
+                        let xs = _mm256_sign_epi8(xq, wq);
+                        let d = _mm256_set1_ps(wd * x.d[xi]);
+                        acc[k] = _mm256_fmadd_ps(d, dot_u8_i8(wabs, xs), acc[k]);
                     }
                 }
             }
-            for k in 0..t {
-                out[r0 + k] = hsum(acc[k]) + accm[k];
-            }
-            r0 += t;
+        }
+        let n = w.rows;
+        for k in 0..T {
+            out[(i0 + k) * n + r] = hsum(acc[k]) + accm[k];
         }
     }
 
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) fn matmul(w: &QMatrix, x: &QActs, out: &mut [f32], rows: core::ops::Range<usize>) {
-        if x.rows == 1 {
-            return matvec(w, x, out, rows);
-        }
+    /// One activation row against `R` weight rows (from `r0`): `R` independent accumulators
+    /// hide the FMA latency (decode).
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn weights_tile<const R: usize>(w: &QMatrix, x: &QActs, out: &mut [f32], r0: usize) {
         let nb = x.blocks;
-        let qb = w.qbytes();
-        let n = w.rows;
-        for r in rows {
-            let mut i0 = 0;
-            while i0 < x.rows {
-                let t = TILE.min(x.rows - i0);
-                let mut acc = [_mm256_setzero_ps(); TILE];
-                let mut accm = [0f32; TILE];
-                for b in 0..nb {
-                    let wi = r * nb + b;
-                    let blk = &w.qs[wi * qb..(wi + 1) * qb];
-                    let wd = w.d[wi];
-                    match w.format {
-                        Format::Q4_1 => {
-                            let wm = w.m[wi];
-                            let wq = unpack_q4(blk);
-                            for k in 0..t {
-                                let xi = (i0 + k) * nb + b;
-                                let xq = load_i8(&x.q[xi * QK..(xi + 1) * QK]);
-                                let d = _mm256_set1_ps(wd * x.d[xi]);
-                                acc[k] = _mm256_fmadd_ps(d, dot_u8_i8(wq, xq), acc[k]);
-                                accm[k] += wm * x.s[xi];
-                            }
-                        }
-                        Format::Q8_0 => {
-                            assert!(blk.len() >= 32);
-                            // SAFETY: 32 readable bytes (asserted).
-                            let wq = unsafe { _mm256_loadu_si256(blk.as_ptr().cast()) };
-                            let wabs = _mm256_sign_epi8(wq, wq);
-                            for (k, a) in acc.iter_mut().enumerate().take(t) {
-                                let xi = (i0 + k) * nb + b;
-                                let xq = load_i8(&x.q[xi * QK..(xi + 1) * QK]);
-                                let xs = _mm256_sign_epi8(xq, wq);
-                                let d = _mm256_set1_ps(wd * x.d[xi]);
-                                *a = _mm256_fmadd_ps(d, dot_u8_i8(wabs, xs), *a);
-                            }
-                        }
+        let mut acc = [_mm256_setzero_ps(); R];
+        let mut accm = [0f32; R];
+        for b in 0..nb {
+            let xq = load_i8(&x.q[b * QK..(b + 1) * QK]);
+            let (xd, xs) = (x.d[b], x.s[b]);
+            for k in 0..R {
+                let blk = w.block((r0 + k) * nb + b);
+                let d = _mm256_set1_ps(h2f(blk) * xd);
+                match w.format {
+                    Format::Q4_1 => {
+                        acc[k] = _mm256_fmadd_ps(d, dot_u8_i8(unpack_q4(&blk[4..]), xq), acc[k]);
+                        accm[k] += h2f(&blk[2..]) * xs;
+                    }
+                    Format::Q8_0 => {
+                        assert!(blk.len() >= 34);
+                        // SAFETY: 32 readable bytes from offset 2 (asserted).
+                        let wq = unsafe { _mm256_loadu_si256(blk.as_ptr().add(2).cast()) };
+                        let p = dot_u8_i8(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq));
+                        acc[k] = _mm256_fmadd_ps(d, p, acc[k]);
                     }
                 }
-                for k in 0..t {
-                    out[(i0 + k) * n + r] = hsum(acc[k]) + accm[k];
-                }
-                i0 += t;
+            }
+        }
+        for k in 0..R {
+            out[r0 + k] = hsum(acc[k]) + accm[k];
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) fn matmul(w: &QMatrix, x: &QActs, out: &mut [f32], rows: core::ops::Range<usize>) {
+        if x.rows == 1 {
+            let mut r = rows.start;
+            while r + 4 <= rows.end {
+                weights_tile::<4>(w, x, out, r);
+                r += 4;
+            }
+            while r < rows.end {
+                weights_tile::<1>(w, x, out, r);
+                r += 1;
+            }
+            return;
+        }
+        for r in rows {
+            let mut i0 = 0;
+            while i0 + 4 <= x.rows {
+                rows_tile::<4>(w, x, out, r, i0);
+                i0 += 4;
+            }
+            while i0 < x.rows {
+                rows_tile::<1>(w, x, out, r, i0);
+                i0 += 1;
             }
         }
     }
