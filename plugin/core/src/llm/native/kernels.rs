@@ -345,12 +345,12 @@ mod avx2 {
                     // SAFETY: 32 readable bytes from offset 2 (asserted).
                     let wq = unsafe { _mm256_loadu_si256(blk.as_ptr().add(2).cast()) };
                     let wabs = _mm256_sign_epi8(wq, wq);
-                    for k in 0..T {
+                    for (k, a) in acc.iter_mut().enumerate() {
                         let xi = (i0 + k) * nb + b;
                         let xq = load_i8(&x.q[xi * QK..(xi + 1) * QK]);
                         let xs = _mm256_sign_epi8(xq, wq);
                         let d = _mm256_set1_ps(wd * x.d[xi]);
-                        acc[k] = _mm256_fmadd_ps(d, dot_u8_i8(wabs, xs), acc[k]);
+                        *a = _mm256_fmadd_ps(d, dot_u8_i8(wabs, xs), *a);
                     }
                 }
             }
