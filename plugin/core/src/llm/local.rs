@@ -292,10 +292,10 @@ impl TextBackend for LocalBackend {
                 .file_name()
                 .map(|f| f.to_string_lossy())
                 .unwrap_or_default(),
-            if self.model.options.requantize {
-                "Q8_0 at load"
-            } else {
-                "as stored"
+            match (&self.model.weights, self.model.options.requantize) {
+                (Weights::Native(..), _) => "native engine, weights as stored",
+                (_, true) => "candle, slow quant types converted to Q8_0 at load",
+                (_, false) => "candle, weights as stored",
             }
         )
     }

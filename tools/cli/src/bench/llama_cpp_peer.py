@@ -15,6 +15,15 @@ load_s = time.perf_counter() - t0
 n_vocab = llm.n_vocab()
 
 
+def peak_rss():
+    # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork + exec.
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def last_logits():
     # The logits of the last evaluated token, straight from llama.cpp (`Llama.scores` only
     # holds them with logits_all=True).
@@ -39,6 +48,6 @@ for line in sys.stdin:
         tok = int(np.argmax(last_logits()))
         out.append(tok)
     t3 = time.perf_counter()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rss = peak_rss()
     print(json.dumps({"prompt_s": t1 - t0, "gen_s": t3 - t2, "ttft_s": ttft, "tokens": out,
                       "peak_rss": rss}), flush=True)
