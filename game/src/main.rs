@@ -40,6 +40,8 @@ fn main() -> AppExit {
     .insert_resource(ClearColor(Color::srgb(0.2, 0.32, 0.2)))
     .add_plugins(SproutPlugin::default().with_asset_dir(&asset_dir))
     .add_plugins((sprout_farm::plugin, camera::plugin));
+    #[cfg(feature = "dev")]
+    app.add_plugins(bevy_sprout::editor::EditorPlugin);
     screenshot::install(&mut app, args);
     app.run()
 }

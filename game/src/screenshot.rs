@@ -1,10 +1,13 @@
 //! Screenshot mode for CI and docs: wait for the content to settle, optionally start a
-//! conversation, save the frame to PNG, exit. A frame limit makes sure it never hangs.
+//! conversation or open the editor panel and generate a conversation with the local model, save
+//! the frame to PNG, exit. A frame limit makes sure it never hangs.
 
 use std::path::PathBuf;
 
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_disk};
+use bevy_sprout::editor::{EditorState, build_request};
+use bevy_sprout::generate::{GenerateDialogue, Generations, JobId, JobStatus};
 use bevy_sprout::prelude::*;
 use sprout_farm::npc::Npc;
 use sprout_farm::player::{Player, PlayerAction};
@@ -14,6 +17,7 @@ use sprout_farm::player::{Player, PlayerAction};
 pub struct Args {
     screenshot: Option<PathBuf>,
     talk: Option<String>,
+    editor: Option<String>,
 }
 
 impl Args {
@@ -23,6 +27,7 @@ impl Args {
             match a.as_str() {
                 "--screenshot" => out.screenshot = args.next().map(PathBuf::from),
                 "--talk" => out.talk = args.next(),
+                "--editor" => out.editor = args.next(),
                 other => eprintln!("ignoring unknown argument {other}"),
             }
         }
@@ -34,6 +39,8 @@ impl Args {
 struct Plan {
     path: PathBuf,
     talk: Option<String>,
+    editor: Option<String>,
+    job: Option<JobId>,
     frames: u32,
     settled_at: Option<u32>,
     taken: bool,
@@ -42,22 +49,66 @@ struct Plan {
 /// Frames to wait after the content settled (sprites upload, villagers walk a little).
 const WAIT: u32 = 40;
 /// Give up after this many frames.
-const LIMIT: u32 = 3000;
+const LIMIT: u32 = 6000;
 
 pub fn install(app: &mut App, args: Args) {
     let Some(path) = args.screenshot else { return };
     app.insert_resource(Plan {
         path,
         talk: args.talk,
+        editor: args.editor,
+        job: None,
         frames: 0,
         settled_at: None,
         taken: false,
     })
-    .add_systems(Update, run);
+    .add_systems(Update, (editor, run).chain());
 }
 
+/// With `--editor NPC`: open the panel and generate a conversation for that villager; the
+/// screenshot waits until the result is staged and shown in the preview.
+fn editor(
+    mut plan: ResMut<Plan>,
+    mut state: ResMut<EditorState>,
+    library: Library,
+    jobs: Res<Generations>,
+    mut generate: MessageWriter<GenerateDialogue>,
+    mut exit: MessageWriter<AppExit>,
+) {
+    let Some(npc) = plan.editor.clone() else {
+        return;
+    };
+    let Some(settled) = plan.settled_at else {
+        return;
+    };
+    if plan.job.is_none() && plan.frames - settled >= WAIT / 2 {
+        state.open = true;
+        state.npc = Some(npc.clone());
+        state.brief = "the first warm day of spring".into();
+        state.seed = 3;
+        state.nodes = 3;
+        let Some(request) = build_request(&state, &library) else {
+            error!("screenshot: no villager `{npc}` to generate for");
+            exit.write(AppExit::error());
+            return;
+        };
+        let job = JobId::new();
+        generate.write(GenerateDialogue { job, request });
+        state.current = Some(job);
+        plan.job = Some(job);
+    }
+    if let Some(job) = plan.job.and_then(|j| jobs.jobs.get(&j))
+        && let JobStatus::Failed(e) = &job.status
+    {
+        error!("screenshot: generation failed: {e}");
+        exit.write(AppExit::error());
+    }
+}
+
+#[expect(clippy::too_many_arguments, reason = "drives the whole scripted run")]
 fn run(
     mut commands: Commands,
+    jobs: Res<Generations>,
     mut plan: ResMut<Plan>,
     status: Res<ContentStatus>,
     mut player: Query<&mut Transform, (With<Player>, Without<Npc>)>,
@@ -95,6 +146,15 @@ fn run(
         }
     }
     if since < WAIT {
+        return;
+    }
+    // With the editor, wait for the generated preview.
+    if plan.editor.is_some()
+        && !plan
+            .job
+            .and_then(|j| jobs.jobs.get(&j))
+            .is_some_and(|j| j.status == JobStatus::Staged)
+    {
         return;
     }
     plan.taken = true;

@@ -111,7 +111,18 @@ impl SituationChoice {
     }
 }
 
-pub(crate) fn plugin(app: &mut App) {
+/// The editor panel. Add it after `DefaultPlugins` and [`SproutPlugin`](crate::SproutPlugin) in
+/// windowed runs (egui needs the renderer; headless apps leave it out).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EditorPlugin;
+
+impl Plugin for EditorPlugin {
+    fn build(&self, app: &mut App) {
+        plugin(app);
+    }
+}
+
+fn plugin(app: &mut App) {
     if !app.is_plugin_added::<EguiPlugin>() {
         app.add_plugins(EguiPlugin::default());
     }
@@ -346,7 +357,7 @@ fn dialogue_tab(
 }
 
 /// The request the panel's fields describe, with a tree id no loaded tree uses.
-fn build_request(state: &EditorState, library: &Library) -> Option<DialogueRequest> {
+pub fn build_request(state: &EditorState, library: &Library) -> Option<DialogueRequest> {
     let npc = state.npc.as_deref()?;
     let tree = fresh_id(library, npc, state.situation, state.seed)?;
     let mut r = DialogueRequest::new(Id::new(npc).ok()?, tree, state.situation.situation());

@@ -116,7 +116,5 @@ impl Plugin for SproutPlugin {
             .add_plugins((assets::plugin, library::plugin, notice::plugin));
         #[cfg(feature = "llm")]
         app.add_plugins(generate::plugin);
-        #[cfg(feature = "editor")]
-        app.add_plugins(editor::plugin);
     }
 }
