@@ -318,20 +318,7 @@ fn describe_failure(error: &bevy::asset::AssetLoadError) -> String {
     }
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one read-only view of each content type"
-)]
-fn rebuild_index(
-    dirty: Res<Dirty>,
-    mut index: ResMut<ContentIndex>,
-    worlds: Res<Assets<WorldAsset>>,
-    characters: Res<Assets<CharacterAsset>>,
-    dialogues: Res<Assets<DialogueAsset>>,
-    quests: Res<Assets<QuestAsset>>,
-    items: Res<Assets<ItemAsset>>,
-    crops: Res<Assets<CropAsset>>,
-) {
+fn rebuild_index(dirty: Res<Dirty>, mut index: ResMut<ContentIndex>, assets: ContentAssets) {
     if !dirty.0 {
         return;
     }
@@ -342,16 +329,16 @@ fn rebuild_index(
         }
         map
     }
-    let mut all_worlds = worlds.iter();
+    let mut all_worlds = assets.worlds.iter();
     index.world = match (all_worlds.next(), all_worlds.next()) {
         (Some((id, _)), None) => Some(id),
         _ => None,
     };
-    index.characters = by_id(&characters, |a| a.value.id.as_str());
-    index.dialogues = by_id(&dialogues, |a| a.value.id.as_str());
-    index.quests = by_id(&quests, |a| a.value.id.as_str());
-    index.items = by_id(&items, |a| a.value.id.as_str());
-    index.crops = by_id(&crops, |a| a.value.id.as_str());
+    index.characters = by_id(&assets.characters, |a| a.value.id.as_str());
+    index.dialogues = by_id(&assets.dialogues, |a| a.value.id.as_str());
+    index.quests = by_id(&assets.quests, |a| a.value.id.as_str());
+    index.items = by_id(&assets.items, |a| a.value.id.as_str());
+    index.crops = by_id(&assets.crops, |a| a.value.id.as_str());
 }
 
 /// Read access to every loaded content asset, for snapshots.
