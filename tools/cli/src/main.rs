@@ -2,6 +2,7 @@
 //! commands join as the generators land.
 
 mod bench;
+mod generate;
 mod models;
 mod placeholders;
 mod validate;
@@ -45,6 +46,11 @@ enum Command {
     Models {
         #[command(subcommand)]
         command: ModelsCommand,
+    },
+    /// Make one asset: story content with the local LLM, images and props with the image backends.
+    Gen {
+        #[command(subcommand)]
+        command: generate::Gen,
     },
     /// Benchmarks.
     Bench {
@@ -124,6 +130,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate { dir, json } => validate::run(&dir, json),
         Command::Placeholders { dir, force } => placeholders::run(&dir, force),
+        Command::Gen { command } => generate::run(command),
         Command::Models { command } => match command {
             ModelsCommand::List => models::list(),
             ModelsCommand::Pull { id } => models::pull(id.as_deref()),
