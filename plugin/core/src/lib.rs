@@ -8,10 +8,16 @@
 //! - [`fs`]: atomic writes, so a watching game never sees half a file;
 //! - [`placeholder`]: labelled placeholder art until the image generators replace it;
 //! - [`runtime`]: the dialogue runtime (conditions against game state, walking a tree).
+//! - [`cancel`]: the [`CancelToken`](cancel::CancelToken) that stops text and image generations;
+//! - `diffusion` (feature `image`): the image backend trait; (feature `diffusion`) Stable
+//!   Diffusion on candle.
 //! - `llm` (feature `llm`): the local LLM engine: model registry, GGUF inference with candle,
 //!   constrained decoding into content types, and (feature `http`) OpenAI-compatible servers.
 
+pub mod cancel;
 pub mod content;
+#[cfg(feature = "image")]
+pub mod diffusion;
 pub mod format;
 pub mod fs;
 #[cfg(feature = "llm")]

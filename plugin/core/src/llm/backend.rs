@@ -1,13 +1,12 @@
 //! The text backend trait: chat messages in, tokens streamed out.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::Result;
 use super::sampling::SamplingParams;
+pub use crate::cancel::CancelToken;
 
 /// Who says a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,27 +62,6 @@ pub enum Constraint {
     JsonSchema(serde_json::Value),
     /// Text matching this Lark grammar (llguidance's dialect; local backend only).
     Lark(String),
-}
-
-/// Cancels a generation from another thread. Clones share the flag.
-#[derive(Debug, Clone, Default)]
-pub struct CancelToken(Arc<AtomicBool>);
-
-impl CancelToken {
-    /// A fresh token, not cancelled.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Asks the generation to stop; it ends with [`FinishReason::Cancelled`] at the next token.
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-
-    /// Whether [`cancel`](Self::cancel) was called.
-    pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
-    }
 }
 
 /// One generation request.
