@@ -11,6 +11,8 @@
 //! - [`cancel`]: the [`CancelToken`](cancel::CancelToken) that stops text and image generations;
 //! - `diffusion` (feature `image`): the image backend trait; (feature `diffusion`) Stable
 //!   Diffusion on candle.
+//! - `finish` (feature `image`): finishing for games: pixel art, palettes, background removal,
+//!   seamless tiles, outlines, sprite sheets.
 //! - `llm` (feature `llm`): the local LLM engine: model registry, GGUF inference with candle,
 //!   constrained decoding into content types, and (feature `http`) OpenAI-compatible servers.
 
@@ -18,12 +20,16 @@ pub mod cancel;
 pub mod content;
 #[cfg(feature = "image")]
 pub mod diffusion;
+#[cfg(feature = "image")]
+pub mod finish;
 pub mod format;
 pub mod fs;
 #[cfg(feature = "llm")]
 pub mod llm;
 pub mod placeholder;
 pub mod runtime;
+#[cfg(feature = "llm")]
+pub mod story;
 pub mod validate;
 
 use std::path::PathBuf;
