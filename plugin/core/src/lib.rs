@@ -13,6 +13,8 @@
 //!   Diffusion on candle.
 //! - `finish` (feature `image`): finishing for games: pixel art, palettes, background removal,
 //!   seamless tiles, outlines, sprite sheets.
+//! - `mesh` (feature `image`): 3D props as binary glTF: voxel-extruded sprites, reliefs,
+//!   ground tiles.
 //! - `llm` (feature `llm`): the local LLM engine: model registry, GGUF inference with candle,
 //!   constrained decoding into content types, and (feature `http`) OpenAI-compatible servers.
 
@@ -26,6 +28,8 @@ pub mod format;
 pub mod fs;
 #[cfg(feature = "llm")]
 pub mod llm;
+#[cfg(feature = "image")]
+pub mod mesh;
 pub mod placeholder;
 pub mod runtime;
 #[cfg(feature = "llm")]
