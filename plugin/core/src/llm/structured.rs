@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::backend::{ChatMessage, Constraint, Event, Generation, GenerationRequest, TextBackend};
 use super::constrain::{KnownIds, pin_ids, schema_for};
 use super::{Error, Result, SamplingParams};
-use crate::content::{ContentSet, DialogueTree, Effect, Id, Situation};
+use crate::content::{Condition, ContentSet, DialogueTree, Effect, Id, Next, Situation};
 use crate::validate::{Severity, limits::DIALOGUE_TEXT_MAX};
 
 const DIALOGUE_SYSTEM: &str = include_str!("../../../../prompts/dialogue.system.jinja");
@@ -86,6 +86,8 @@ pub struct DialogueRequest {
     /// Tries, each with the next seed, while the output fails to parse or validate (servers
     /// whose constraints are looser than the local engine's need more than one).
     pub attempts: u32,
+    /// When the tree may play (e.g. only in one season); set on the tree as written.
+    pub when: Option<Condition>,
 }
 
 impl DialogueRequest {
@@ -101,6 +103,7 @@ impl DialogueRequest {
             max_tokens: 400,
             max_line_chars: 120,
             attempts: 1,
+            when: None,
         }
     }
 }
@@ -258,13 +261,32 @@ pub fn generate_dialogue(
     loop {
         tries -= 1;
         let result = generate_json::<DialogueTree>(backend, &request, schema.clone(), on_event)
-            .and_then(|(tree, generation)| validate_with(set, &tree).map(|()| (tree, generation)));
+            .and_then(|(mut tree, generation)| {
+                complete_tree(req, &mut tree);
+                validate_with(set, &tree).map(|()| (tree, generation))
+            });
         match result {
             Err(e @ (Error::Output { .. } | Error::Invalid(_))) if tries > 0 => {
                 tracing::info!("dialogue attempt failed ({e}); trying the next seed");
                 request.sampling.seed = request.sampling.seed.wrapping_add(1);
             }
             other => return other,
+        }
+    }
+}
+
+/// What the game decides rather than the model: the tree's `when`, and the quest effect a
+/// quest offer or completion must carry (on every line that ends the conversation).
+pub fn complete_tree(req: &DialogueRequest, tree: &mut DialogueTree) {
+    tree.when.clone_from(&req.when);
+    let effect = match &req.situation {
+        Situation::QuestOffer(q) => Effect::StartQuest(q.clone()),
+        Situation::QuestComplete(q) => Effect::CompleteQuest(q.clone()),
+        _ => return,
+    };
+    for node in &mut tree.nodes {
+        if matches!(node.next, Next::End) && !node.effects.contains(&effect) {
+            node.effects.push(effect.clone());
         }
     }
 }

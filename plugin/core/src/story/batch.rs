@@ -1,0 +1,665 @@
+//! Batches: a manifest says what to make (e.g. six situations × every NPC × four seasons); the
+//! runner makes it, one job after another on a local model or several at once over a fleet of
+//! servers, and keeps a journal so that a batch killed at any moment resumes where it stopped,
+//! with no job done twice and none lost.
+//!
+//! Journal: `.sprout/batch/<name>.journal`, one JSON line per finished job, written and synced
+//! after the asset itself. On resume a job is skipped when its journal line has the same request
+//! key and the file on disk still has the recorded hash; a job killed between its write and its
+//! journal line finds its file up to date and costs no model work.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::content::provenance::{ModelRef, sha256_hex};
+use crate::content::{ContentSet, Id, Season, Situation};
+use crate::format::parse;
+use crate::llm::{Event, TextBackend};
+
+use super::job::{Job, JobSpec};
+use super::pipeline::{Options, Outcome, Prepared, Project, StageTimes, Status};
+use super::templates::Templates;
+use super::{Error, Result};
+
+fn three() -> usize {
+    3
+}
+
+/// What a batch makes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The batch's name (its journal's name); the manifest's file stem when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Base seed; each job's seed is derived from it and the job's output id, so adding a job
+    /// never changes the others'.
+    #[serde(default)]
+    pub seed: u64,
+    /// Single jobs, made first, in order.
+    #[serde(default)]
+    pub jobs: Vec<Job>,
+    /// Dialogue matrices: every NPC × situation × season listed.
+    #[serde(default)]
+    pub dialogue: Vec<DialogueMatrix>,
+}
+
+/// Dialogue trees for several NPCs, situations and seasons.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DialogueMatrix {
+    /// Whose.
+    pub npcs: NpcSelection,
+    /// Which situations.
+    pub situations: Vec<Situation>,
+    /// Which seasons (one tree per season); all year when empty.
+    #[serde(default)]
+    pub seasons: Vec<Season>,
+    /// Lines per tree.
+    #[serde(default = "three")]
+    pub nodes: usize,
+    /// What they are about.
+    #[serde(default)]
+    pub brief: String,
+}
+
+/// Which NPCs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum NpcSelection {
+    /// Every character in the assets, and those the manifest's own jobs make.
+    All,
+    /// These.
+    Only(Vec<Id>),
+}
+
+impl Manifest {
+    /// Reads a manifest; parse errors name the file, line and field.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        parse(&text).map_err(|error| Error::Manifest {
+            path: path.to_owned(),
+            error,
+        })
+    }
+
+    /// The batch's name: `name`, else the manifest's file name up to its first dot.
+    pub fn name_for(&self, path: &Path) -> String {
+        self.name.clone().unwrap_or_else(|| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.split('.').next())
+                .unwrap_or("batch")
+                .to_owned()
+        })
+    }
+
+    /// Every job, in order, with its seed. Two jobs that would write the same file are an error.
+    pub fn expand(&self, set: &ContentSet) -> Result<Vec<JobSpec>> {
+        let mut jobs = self.jobs.clone();
+        let mut made_npcs: Vec<Id> = self
+            .jobs
+            .iter()
+            .filter_map(|j| match j {
+                Job::Npc { id, .. } => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        let mut all: Vec<Id> = set.characters.iter().map(|c| c.value.id.clone()).collect();
+        all.sort();
+        all.append(&mut made_npcs);
+        all.dedup();
+        for m in &self.dialogue {
+            let npcs = match &m.npcs {
+                NpcSelection::All => all.clone(),
+                NpcSelection::Only(ids) => ids.clone(),
+            };
+            let seasons: Vec<Option<Season>> = if m.seasons.is_empty() {
+                vec![None]
+            } else {
+                m.seasons.iter().copied().map(Some).collect()
+            };
+            for npc in &npcs {
+                for situation in &m.situations {
+                    for season in &seasons {
+                        jobs.push(Job::Dialogue {
+                            npc: npc.clone(),
+                            situation: situation.clone(),
+                            season: *season,
+                            nodes: m.nodes,
+                            brief: m.brief.clone(),
+                            id: None,
+                        });
+                    }
+                }
+            }
+        }
+        let mut seen: HashMap<Id, usize> = HashMap::new();
+        let mut specs = Vec::with_capacity(jobs.len());
+        for (i, job) in jobs.into_iter().enumerate() {
+            let id = job.output_id()?;
+            if let Some(first) = seen.insert(id.clone(), i) {
+                return Err(Error::Request(format!(
+                    "jobs {} and {} would both write `{id}`",
+                    first + 1,
+                    i + 1
+                )));
+            }
+            let digest = sha256_hex(format!("{}:{}", self.seed, job.label()).as_bytes());
+            let seed = u64::from_str_radix(&digest[..16], 16).unwrap_or(self.seed);
+            specs.push(JobSpec { job, seed });
+        }
+        Ok(specs)
+    }
+}
+
+/// One finished job, as the journal records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// The output id.
+    pub job: String,
+    /// The request key.
+    pub key: String,
+    /// `made`, `repaired`, `cached`, `up_to_date`, `kept` or `rejected`.
+    pub status: String,
+    /// The asset's path.
+    pub file: PathBuf,
+    /// SHA-256 of the asset as written.
+    pub sha256: Option<String>,
+    /// Model calls.
+    pub attempts: u32,
+    /// Tokens generated.
+    pub tokens: usize,
+    /// Reasons, for rejected jobs.
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    /// Time per stage.
+    pub times: StageTimes,
+}
+
+/// The append-only journal of a batch.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: std::fs::File,
+    entries: HashMap<String, JournalEntry>,
+}
+
+impl Journal {
+    /// Opens (or creates) the journal at `path`, reading what it has. A last line cut short by
+    /// a kill is ignored (that job is simply done again).
+    pub fn open(path: &Path) -> Result<Self> {
+        let io = |source| Error::Io {
+            path: path.to_owned(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let mut entries = HashMap::new();
+        if let Ok(f) = std::fs::File::open(path) {
+            for (n, line) in std::io::BufReader::new(f).lines().enumerate() {
+                let line = line.map_err(io)?;
+                match serde_json::from_str::<JournalEntry>(&line) {
+                    Ok(e) => {
+                        entries.insert(e.job.clone(), e);
+                    }
+                    Err(e) => tracing::warn!(
+                        "{}:{}: skipping a damaged journal line ({e})",
+                        path.display(),
+                        n + 1
+                    ),
+                }
+            }
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(io)?;
+        // A line cut short by a kill must not swallow the next one.
+        if std::fs::metadata(path).map_err(io)?.len() > 0 {
+            let text = std::fs::read(path).map_err(io)?;
+            if text.last() != Some(&b'\n') {
+                file.write_all(b"\n").map_err(io)?;
+            }
+        }
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+            entries,
+        })
+    }
+
+    /// The entries read or written so far, by job.
+    pub fn entries(&self) -> &HashMap<String, JournalEntry> {
+        &self.entries
+    }
+
+    /// Whether `job` is done: recorded with `key`, and its file (if delivered) still as written.
+    pub fn is_done(&self, job: &str, key: &str) -> bool {
+        self.entries.get(job).is_some_and(|e| {
+            e.key == key
+                && match &e.sha256 {
+                    Some(sha) => std::fs::read(&e.file).is_ok_and(|b| &sha256_hex(&b) == sha),
+                    None => true,
+                }
+        })
+    }
+
+    /// Appends and syncs one entry.
+    pub fn record(&mut self, entry: JournalEntry) -> Result<()> {
+        let mut line = serde_json::to_string(&entry).map_err(|e| Error::Request(e.to_string()))?;
+        line.push('\n');
+        let io = |source| Error::Io {
+            path: self.path.clone(),
+            source,
+        };
+        self.file.write_all(line.as_bytes()).map_err(io)?;
+        self.file.sync_data().map_err(io)?;
+        self.entries.insert(entry.job.clone(), entry);
+        Ok(())
+    }
+}
+
+/// What the runner reports while it works.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchEvent {
+    /// The batch starts: this many jobs, of which this many were done by an earlier run.
+    Started {
+        /// Jobs in the manifest.
+        total: usize,
+        /// Done earlier (journal).
+        resumed: usize,
+    },
+    /// A job starts on a worker.
+    JobStarted {
+        /// The worker.
+        worker: usize,
+        /// The job's label.
+        label: String,
+        /// Whether it needs the model.
+        needs_model: bool,
+    },
+    /// Tokens so far for the job on a worker.
+    Tokens {
+        /// The worker.
+        worker: usize,
+        /// Tokens generated so far (all attempts).
+        tokens: usize,
+        /// Tokens per second of this job so far.
+        tokens_per_second: f64,
+    },
+    /// A job finished.
+    JobFinished {
+        /// The worker.
+        worker: usize,
+        /// The job's label.
+        label: String,
+        /// What happened.
+        status: Status,
+    },
+    /// A job failed (backend error); it is not journaled, so a rerun tries it again.
+    JobFailed {
+        /// The worker.
+        worker: usize,
+        /// The job's label.
+        label: String,
+        /// Why.
+        error: String,
+    },
+}
+
+/// How a batch went.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// Jobs in the manifest.
+    pub total: usize,
+    /// Done by an earlier run (journal).
+    pub resumed: usize,
+    /// Made, valid on the first try.
+    pub made: usize,
+    /// Made after repairs.
+    pub repaired: usize,
+    /// From the cache or already up to date.
+    pub cached: usize,
+    /// Existing files kept (hand-edited).
+    pub kept: usize,
+    /// No valid candidate.
+    pub rejected: usize,
+    /// Backend errors.
+    pub failed: usize,
+    /// Tokens generated.
+    pub tokens: usize,
+    /// Wall time of this run.
+    pub elapsed: Duration,
+    /// Time per stage over this run's jobs.
+    pub times: StageTimes,
+    /// Errors of failed jobs.
+    pub errors: Vec<String>,
+}
+
+impl Summary {
+    fn count(&mut self, o: &Outcome) {
+        match &o.status {
+            Status::Made => self.made += 1,
+            Status::Repaired(_) => self.repaired += 1,
+            Status::Cached | Status::UpToDate => self.cached += 1,
+            Status::Kept(_) => self.kept += 1,
+            Status::Rejected(_) => self.rejected += 1,
+        }
+        self.tokens += o.tokens;
+        self.times.add(&o.times);
+    }
+
+    /// Whether every job delivered (or kept) a valid file.
+    pub fn ok(&self) -> bool {
+        self.rejected == 0 && self.failed == 0
+    }
+}
+
+/// A batch to run.
+pub struct Batch<'a> {
+    /// The project.
+    pub project: &'a Project,
+    /// The templates.
+    pub templates: &'a Templates,
+    /// The model (for keys and provenance).
+    pub model: &'a ModelRef,
+    /// Generation options.
+    pub options: &'a Options,
+    /// The batch's name (journal file name).
+    pub name: String,
+    /// The jobs.
+    pub jobs: Vec<JobSpec>,
+}
+
+impl Batch<'_> {
+    /// The journal's path.
+    pub fn journal_path(&self) -> PathBuf {
+        self.project
+            .batch_dir()
+            .join(format!("{}.journal", self.name))
+    }
+
+    /// Runs the jobs not done yet on `workers` (one backend each: one for a local model, several
+    /// for servers), adding what is made to `set`.
+    pub fn run(
+        &self,
+        set: &mut ContentSet,
+        workers: Vec<Box<dyn TextBackend + '_>>,
+        on_event: &(dyn Fn(BatchEvent) + Sync),
+    ) -> Result<Summary> {
+        let started = Instant::now();
+        let journal = Mutex::new(Journal::open(&self.journal_path())?);
+        let mut summary = Summary {
+            total: self.jobs.len(),
+            ..Summary::default()
+        };
+        // What earlier runs finished, judged against the content as it is now.
+        let mut queue = VecDeque::new();
+        {
+            let j = journal.lock().map_err(|_| poisoned())?;
+            for (i, spec) in self.jobs.iter().enumerate() {
+                let id = spec.job.output_id()?.to_string();
+                let done = j.entries().get(&id).is_some_and(|e| {
+                    Prepared::new(
+                        self.templates,
+                        self.project,
+                        set,
+                        spec,
+                        self.model,
+                        self.options,
+                    )
+                    .is_ok_and(|p| j.is_done(&id, &p.key) && e.key == p.key)
+                });
+                if done {
+                    summary.resumed += 1;
+                } else {
+                    queue.push_back(i);
+                }
+            }
+        }
+        on_event(BatchEvent::Started {
+            total: summary.total,
+            resumed: summary.resumed,
+        });
+        let queue = Mutex::new(queue);
+        let shared = Mutex::new((std::mem::take(set), summary));
+        std::thread::scope(|scope| {
+            for (worker, mut backend) in workers.into_iter().enumerate() {
+                let (queue, shared, journal) = (&queue, &shared, &journal);
+                scope.spawn(move || -> Result<()> {
+                    loop {
+                        let Some(i) = queue.lock().map_err(|_| poisoned())?.pop_front() else {
+                            return Ok(());
+                        };
+                        let spec = &self.jobs[i];
+                        let label = spec.job.label();
+                        let prepared = {
+                            let g = shared.lock().map_err(|_| poisoned())?;
+                            Prepared::new(
+                                self.templates,
+                                self.project,
+                                &g.0,
+                                spec,
+                                self.model,
+                                self.options,
+                            )
+                        };
+                        let result = prepared.and_then(|p| {
+                            on_event(BatchEvent::JobStarted {
+                                worker,
+                                label: label.clone(),
+                                needs_model: p.needs_model(),
+                            });
+                            let t = Instant::now();
+                            let mut tokens = 0usize;
+                            let mut watch = |e: Event<'_>| {
+                                if let Event::Token { .. } = e {
+                                    tokens += 1;
+                                    on_event(BatchEvent::Tokens {
+                                        worker,
+                                        tokens,
+                                        tokens_per_second: tokens as f64
+                                            / t.elapsed().as_secs_f64().max(1e-3),
+                                    });
+                                }
+                            };
+                            p.run(backend.as_mut(), &mut watch)
+                        });
+                        let committed = result.and_then(|c| {
+                            let mut g = shared.lock().map_err(|_| poisoned())?;
+                            c.commit(&mut g.0)
+                        });
+                        match committed {
+                            Ok(outcome) => {
+                                journal
+                                    .lock()
+                                    .map_err(|_| poisoned())?
+                                    .record(JournalEntry {
+                                        job: outcome.spec.job.output_id()?.to_string(),
+                                        key: outcome.key.clone(),
+                                        status: outcome.status.word().into(),
+                                        file: outcome.path.clone(),
+                                        sha256: outcome.output_sha256.clone(),
+                                        attempts: outcome.attempts,
+                                        tokens: outcome.tokens,
+                                        reasons: match &outcome.status {
+                                            Status::Rejected(r) => r.clone(),
+                                            _ => Vec::new(),
+                                        },
+                                        times: outcome.times,
+                                    })?;
+                                shared.lock().map_err(|_| poisoned())?.1.count(&outcome);
+                                on_event(BatchEvent::JobFinished {
+                                    worker,
+                                    label,
+                                    status: outcome.status,
+                                });
+                            }
+                            Err(e) => {
+                                let error = e.to_string();
+                                {
+                                    let mut g = shared.lock().map_err(|_| poisoned())?;
+                                    g.1.failed += 1;
+                                    g.1.errors.push(format!("{label}: {error}"));
+                                }
+                                on_event(BatchEvent::JobFailed {
+                                    worker,
+                                    label,
+                                    error,
+                                });
+                                if matches!(e, Error::Llm(crate::llm::Error::Cancelled)) {
+                                    queue.lock().map_err(|_| poisoned())?.clear();
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let (content, mut summary) = shared.into_inner().map_err(|_| poisoned())?;
+        *set = content;
+        summary.elapsed = started.elapsed();
+        Ok(summary)
+    }
+}
+
+fn poisoned() -> Error {
+    Error::Request("a batch worker panicked".into())
+}
+
+/// The journal entries of a batch, for reports.
+pub fn read_journal(path: &Path) -> Result<Vec<JournalEntry>> {
+    let j = Journal::open(path)?;
+    let mut v: Vec<_> = j.entries().values().cloned().collect();
+    v.sort_by(|a, b| a.job.cmp(&b.job));
+    Ok(v)
+}
+
+/// Ids made by a list of jobs (for checks).
+pub fn output_ids(jobs: &[JobSpec]) -> Result<HashSet<String>> {
+    jobs.iter()
+        .map(|j| j.job.output_id().map(|i| i.to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manifest_expands_to_a_matrix_with_stable_seeds() {
+        let text = r#"Manifest(
+            seed: 3,
+            jobs: [Npc(id: "wren", brief: "a beekeeper")],
+            dialogue: [(npcs: All, situations: [Daily, GiftLiked], seasons: [Spring, Winter])],
+        )"#;
+        let m: Manifest = parse(text).unwrap();
+        let mut set = ContentSet::new("assets");
+        set.add_source(
+            PathBuf::from("assets/npcs/pim.npc.ron"),
+            std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../assets/npcs/pim.npc.ron"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let jobs = m.expand(&set).unwrap();
+        assert_eq!(jobs.len(), 1 + 2 * 2 * 2);
+        let labels: Vec<String> = jobs.iter().map(|j| j.job.label()).collect();
+        assert!(
+            labels.contains(&"dialogue wren_gift_liked_winter".to_owned()),
+            "{labels:?}"
+        );
+        assert!(
+            labels.contains(&"dialogue pim_daily_spring".to_owned()),
+            "{labels:?}"
+        );
+        // Seeds depend on the job, not its position.
+        let mut fewer = m.clone();
+        fewer.jobs.clear();
+        let again = fewer.expand(&set).unwrap();
+        let seed_of = |v: &[JobSpec], l: &str| v.iter().find(|j| j.job.label() == l).unwrap().seed;
+        assert_eq!(
+            seed_of(&jobs, "dialogue pim_daily_spring"),
+            seed_of(&again, "dialogue pim_daily_spring")
+        );
+        assert_ne!(
+            seed_of(&jobs, "dialogue pim_daily_spring"),
+            seed_of(&jobs, "dialogue pim_daily_winter")
+        );
+    }
+
+    #[test]
+    fn duplicate_outputs_are_an_error() {
+        let m: Manifest = parse(r#"Manifest(jobs: [Item(id: "pear"), Item(id: "pear")])"#).unwrap();
+        let e = m
+            .expand(&ContentSet::new("assets"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("jobs 1 and 2") && e.contains("`pear`"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_manifest_names_file_line_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.manifest.ron");
+        std::fs::write(
+            &p,
+            "Manifest(\n  seed: 1,\n  jobs: [Item(id: \"../../x\")],\n)",
+        )
+        .unwrap();
+        let e = Manifest::load(&p).unwrap_err().to_string();
+        assert!(e.contains("x.manifest.ron:3:"), "{e}");
+    }
+
+    #[test]
+    fn the_journal_survives_a_torn_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.journal");
+        let entry = JournalEntry {
+            job: "a".into(),
+            key: "k".into(),
+            status: "made".into(),
+            file: dir.path().join("a.ron"),
+            sha256: Some(sha256_hex(b"x")),
+            attempts: 1,
+            tokens: 3,
+            reasons: vec![],
+            times: StageTimes::default(),
+        };
+        std::fs::write(dir.path().join("a.ron"), "x").unwrap();
+        {
+            let mut j = Journal::open(&p).unwrap();
+            j.record(entry.clone()).unwrap();
+        }
+        // A kill in the middle of the second line.
+        let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"{\"job\":\"b\",\"ke").unwrap();
+        drop(f);
+        let mut j = Journal::open(&p).unwrap();
+        assert!(j.is_done("a", "k"));
+        assert!(!j.is_done("a", "other key"));
+        assert!(!j.is_done("b", "k"));
+        j.record(JournalEntry {
+            job: "b".into(),
+            ..entry.clone()
+        })
+        .unwrap();
+        let j = Journal::open(&p).unwrap();
+        assert_eq!(j.entries().len(), 2);
+        // An edited file is not done.
+        std::fs::write(dir.path().join("a.ron"), "y").unwrap();
+        assert!(!j.is_done("a", "k"));
+    }
+}

@@ -1,0 +1,267 @@
+//! What a prompt template sees: the world bible, the character card, the ids that exist, and a
+//! few examples from hand-written assets.
+//!
+//! Examples come only from files that were not generated (no `sprout gen` provenance), so a
+//! batch's own output never feeds back into its prompts and a resumed batch sees the same
+//! prompts as an uninterrupted one.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::content::provenance::sidecar_target;
+use crate::content::{Character, ContentSet, Document, Id, World};
+use crate::format::to_ron;
+
+use super::job::{Job, situation_text};
+use super::{Error, Result};
+
+/// Names no generated text may use unless the world's own list says otherwise: other games'.
+pub const DEFAULT_DO_NOT_COPY: &[&str] = &[
+    "Stardew",
+    "Pelican Town",
+    "Zuzu City",
+    "Joja",
+    "Harvest Moon",
+    "Mineral Town",
+    "Animal Crossing",
+];
+
+/// The template context of one job.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoryContext {
+    /// The story bible (absent only while the world itself is being written).
+    pub world: Option<World>,
+    /// Names that must not appear in generated text.
+    pub do_not_copy: Vec<String>,
+    /// The NPC the job is about (dialogue: the speaker; quest: the giver).
+    pub npc: Option<Character>,
+    /// Everyone who lives there.
+    pub cast: Vec<CastMember>,
+    /// The ids that exist.
+    pub ids: Ids,
+    /// A few pieces of existing hand-written content, for voice and format.
+    pub examples: Vec<String>,
+    /// The job's own parameters.
+    pub job: JobView,
+}
+
+/// A character in one line.
+#[derive(Debug, Clone, Serialize)]
+pub struct CastMember {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Role in the village.
+    pub role: String,
+}
+
+/// The ids of the content, by kind.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Ids {
+    /// Characters.
+    pub characters: Vec<String>,
+    /// Items.
+    pub items: Vec<String>,
+    /// Quests.
+    pub quests: Vec<String>,
+    /// World flags.
+    pub flags: Vec<String>,
+    /// World locations.
+    pub locations: Vec<String>,
+    /// Crops.
+    pub crops: Vec<String>,
+}
+
+/// The job as templates see it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct JobView {
+    /// The asset's id.
+    pub id: String,
+    /// What it is about.
+    pub brief: String,
+    /// Dialogue: the situation in words.
+    pub situation_text: String,
+    /// Dialogue: the season, if the tree is seasonal.
+    pub season: Option<String>,
+    /// Dialogue: how many lines.
+    pub nodes: usize,
+    /// Quest: the giver.
+    pub giver: Option<String>,
+    /// Item: the category.
+    pub category: Option<String>,
+}
+
+/// Sorted, so that the context never depends on the order files were read in.
+fn sorted<'a>(it: impl Iterator<Item = &'a Id>) -> Vec<String> {
+    it.map(ToString::to_string)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// The files of `set` that a `sprout gen` command wrote.
+pub fn generated_files(set: &ContentSet) -> HashSet<PathBuf> {
+    set.sidecars
+        .iter()
+        .filter(|s| s.value.generator.starts_with(super::GENERATOR_PREFIX))
+        .filter_map(|s| sidecar_target(&s.path))
+        .collect()
+}
+
+fn hand_written<'a, T>(
+    docs: &'a [Document<T>],
+    generated: &HashSet<PathBuf>,
+) -> Vec<&'a Document<T>> {
+    let mut v: Vec<_> = docs
+        .iter()
+        .filter(|d| !generated.contains(&d.path))
+        .collect();
+    v.sort_by(|a, b| a.path.cmp(&b.path));
+    v
+}
+
+fn character(set: &ContentSet, id: &Id) -> Result<Character> {
+    set.characters
+        .iter()
+        .find(|c| &c.value.id == id)
+        .map(|c| c.value.clone())
+        .ok_or_else(|| {
+            Error::Request(format!(
+                "no character `{id}` in {}: `sprout gen npc --id {id}` makes one",
+                set.root.display()
+            ))
+        })
+}
+
+/// At most `max` characters, cut at a character boundary.
+fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+impl StoryContext {
+    /// The context of `job` against the content `set`.
+    pub fn new(set: &ContentSet, job: &Job) -> Result<Self> {
+        let world = set.world().cloned();
+        if world.is_none() && !matches!(job, Job::World { .. }) {
+            return Err(Error::Request(format!(
+                "no world in {}: every asset is written against the story bible; make one first with `sprout gen world`",
+                set.root.display()
+            )));
+        }
+        let mut do_not_copy: Vec<String> = DEFAULT_DO_NOT_COPY
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        for n in world.iter().flat_map(|w| &w.do_not_copy) {
+            if !do_not_copy.iter().any(|d| d.eq_ignore_ascii_case(n)) {
+                do_not_copy.push(n.clone());
+            }
+        }
+        let generated = generated_files(set);
+        let mut cast: Vec<CastMember> = set
+            .characters
+            .iter()
+            .map(|c| CastMember {
+                id: c.value.id.to_string(),
+                name: c.value.name.clone(),
+                role: c.value.role.clone(),
+            })
+            .collect();
+        cast.sort_by(|a, b| a.id.cmp(&b.id));
+        let ids = Ids {
+            characters: sorted(set.characters.iter().map(|d| &d.value.id)),
+            items: sorted(set.items.iter().map(|d| &d.value.id)),
+            quests: sorted(set.quests.iter().map(|d| &d.value.id)),
+            flags: sorted(world.iter().flat_map(|w| w.flags.iter().map(|f| &f.id))),
+            locations: sorted(world.iter().flat_map(|w| w.locations.iter().map(|l| &l.id))),
+            crops: sorted(set.crops.iter().map(|d| &d.value.id)),
+        };
+        let mut view = JobView {
+            id: job.output_id()?.to_string(),
+            ..JobView::default()
+        };
+        let mut npc = None;
+        let mut examples = Vec::new();
+        match job {
+            Job::World { brief, .. } => view.brief.clone_from(brief),
+            Job::Npc { brief, .. } => {
+                view.brief.clone_from(brief);
+                if let Some(c) = hand_written(&set.characters, &generated).first() {
+                    let c = &c.value;
+                    examples.push(format!(
+                        "{} - {}. Speaks: {}",
+                        c.name,
+                        c.role,
+                        clip(&c.speech_style, 160)
+                    ));
+                }
+            }
+            Job::Dialogue {
+                npc: who,
+                situation,
+                season,
+                nodes,
+                brief,
+                ..
+            } => {
+                let c = character(set, who)?;
+                view.brief.clone_from(brief);
+                view.situation_text = situation_text(situation);
+                view.season = season.map(|s| format!("{s:?}").to_lowercase());
+                view.nodes = *nodes;
+                examples = hand_written(&set.dialogues, &generated)
+                    .iter()
+                    .flat_map(|d| d.value.nodes.iter())
+                    .filter(|n| &n.speaker == who)
+                    .map(|n| clip(&n.text, 140))
+                    .take(2)
+                    .collect();
+                npc = Some(c);
+            }
+            Job::Quest { giver, brief, .. } => {
+                let c = character(set, giver)?;
+                view.brief.clone_from(brief);
+                view.giver = Some(giver.to_string());
+                if let Some(q) = hand_written(&set.quests, &generated).first() {
+                    examples.push(clip(&compact_ron(&q.value)?, 500));
+                }
+                npc = Some(c);
+            }
+            Job::Item {
+                category, brief, ..
+            } => {
+                view.brief.clone_from(brief);
+                view.category = category.map(|c| format!("{c:?}"));
+                let items = hand_written(&set.items, &generated);
+                let same = items
+                    .iter()
+                    .find(|i| category.is_none_or(|c| i.value.category == c))
+                    .or_else(|| items.first());
+                if let Some(i) = same {
+                    examples.push(clip(&compact_ron(&i.value)?, 400));
+                }
+            }
+        }
+        Ok(Self {
+            world,
+            do_not_copy,
+            npc,
+            cast,
+            ids,
+            examples,
+            job: view,
+        })
+    }
+}
+
+/// A value as one line of RON.
+fn compact_ron<T: Serialize>(value: &T) -> Result<String> {
+    let text = to_ron(value).map_err(|e| Error::Request(e.to_string()))?;
+    Ok(text.split_whitespace().collect::<Vec<_>>().join(" "))
+}

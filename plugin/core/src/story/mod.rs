@@ -1,0 +1,75 @@
+//! Story generation: world bible → characters → dialogue trees → quests → item descriptions,
+//! each a valid asset by construction.
+//!
+//! - [`templates`]: the prompt templates in `prompts/`, one pair per [`Stage`], read at run time;
+//! - [`context`]: what a template sees (world, character card, known ids, examples);
+//! - [`schema`]: the output schema of each stage, derived from the content types;
+//! - [`job`]: what to make ([`Job`], [`JobSpec`]);
+//! - [`pipeline`]: render → constrained generation → validation → repair → atomic write with
+//!   provenance, or `rejected/`; the content-addressed cache; `regen --check`;
+//! - [`batch`]: manifests, the resumable journal, and the runner over one or many backends;
+//! - [`report`]: quality figures for a batch.
+
+pub mod batch;
+pub mod context;
+pub mod job;
+pub mod pipeline;
+pub mod report;
+pub mod schema;
+pub mod templates;
+
+use std::path::PathBuf;
+
+pub use batch::{Batch, BatchEvent, Journal, JournalEntry, Manifest, Summary};
+pub use job::{Job, JobSpec};
+pub use pipeline::{Options, Outcome, Prepared, Project, StageTimes, Status, generate, regenerate};
+pub use report::{QualityReport, measure};
+pub use templates::{Stage, Templates};
+
+/// The `generator` of every provenance sidecar this module writes starts with this.
+pub const GENERATOR_PREFIX: &str = "sprout gen";
+
+/// Story generation's errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The LLM backend failed (unreachable, timed out, cancelled, no model).
+    #[error(transparent)]
+    Llm(#[from] crate::llm::Error),
+    /// A prompt template is missing, malformed or declares the wrong output.
+    #[error("{}: {message}", path.display())]
+    Template {
+        /// The template file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A manifest does not parse.
+    #[error("{}:{error}", path.display())]
+    Manifest {
+        /// The manifest.
+        path: PathBuf,
+        /// Where and why.
+        error: crate::format::ParseError,
+    },
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The request cannot be made (unknown NPC, no world, bad id).
+    #[error("{0}")]
+    Request(String),
+    /// Writing or drawing failed.
+    #[error(transparent)]
+    Core(#[from] crate::Error),
+    /// RON serialization failed.
+    #[error("cannot write RON: {0}")]
+    Ron(#[from] ron::Error),
+}
+
+/// Story generation's result type.
+pub type Result<T, E = Error> = core::result::Result<T, E>;

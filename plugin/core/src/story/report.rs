@@ -1,0 +1,274 @@
+//! Quality you can measure: validity, repairs, diversity of lines (distinct-n), line lengths,
+//! copying (names from other games, lines repeated across trees, phrases lifted from the
+//! hand-written examples), and whether lines mention the world they belong to.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::content::ContentSet;
+use crate::validate::{Severity, validate_set};
+
+use super::batch::JournalEntry;
+use super::context::{DEFAULT_DO_NOT_COPY, generated_files};
+
+/// A batch's (or a folder's) quality figures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct QualityReport {
+    /// Dialogue trees measured.
+    pub trees: usize,
+    /// Lines (nodes and choices) measured.
+    pub lines: usize,
+    /// Distinct words / words.
+    pub distinct_1: f64,
+    /// Distinct word pairs / word pairs.
+    pub distinct_2: f64,
+    /// Line length in characters: min, 10th percentile, median, 90th percentile, max.
+    pub length: [usize; 5],
+    /// Lines that appear word for word in more than one place.
+    pub duplicate_lines: usize,
+    /// Lines that use a name from the do-not-copy lists.
+    pub copied_names: usize,
+    /// Lines sharing a run of 6 words with a hand-written line.
+    pub lifted_from_examples: usize,
+    /// Trees whose lines mention something of this world (a place, item, villager, crop).
+    pub on_topic_trees: usize,
+    /// Files measured that fail validation (errors), with the whole folder as context.
+    pub invalid_files: Vec<String>,
+    /// From the batch journal, when there is one.
+    pub batch: Option<BatchFigures>,
+}
+
+/// Validity figures from a batch journal.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BatchFigures {
+    /// Jobs journaled.
+    pub jobs: usize,
+    /// Delivered valid on the first model call.
+    pub first_try_valid: usize,
+    /// Delivered after repairs.
+    pub repaired: usize,
+    /// From cache or up to date.
+    pub cached: usize,
+    /// Rejected.
+    pub rejected: usize,
+    /// Kept (hand-edited files left alone).
+    pub kept: usize,
+    /// Repairs in all.
+    pub repairs: u32,
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Measures the dialogue trees of `set` in `files` (all generated trees when `None`), with
+/// validity figures from `journal` when given.
+pub fn measure(
+    set: &ContentSet,
+    files: Option<&[PathBuf]>,
+    journal: Option<&[JournalEntry]>,
+) -> QualityReport {
+    let generated = generated_files(set);
+    let chosen: HashSet<PathBuf> = match files {
+        Some(f) => f.iter().cloned().collect(),
+        None => generated.clone(),
+    };
+    let trees: Vec<_> = set
+        .dialogues
+        .iter()
+        .filter(|d| chosen.contains(&d.path))
+        .collect();
+    let world = set.world();
+    let mut vocabulary: Vec<String> = Vec::new();
+    if let Some(w) = world {
+        vocabulary.extend(w.locations.iter().map(|l| l.name.to_lowercase()));
+        vocabulary.push(w.title.to_lowercase());
+    }
+    vocabulary.extend(set.items.iter().map(|i| i.value.name.to_lowercase()));
+    vocabulary.extend(set.characters.iter().filter_map(|c| {
+        c.value
+            .name
+            .split_whitespace()
+            .next()
+            .map(str::to_lowercase)
+    }));
+    vocabulary.extend(
+        set.crops
+            .iter()
+            .map(|c| c.value.id.as_str().replace('_', " ")),
+    );
+    let banned: Vec<String> = DEFAULT_DO_NOT_COPY
+        .iter()
+        .map(|s| s.to_lowercase())
+        .chain(
+            world
+                .iter()
+                .flat_map(|w| w.do_not_copy.iter().map(|s| s.to_lowercase())),
+        )
+        .collect();
+    // 6-word runs of hand-written lines.
+    let mut human: HashSet<Vec<String>> = HashSet::new();
+    for d in set
+        .dialogues
+        .iter()
+        .filter(|d| !generated.contains(&d.path))
+    {
+        for n in &d.value.nodes {
+            for w in words(&n.text).windows(6) {
+                human.insert(w.to_vec());
+            }
+        }
+    }
+    let mut r = QualityReport {
+        trees: trees.len(),
+        ..QualityReport::default()
+    };
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    let (mut uni, mut bi) = (HashSet::new(), HashSet::new());
+    let (mut n_uni, mut n_bi) = (0usize, 0usize);
+    let mut lengths = Vec::new();
+    for d in &trees {
+        let mut mentions = false;
+        let mut texts: Vec<&str> = d.value.nodes.iter().map(|n| n.text.as_str()).collect();
+        for n in &d.value.nodes {
+            if let crate::content::Next::Choices(cs) = &n.next {
+                texts.extend(cs.iter().map(|c| c.text.as_str()));
+            }
+        }
+        for t in texts {
+            r.lines += 1;
+            lengths.push(t.chars().count());
+            *counts.entry(t.trim().to_lowercase()).or_default() += 1;
+            let lower = t.to_lowercase();
+            if banned.iter().any(|b| lower.contains(b.as_str())) {
+                r.copied_names += 1;
+            }
+            if vocabulary
+                .iter()
+                .any(|v| !v.is_empty() && lower.contains(v.as_str()))
+            {
+                mentions = true;
+            }
+            let w = words(t);
+            if w.windows(6).any(|win| human.contains(win)) {
+                r.lifted_from_examples += 1;
+            }
+            n_uni += w.len();
+            n_bi += w.len().saturating_sub(1);
+            for x in &w {
+                uni.insert(x.clone());
+            }
+            for p in w.windows(2) {
+                bi.insert(p.to_vec());
+            }
+        }
+        if mentions {
+            r.on_topic_trees += 1;
+        }
+    }
+    r.distinct_1 = uni.len() as f64 / n_uni.max(1) as f64;
+    r.distinct_2 = bi.len() as f64 / n_bi.max(1) as f64;
+    r.duplicate_lines = counts.values().filter(|c| **c > 1).map(|c| *c).sum();
+    lengths.sort_unstable();
+    if !lengths.is_empty() {
+        let at = |q: f64| lengths[((lengths.len() - 1) as f64 * q).round() as usize];
+        r.length = [
+            lengths[0],
+            at(0.1),
+            at(0.5),
+            at(0.9),
+            lengths[lengths.len() - 1],
+        ];
+    }
+    let errors: HashSet<PathBuf> = validate_set(set)
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| d.file)
+        .collect();
+    r.invalid_files = trees
+        .iter()
+        .filter(|d| errors.contains(&d.path))
+        .map(|d| d.path.display().to_string())
+        .collect();
+    r.batch = journal.map(|entries| {
+        let mut b = BatchFigures {
+            jobs: entries.len(),
+            ..BatchFigures::default()
+        };
+        for e in entries {
+            match e.status.as_str() {
+                "made" => b.first_try_valid += 1,
+                "repaired" => {
+                    b.repaired += 1;
+                    b.repairs += e.attempts.saturating_sub(1);
+                }
+                "cached" | "up_to_date" => b.cached += 1,
+                "rejected" => {
+                    b.rejected += 1;
+                    b.repairs += e.attempts.saturating_sub(1);
+                }
+                _ => b.kept += 1,
+            }
+        }
+        b
+    });
+    r
+}
+
+impl core::fmt::Display for QualityReport {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if let Some(b) = &self.batch {
+            let delivered = b.first_try_valid + b.repaired + b.cached;
+            let called = b.first_try_valid + b.repaired + b.rejected;
+            writeln!(f, "jobs:                {}", b.jobs)?;
+            writeln!(
+                f,
+                "validity:            {delivered}/{} delivered valid; first try {}/{called} ({:.0} %), repaired {}, rejected {}, cached {}, kept {}",
+                b.jobs,
+                b.first_try_valid,
+                100.0 * b.first_try_valid as f64 / called.max(1) as f64,
+                b.repaired,
+                b.rejected,
+                b.cached,
+                b.kept
+            )?;
+            writeln!(f, "repairs:             {}", b.repairs)?;
+        }
+        writeln!(
+            f,
+            "trees measured:      {} ({} lines)",
+            self.trees, self.lines
+        )?;
+        writeln!(f, "invalid files:       {}", self.invalid_files.len())?;
+        for p in &self.invalid_files {
+            writeln!(f, "  {p}")?;
+        }
+        writeln!(
+            f,
+            "distinct-1 / -2:     {:.3} / {:.3}",
+            self.distinct_1, self.distinct_2
+        )?;
+        let [min, p10, med, p90, max] = self.length;
+        writeln!(
+            f,
+            "line length (chars): min {min}, p10 {p10}, median {med}, p90 {p90}, max {max}"
+        )?;
+        writeln!(f, "duplicate lines:     {}", self.duplicate_lines)?;
+        writeln!(f, "copied names:        {}", self.copied_names)?;
+        writeln!(
+            f,
+            "lifted phrases:      {} (6-word runs from hand-written lines)",
+            self.lifted_from_examples
+        )?;
+        write!(
+            f,
+            "on topic:            {}/{} trees mention a place, item, villager or crop of this world",
+            self.on_topic_trees, self.trees
+        )
+    }
+}
