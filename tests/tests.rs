@@ -5,5 +5,6 @@ mod dialogue_graphs;
 mod fixtures;
 mod llm;
 mod roundtrip;
+mod sprite;
 mod starter;
 mod support;

@@ -4,6 +4,8 @@
 //!   [`ImageEvent`] (progress per step with an optional preview), the typed [`Error`].
 
 pub mod backend;
+#[cfg(feature = "sprite")]
+pub mod sprite;
 
 pub use backend::{
     CancelToken, Error, ImageBackend, ImageEvent, ImageRequest, InitImage, Result, RgbaImage,

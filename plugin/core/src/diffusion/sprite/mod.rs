@@ -1,0 +1,385 @@
+//! The embedded sprite model: a small text-conditioned rectified-flow `UNet` that draws 16×16 RGBA
+//! pixel-art item sprites on a CPU in about a second, shipped in the repo (`models/sprite/`, compiled
+//! into the binary) so `sprout gen sprite "carrot"` works on a fresh machine with no download.
+//!
+//! - [`SpriteModel`]: weights + vocabulary + config, the prompt tokenizer and the sampler
+//!   (Euler over the rectified-flow ODE from noise at t = 1 to the image at t = 0, with
+//!   classifier-free guidance), deterministic per seed;
+//! - [`SpriteBackend`]: the [`ImageBackend`] over it, whose output goes through the finishing stage
+//!   ([`finish::pixelate`]: palette quantisation and binary alpha);
+//! - [`model`]: the network, a mirror of the trainer's `tools/sprite_model/python/model.py`.
+//!
+//! Trained with `tools/sprite_model` (data pipeline, `PyTorch` trainer, evaluation; see its README).
+
+pub mod model;
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use image::RgbaImage;
+use sha2::{Digest, Sha256};
+
+use super::backend::{Error, ImageBackend, ImageEvent, ImageRequest, Result};
+use crate::finish::{self, PixelArt};
+pub use model::{SpriteConfig, SpriteUNet};
+
+/// The shipped weights, compiled in.
+pub const EMBEDDED_WEIGHTS: &[u8] =
+    include_bytes!("../../../../../models/sprite/sprite.safetensors");
+/// The shipped caption vocabulary: one word per line, the line number is the id; line 0 is the
+/// null (unconditional) token.
+pub const EMBEDDED_VOCAB: &str = include_str!("../../../../../models/sprite/vocab.txt");
+/// The shipped model's configuration.
+pub const EMBEDDED_CONFIG: &str = include_str!("../../../../../models/sprite/config.json");
+
+/// Default sampler steps for sprites.
+pub const DEFAULT_STEPS: usize = 20;
+/// Default classifier-free guidance scale for sprites.
+pub const DEFAULT_GUIDANCE: f64 = 3.0;
+
+/// Splits a prompt into caption words: lowercase ASCII alphanumeric runs (the trainer's rule).
+pub fn words(text: &str) -> Vec<String> {
+    text.to_ascii_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Standard normal noise from a seed: `SplitMix64` + Box–Muller, independent of any tensor library,
+/// so a seed draws the same sprite on every machine and version.
+pub fn seeded_noise(seed: u64, len: usize) -> Vec<f32> {
+    let mut state = seed;
+    let mut next = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let mut out = Vec::with_capacity(len + 1);
+    while out.len() < len {
+        // Uniforms in (0, 1]: 53 random bits.
+        let u1 = ((next() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+        let u2 = (next() >> 11) as f64 / (1u64 << 53) as f64;
+        let r = (-2.0 * u1.ln()).sqrt();
+        let a = core::f64::consts::TAU * u2;
+        out.push((r * a.cos()) as f32);
+        out.push((r * a.sin()) as f32);
+    }
+    out.truncate(len);
+    out
+}
+
+/// Sampler settings: Euler steps over the rectified-flow ODE from `t_start` (1 = pure noise; less
+/// for img2img) to 0, with classifier-free guidance `guidance` (1 = none).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sampling {
+    /// Equal Euler steps.
+    pub steps: usize,
+    /// Guidance scale: `v = v_uncond + guidance * (v_cond - v_uncond)`.
+    pub guidance: f64,
+    /// Where the trajectory starts.
+    pub t_start: f64,
+}
+
+/// Weights, vocabulary and config of a sprite model, ready to sample.
+pub struct SpriteModel {
+    unet: SpriteUNet,
+    vocab: Vec<String>,
+    device: Device,
+    sha256: String,
+}
+
+impl core::fmt::Debug for SpriteModel {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SpriteModel")
+            .field("config", self.unet.config())
+            .field("vocab", &self.vocab.len())
+            .field("sha256", &self.sha256)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SpriteModel {
+    /// The model compiled into the binary (`models/sprite/`).
+    pub fn embedded() -> Result<Self> {
+        Self::from_parts(
+            EMBEDDED_WEIGHTS,
+            EMBEDDED_VOCAB,
+            EMBEDDED_CONFIG,
+            Path::new("models/sprite"),
+        )
+    }
+
+    /// A model from a folder holding `sprite.safetensors`, `vocab.txt` and `config.json`.
+    pub fn from_dir(dir: &Path) -> Result<Self> {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read(&path).map_err(|source| Error::Io { path, source })
+        };
+        let weights = read("sprite.safetensors")?;
+        let text = |bytes: Vec<u8>, name: &str| {
+            String::from_utf8(bytes).map_err(|e| Error::Model {
+                path: dir.join(name),
+                message: e.to_string(),
+            })
+        };
+        let vocab = text(read("vocab.txt")?, "vocab.txt")?;
+        let config = text(read("config.json")?, "config.json")?;
+        Self::from_parts(&weights, &vocab, &config, dir)
+    }
+
+    fn from_parts(weights: &[u8], vocab: &str, config: &str, origin: &Path) -> Result<Self> {
+        let bad = |message: String| Error::Model {
+            path: origin.to_path_buf(),
+            message,
+        };
+        let cfg: SpriteConfig =
+            serde_json::from_str(config).map_err(|e| bad(format!("config.json: {e}")))?;
+        let vocab: Vec<String> = vocab.lines().map(str::to_owned).collect();
+        if vocab.len() != cfg.vocab_size {
+            return Err(bad(format!(
+                "vocab.txt has {} words, the weights {}",
+                vocab.len(),
+                cfg.vocab_size
+            )));
+        }
+        let device = Device::Cpu;
+        let vb = VarBuilder::from_slice_safetensors(weights, SpriteUNet::DTYPE, &device)?;
+        let unet = SpriteUNet::new(cfg, vb)?;
+        let sha256 = format!("{:x}", Sha256::digest(weights));
+        Ok(Self {
+            unet,
+            vocab,
+            device,
+            sha256,
+        })
+    }
+
+    /// The network's configuration.
+    pub fn config(&self) -> &SpriteConfig {
+        self.unet.config()
+    }
+
+    /// SHA-256 of the weights file, for provenance.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// The caption vocabulary (id = index).
+    pub fn vocab(&self) -> &[String] {
+        &self.vocab
+    }
+
+    /// Prompt to word ids: words outside the vocabulary are dropped, at most `max_tokens` kept.
+    pub fn tokenize(&self, prompt: &str) -> Vec<u32> {
+        words(prompt)
+            .iter()
+            .filter_map(|w| self.vocab.iter().skip(1).position(|v| v == w))
+            .map(|i| (i + 1) as u32)
+            .take(self.config().max_tokens)
+            .collect()
+    }
+
+    /// Words of `prompt` the model does not know (they are ignored when sampling).
+    pub fn unknown_words(&self, prompt: &str) -> Vec<String> {
+        words(prompt)
+            .into_iter()
+            .filter(|w| !self.vocab.iter().skip(1).any(|v| v == w))
+            .collect()
+    }
+
+    /// Runs the sampler from `noise` `(B, 4, S, S)` for captions `cond` (and `uncond` for the
+    /// guidance branch: empty rows are the null caption) with the [`Sampling`] settings. Returns
+    /// premultiplied RGBA in [-1, 1] (unclamped).
+    pub fn sample(
+        &self,
+        noise: &Tensor,
+        cond: &[Vec<u32>],
+        uncond: &[Vec<u32>],
+        sampling: Sampling,
+        on_step: &mut dyn FnMut(usize, usize) -> Result<()>,
+    ) -> Result<Tensor> {
+        let Sampling {
+            steps,
+            guidance,
+            t_start,
+        } = sampling;
+        let b = noise.dim(0)?;
+        let rows: Vec<Vec<u32>> = cond.iter().chain(uncond).cloned().collect();
+        let emb = self.unet.condition(&rows, &self.device)?;
+        let mut x = noise.clone();
+        for i in 0..steps {
+            let t = t_start * (1.0 - i as f64 / steps as f64);
+            let t_next = t_start * (1.0 - (i + 1) as f64 / steps as f64);
+            let time = self
+                .unet
+                .time_features(&vec![t as f32; 2 * b], &self.device)?;
+            let v = self
+                .unet
+                .forward(&Tensor::cat(&[&x, &x], 0)?, &time, &emb)?;
+            let vc = v.narrow(0, 0, b)?;
+            let vu = v.narrow(0, b, b)?;
+            let v = (&vu + ((vc - &vu)? * guidance)?)?;
+            x = (x + (v * (t_next - t))?)?;
+            on_step(i + 1, steps)?;
+        }
+        Ok(x)
+    }
+
+    /// Draws one raw sprite (before finishing): `S`×`S` straight-alpha RGBA.
+    pub fn generate(
+        &self,
+        req: &ImageRequest,
+        on_step: &mut dyn FnMut(usize, usize) -> Result<()>,
+    ) -> Result<RgbaImage> {
+        let s = self.config().size;
+        let n = 4 * s * s;
+        let noise = Tensor::from_vec(seeded_noise(req.seed, n), (1, 4, s, s), &self.device)?;
+        let (start, t_start) = match &req.init {
+            Some(init) => {
+                let small = finish::pixel::downscale_area(&init.image, s as u32, s as u32)
+                    .map_err(|e| Error::InvalidRequest(format!("init image: {e}")))?;
+                let x0 = image_to_tensor(&small, &self.device)?;
+                let t = init.strength.clamp(0.0, 1.0);
+                ((((x0 * (1.0 - t))? + (&noise * t)?)?), t)
+            }
+            None => (noise, 1.0),
+        };
+        let cond = vec![self.tokenize(&req.prompt)];
+        let uncond = vec![self.tokenize(&req.negative_prompt)];
+        let sampling = Sampling {
+            steps: req.steps,
+            guidance: req.guidance,
+            t_start,
+        };
+        let x = self.sample(&start, &cond, &uncond, sampling, on_step)?;
+        tensor_to_image(&x)
+    }
+}
+
+/// Straight-alpha RGBA image to a premultiplied `(1, 4, H, W)` tensor in [-1, 1].
+pub fn image_to_tensor(img: &RgbaImage, device: &Device) -> Result<Tensor> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let mut data = vec![0f32; 4 * w * h];
+    for (i, p) in img.pixels().enumerate() {
+        let a = f32::from(p[3]) / 255.0;
+        for c in 0..3 {
+            data[c * w * h + i] = (f32::from(p[c]) / 255.0 * a) * 2.0 - 1.0;
+        }
+        data[3 * w * h + i] = a * 2.0 - 1.0;
+    }
+    Ok(Tensor::from_vec(data, (1, 4, h, w), device)?)
+}
+
+/// The first image of a premultiplied `(B, 4, H, W)` tensor in [-1, 1] to straight-alpha RGBA.
+pub fn tensor_to_image(x: &Tensor) -> Result<RgbaImage> {
+    let (_, _, h, w) = x.dims4()?;
+    let x = ((x.get(0)?.clamp(-1f32, 1f32)? + 1.0)? * 0.5)?.to_dtype(DType::F32)?;
+    let planes = x.flatten_from(1)?.to_vec2::<f32>()?;
+    let mut img = RgbaImage::new(w as u32, h as u32);
+    for (i, p) in img.pixels_mut().enumerate() {
+        let a = planes[3][i];
+        for c in 0..3 {
+            let straight = if a > 1e-4 { planes[c][i] / a } else { 0.0 };
+            p[c] = (straight.clamp(0.0, 1.0) * 255.0).round() as u8;
+        }
+        p[3] = (a * 255.0).round() as u8;
+    }
+    Ok(img)
+}
+
+/// The embedded sprite model as an [`ImageBackend`]: sample at the model's size, finish
+/// ([`finish::pixelate`]: palette quantisation, binary alpha), then scale up by an integer factor
+/// (nearest neighbour) when the request asks for a larger square.
+pub struct SpriteBackend {
+    model: SpriteModel,
+    /// The finishing step; `None` returns the raw sample.
+    pub finish: Option<PixelArt>,
+}
+
+impl core::fmt::Debug for SpriteBackend {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SpriteBackend")
+            .field("model", &self.model)
+            .field("finish", &self.finish)
+            .finish()
+    }
+}
+
+impl SpriteBackend {
+    /// The embedded model with the default finishing: 16 colours chosen from the sprite, alpha
+    /// thresholded at 50%.
+    pub fn embedded() -> Result<Self> {
+        Ok(Self::new(SpriteModel::embedded()?))
+    }
+
+    /// Over any loaded model, default finishing.
+    pub fn new(model: SpriteModel) -> Self {
+        let s = model.config().size as u32;
+        Self {
+            model,
+            finish: Some(PixelArt::new(s, s)),
+        }
+    }
+
+    /// The model.
+    pub fn model(&self) -> &SpriteModel {
+        &self.model
+    }
+
+    /// Where a model folder for [`SpriteModel::from_dir`] is found in a checkout.
+    pub fn repo_dir(root: &Path) -> PathBuf {
+        root.join("models").join("sprite")
+    }
+}
+
+impl ImageBackend for SpriteBackend {
+    fn describe(&self) -> String {
+        format!("sprout-sprite {} (cpu)", &self.model.sha256[..12])
+    }
+
+    fn generate(
+        &mut self,
+        req: &ImageRequest,
+        on_event: &mut dyn FnMut(ImageEvent<'_>),
+    ) -> Result<RgbaImage> {
+        req.validate()?;
+        let s = self.model.config().size as u32;
+        if req.width != req.height || !req.width.is_multiple_of(s) {
+            return Err(Error::InvalidRequest(format!(
+                "the sprite model draws {s}×{s}: ask for a square multiple of {s}, not {}×{}",
+                req.width, req.height
+            )));
+        }
+        let raw = self.model.generate(req, &mut |step, total| {
+            req.check_cancelled()?;
+            on_event(ImageEvent::Step {
+                step,
+                total,
+                preview: None,
+            });
+            Ok(())
+        })?;
+        let finished = match &self.finish {
+            Some(opts) => finish::pixelate(&raw, opts).map_err(|e| Error::Backend {
+                backend: self.describe(),
+                message: format!("finishing: {e}"),
+            })?,
+            None => raw,
+        };
+        let factor = req.width / s;
+        Ok(if factor == 1 {
+            finished
+        } else {
+            image::imageops::resize(
+                &finished,
+                req.width,
+                req.height,
+                image::imageops::FilterType::Nearest,
+            )
+        })
+    }
+}

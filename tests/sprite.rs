@@ -1,0 +1,153 @@
+//! The embedded sprite model: the shipped weights load, sampling is deterministic per seed, the
+//! candle inference matches the PyTorch trainer's stored reference output, and the backend's output
+//! is a finished sprite (binary alpha, a small palette).
+
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+use sprout_core::diffusion::sprite::{Sampling, SpriteBackend, SpriteModel, seeded_noise};
+use sprout_core::diffusion::{ImageBackend, ImageRequest};
+
+const PARITY_TOLERANCE: f32 = 2e-3;
+
+fn request(prompt: &str, seed: u64) -> ImageRequest {
+    ImageRequest::new(prompt)
+        .with_size(16, 16)
+        .with_steps(20)
+        .with_guidance(3.0)
+        .with_seed(seed)
+}
+
+#[test]
+fn candle_sampler_matches_the_pytorch_reference() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sprite");
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("parity.json")).expect("json"))
+            .expect("parity.json");
+    let tensors =
+        candle_core::safetensors::load(dir.join("parity.safetensors"), &Device::Cpu).expect("load");
+    let noise = &tensors["noise"];
+    let expected = &tensors["expected"];
+    let model = SpriteModel::embedded().expect("embedded model");
+
+    let prompts: Vec<&str> = meta["prompts"]
+        .as_array()
+        .expect("prompts")
+        .iter()
+        .map(|p| p.as_str().expect("prompt"))
+        .collect();
+    let tokens: Vec<Vec<u32>> = prompts.iter().map(|p| model.tokenize(p)).collect();
+    let reference: Vec<Vec<u32>> = serde_json::from_value(meta["tokens"].clone()).expect("tokens");
+    assert_eq!(tokens, reference, "tokenizer differs from the trainer's");
+
+    let steps = meta["steps"].as_u64().expect("steps") as usize;
+    let guidance = meta["guidance"].as_f64().expect("guidance");
+    let uncond = vec![Vec::new(); prompts.len()];
+    let out = model
+        .sample(
+            noise,
+            &tokens,
+            &uncond,
+            Sampling {
+                steps,
+                guidance,
+                t_start: 1.0,
+            },
+            &mut |_, _| Ok(()),
+        )
+        .expect("sample");
+    let diff = (out - expected)
+        .expect("sub")
+        .abs()
+        .expect("abs")
+        .flatten_all()
+        .expect("flatten")
+        .max(0)
+        .expect("max")
+        .to_scalar::<f32>()
+        .expect("scalar");
+    let range = expected
+        .abs()
+        .expect("abs")
+        .flatten_all()
+        .expect("flatten")
+        .max(0)
+        .expect("max")
+        .to_scalar::<f32>()
+        .expect("scalar");
+    assert!(range > 0.1, "the reference output is degenerate ({range})");
+    eprintln!("candle vs PyTorch: max abs diff {diff} (outputs up to {range})");
+    assert!(diff < PARITY_TOLERANCE, "max abs diff {diff} vs PyTorch");
+}
+
+#[test]
+fn sampling_is_deterministic_per_seed() {
+    let mut backend = SpriteBackend::embedded().expect("embedded model");
+    backend.finish = None;
+    let a = backend
+        .generate(&request("carrot", 7), &mut |_| {})
+        .expect("a");
+    let b = backend
+        .generate(&request("carrot", 7), &mut |_| {})
+        .expect("b");
+    let c = backend
+        .generate(&request("carrot", 8), &mut |_| {})
+        .expect("c");
+    assert_eq!((a.width(), a.height()), (16, 16));
+    assert_eq!(a, b, "same seed, same pixels");
+    assert_ne!(a, c, "another seed, another sprite");
+}
+
+#[test]
+fn backend_output_is_finished_and_scaled() {
+    let mut backend = SpriteBackend::embedded().expect("embedded model");
+    let mut steps = Vec::new();
+    let img = backend
+        .generate(&request("tomato", 3).with_size(32, 32), &mut |e| {
+            let sprout_core::diffusion::ImageEvent::Step { step, total, .. } = e else {
+                return;
+            };
+            steps.push((step, total));
+        })
+        .expect("generate");
+    assert_eq!(steps, (1..=20).map(|s| (s, 20)).collect::<Vec<_>>());
+    assert_eq!((img.width(), img.height()), (32, 32));
+    // Binary alpha, at most 16 colours, and each 2×2 block one colour (nearest-neighbour ×2).
+    let mut colours = std::collections::BTreeSet::new();
+    for (x, y, p) in img.enumerate_pixels() {
+        assert!(p[3] == 0 || p[3] == 255, "alpha {} at ({x},{y})", p[3]);
+        assert_eq!(p, img.get_pixel(x & !1, y & !1));
+        if p[3] == 255 {
+            colours.insert([p[0], p[1], p[2]]);
+        }
+    }
+    assert!(colours.len() <= 16, "{} colours", colours.len());
+    assert!(
+        backend
+            .generate(&request("tomato", 3).with_size(24, 24), &mut |_| {})
+            .is_err(),
+        "24 is not a multiple of 16"
+    );
+}
+
+#[test]
+fn unknown_words_are_reported_and_ignored() {
+    let model = SpriteModel::embedded().expect("embedded model");
+    assert!(!model.tokenize("carrot").is_empty());
+    assert_eq!(model.unknown_words("Carrot qwzx"), ["qwzx"]);
+    assert_eq!(model.tokenize("carrot qwzx"), model.tokenize("carrot"));
+}
+
+#[test]
+fn seeded_noise_is_standard_normal_and_stable() {
+    let n = seeded_noise(42, 100_000);
+    let mean = n.iter().sum::<f32>() / n.len() as f32;
+    let var = n.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n.len() as f32;
+    assert!(
+        mean.abs() < 0.02 && (var - 1.0).abs() < 0.03,
+        "{mean} {var}"
+    );
+    assert_eq!(seeded_noise(42, 5), n[..5]);
+    let t = Tensor::new(&n[..4], &Device::Cpu).expect("tensor");
+    assert_eq!(t.dims(), [4]);
+}
