@@ -9,7 +9,9 @@
 //! - [`tile`]: seamless tiling, and the seam error that measures it;
 //! - [`outline`](mod@outline): outlines and drop shadows around a sprite's opaque pixels;
 //! - [`atlas`]: sprite sheets with a RON layout in the shape of Bevy's `TextureAtlasLayout`, and
-//!   growth-stage strips for crops.
+//!   growth-stage strips for crops;
+//! - [`save`]: PNGs with their generation parameters in `tEXt` chunks, provenance sidecars,
+//!   atomic writes.
 //!
 //! Everything here is pure Rust on [`image::RgbaImage`] and deterministic.
 
@@ -18,6 +20,7 @@ pub mod atlas;
 pub mod outline;
 pub mod palette;
 pub mod pixel;
+pub mod save;
 pub mod tile;
 
 use std::path::PathBuf;
@@ -27,6 +30,7 @@ pub use atlas::{AtlasLayout, AtlasRect, SpriteSheet, growth_stages};
 pub use outline::{drop_shadow, outline};
 pub use palette::Palette;
 pub use pixel::{PaletteChoice, PixelArt, pixelate};
+pub use save::Generated;
 pub use tile::{SeamError, make_seamless, seam_error};
 
 /// Errors of the finishing steps.

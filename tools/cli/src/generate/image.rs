@@ -1,23 +1,404 @@
-//! `sprout gen sprite|portrait|texture|prop`: images and props from the image backends.
-//! (Being written: the image backends land with the 2D/3D asset work.)
+//! `sprout gen sprite|portrait|texture|prop`: images from the image backends, finished for games
+//! (pixel art, palettes, transparent backgrounds, seamless tiles), and props as glTF.
+//!
+//! Every output is written atomically with a provenance sidecar (`<file>.prov.ron`); PNGs also
+//! carry their parameters in `tEXt` chunks. Backends are chosen by name in [`backend`]: add an
+//! arm there for a new engine.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Subcommand;
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use sprout_core::diffusion::sprite::{self, SpriteBackend, SpriteModel};
+use sprout_core::diffusion::{ImageBackend, ImageEvent, ImageRequest, RgbaImage};
+use sprout_core::finish::{
+    self, BackgroundRemoval, Generated, Palette, PaletteChoice, PixelArt, make_seamless,
+    remove_background, seam_error,
+};
+use sprout_core::mesh::{self, Material};
 
 /// Image and prop generation commands.
 #[derive(Debug, Subcommand)]
 pub enum ImageGen {
-    /// A sprite from a prompt.
-    Sprite {
-        /// What to draw.
-        prompt: String,
+    /// A game sprite from a prompt: generated, background removed, reduced to pixel art.
+    Sprite(Prompted),
+    /// A character portrait from a prompt: generated and reduced to pixel art (background kept).
+    Portrait(Prompted),
+    /// A texture tile, from a prompt or an existing image; `--seamless` makes it tile.
+    Texture {
+        /// What to draw (or use --from).
+        #[arg(required_unless_present = "from", conflicts_with = "from")]
+        prompt: Option<String>,
+        /// Start from this image instead of generating one.
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// Make the tile wrap without a seam.
+        #[arg(long)]
+        seamless: bool,
+        /// Also write a ground-tile prop (`.glb`) textured with the tile here.
+        #[arg(long)]
+        ground: Option<PathBuf>,
+        #[command(flatten)]
+        opts: GenArgs,
+        /// The PNG to write.
+        #[arg(long)]
+        out: PathBuf,
     },
+    /// A 3D prop (`.glb`) from a sprite: extruded into voxels (or a relief with --relief).
+    Prop {
+        /// The sprite (PNG with alpha; opaque pixels become voxels).
+        #[arg(long)]
+        from: PathBuf,
+        /// Voxels deep.
+        #[arg(long, default_value_t = 2)]
+        depth: usize,
+        /// Metres per pixel.
+        #[arg(long, default_value_t = 1.0 / 16.0)]
+        pixel_size: f32,
+        /// A heightfield (brightness is height) textured with the image, instead of voxels.
+        #[arg(long)]
+        relief: bool,
+        /// The `.glb` to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// A prompt and where to write the result.
+#[derive(Debug, Args)]
+pub struct Prompted {
+    /// What to draw.
+    prompt: String,
+    #[command(flatten)]
+    opts: GenArgs,
+    /// The PNG to write.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Options shared by the generating commands.
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// Random seed: the same seed gives the same image with the local backends.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Image backend (see `backend` for the names).
+    #[arg(long)]
+    backend: Option<String>,
+    /// Model folder (local backends) or server URL (HTTP backends).
+    #[arg(long)]
+    model: Option<String>,
+    /// Palette in assets/palettes (e.g. farm32) or `adaptive-N` for N colours picked from the image.
+    #[arg(long)]
+    palette: Option<String>,
+    /// Output size in pixels (square); sprites default to 32, portraits to 64, textures keep the
+    /// generated size.
+    #[arg(long)]
+    size: Option<u32>,
+    /// Denoising steps (the backend's default when absent).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// What not to draw.
+    #[arg(long, default_value = "")]
+    negative: String,
+    /// The project root (palettes are read from ROOT/assets/palettes).
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+}
+
+/// The backend a sprite uses when `--backend` is absent: the embedded sprite model (weights compiled
+/// in, 16×16, about a second on a CPU, no download).
+pub const DEFAULT_SPRITE_BACKEND: &str = "sprite";
+/// The backend portraits and textures use when `--backend` is absent.
+pub const DEFAULT_BACKEND: &str = "sd";
+
+/// Every backend name [`backend`] knows, for help and errors.
+pub const BACKENDS: &[&str] = &["sprite", "sd"];
+
+/// Opens the image backend called `name`; `model` is its model folder or server URL.
+pub fn backend(name: &str, model: Option<&str>) -> anyhow::Result<Box<dyn ImageBackend>> {
+    match name {
+        "sprite" => {
+            let model = match model {
+                Some(dir) => SpriteModel::from_dir(Path::new(dir))?,
+                None => SpriteModel::embedded()?,
+            };
+            let mut backend = SpriteBackend::new(model);
+            // The commands finish (palette, size) themselves.
+            backend.finish = None;
+            Ok(Box::new(backend))
+        }
+        "sd" => {
+            let _ = model;
+            bail!("backend `sd` (Stable Diffusion on candle) is not built into this binary")
+        }
+        other => bail!(
+            "unknown image backend `{other}` (known: {})",
+            BACKENDS.join(", ")
+        ),
+    }
 }
 
 /// Runs one image command.
 pub fn run(command: ImageGen) -> anyhow::Result<ExitCode> {
     match command {
-        ImageGen::Sprite { prompt } => anyhow::bail!("no image backend yet for `{prompt}`"),
+        ImageGen::Sprite(p) => prompted("sprite", &p, DEFAULT_SPRITE_BACKEND, 32),
+        ImageGen::Portrait(p) => prompted("portrait", &p, DEFAULT_BACKEND, 64),
+        ImageGen::Texture {
+            prompt,
+            from,
+            seamless,
+            ground,
+            opts,
+            out,
+        } => texture(
+            prompt,
+            from.as_deref(),
+            seamless,
+            ground.as_deref(),
+            &opts,
+            &out,
+        ),
+        ImageGen::Prop {
+            from,
+            depth,
+            pixel_size,
+            relief,
+            out,
+        } => prop(&from, depth, pixel_size, relief, &out),
     }
+}
+
+fn prompted(
+    kind: &str,
+    p: &Prompted,
+    default_backend: &str,
+    default_size: u32,
+) -> anyhow::Result<ExitCode> {
+    let g = &p.opts;
+    let (raw, mut params) = generate(&p.prompt, g, default_backend, 512)?;
+    let size = g.size.unwrap_or(default_size);
+    let mut img = raw;
+    // Backends that draw alpha themselves (the sprite model) keep it.
+    if kind == "sprite" && img.pixels().all(|p| p[3] == 255) {
+        img = remove_background(&img, &BackgroundRemoval::default());
+        params.insert("background".into(), "removed (border flood)".into());
+    }
+    let palette = palette(g, 16)?;
+    params.insert("palette".into(), palette_name(&palette));
+    params.insert("size".into(), format!("{size}x{size}"));
+    let img = finish::pixelate(
+        &img,
+        &PixelArt {
+            palette,
+            ..PixelArt::new(size, size)
+        },
+    )?;
+    let generated = Generated {
+        generator: format!("sprout gen {kind}"),
+        seed: g.seed,
+        parameters: params,
+        input_bytes: vec![],
+    };
+    generated
+        .write_png(&p.out, &img)
+        .with_context(|| format!("writing {}", p.out.display()))?;
+    eprintln!("wrote {} ({size}x{size})", p.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn texture(
+    prompt: Option<String>,
+    from: Option<&Path>,
+    seamless: bool,
+    ground: Option<&Path>,
+    g: &GenArgs,
+    out: &Path,
+) -> anyhow::Result<ExitCode> {
+    let mut inputs = Vec::new();
+    let (mut img, mut params) = match (prompt, from) {
+        (_, Some(path)) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let img = image::load_from_memory(&bytes)
+                .with_context(|| format!("decoding {}", path.display()))?;
+            inputs.push(bytes);
+            (
+                img.to_rgba8(),
+                BTreeMap::from([("from".to_owned(), path.display().to_string())]),
+            )
+        }
+        (Some(prompt), None) => generate(&prompt, g, DEFAULT_BACKEND, 512)?,
+        (None, None) => bail!("give a prompt or --from IMAGE"),
+    };
+    if let Some(size) = g.size {
+        img = image::imageops::resize(&img, size, size, image::imageops::FilterType::Lanczos3);
+        params.insert("size".into(), format!("{size}x{size}"));
+    }
+    if seamless {
+        let before = seam_error(&img);
+        img = make_seamless(&img);
+        let after = seam_error(&img);
+        params.insert(
+            "seamless".into(),
+            format!(
+                "seam/interior {:.2} -> {:.2}",
+                before.ratio(),
+                after.ratio()
+            ),
+        );
+        eprintln!(
+            "seam error (seam/interior step): {:.2} -> {:.2}",
+            before.ratio(),
+            after.ratio()
+        );
+    }
+    if g.palette.is_some() {
+        let palette = palette(g, 16)?;
+        params.insert("palette".into(), palette_name(&palette));
+        let p = match palette {
+            PaletteChoice::Fixed(p) => p,
+            PaletteChoice::Adaptive(n) => Palette::median_cut(&img, n),
+        };
+        img = finish::pixel::quantize(&img, &p, 0.0, 0);
+    }
+    let generated = Generated {
+        generator: "sprout gen texture".into(),
+        seed: g.seed,
+        parameters: params,
+        input_bytes: inputs,
+    };
+    generated
+        .write_png(out, &img)
+        .with_context(|| format!("writing {}", out.display()))?;
+    eprintln!("wrote {} ({}x{})", out.display(), img.width(), img.height());
+    if let Some(ground) = ground {
+        let (m, material) = mesh::ground_tile(&img, 4.0, 4.0, 4)?;
+        let name = stem(ground);
+        let glb = mesh::write_glb(&m, &material, &name, "sprout gen texture")?;
+        generated.write_bytes(ground, &glb)?;
+        eprintln!(
+            "wrote {} (4 m ground tile, texture repeated 4x)",
+            ground.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn prop(
+    from: &Path,
+    depth: usize,
+    pixel_size: f32,
+    relief: bool,
+    out: &Path,
+) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(from).with_context(|| format!("reading {}", from.display()))?;
+    let sprite = image::load_from_memory(&bytes)
+        .with_context(|| format!("decoding {}", from.display()))?
+        .to_rgba8();
+    let name = stem(out);
+    let (m, material, kind) = if relief {
+        let width = sprite.width() as f32 * pixel_size;
+        let (m, material) = mesh::relief(&sprite, width, width / 8.0, 128)?;
+        (m, material, "relief")
+    } else {
+        (
+            mesh::extrude_sprite(&sprite, depth, pixel_size)?,
+            Material::matte(name.clone()),
+            "voxel",
+        )
+    };
+    let glb = mesh::write_glb(&m, &material, &name, "sprout gen prop")?;
+    let generated = Generated {
+        generator: "sprout gen prop".into(),
+        seed: 0,
+        parameters: BTreeMap::from([
+            ("from".to_owned(), from.display().to_string()),
+            ("kind".to_owned(), kind.to_owned()),
+            ("depth".to_owned(), depth.to_string()),
+            ("pixel_size".to_owned(), pixel_size.to_string()),
+        ]),
+        input_bytes: vec![bytes],
+    };
+    generated
+        .write_bytes(out, &glb)
+        .with_context(|| format!("writing {}", out.display()))?;
+    eprintln!(
+        "wrote {} ({kind}, {} triangles, {} bytes)",
+        out.display(),
+        m.triangles(),
+        glb.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the backend and returns the raw image with the parameters that made it.
+fn generate(
+    prompt: &str,
+    g: &GenArgs,
+    default_backend: &str,
+    gen_size: u32,
+) -> anyhow::Result<(RgbaImage, BTreeMap<String, String>)> {
+    let name = g.backend.as_deref().unwrap_or(default_backend);
+    let mut backend = backend(name, g.model.as_deref())?;
+    let mut req = ImageRequest::new(prompt)
+        .with_seed(g.seed)
+        .with_size(gen_size, gen_size)
+        .with_negative_prompt(g.negative.clone());
+    if name == "sprite" {
+        // The sprite model draws at its native size; the finishing scales to --size.
+        req = req
+            .with_size(sprite::NATIVE_SIZE, sprite::NATIVE_SIZE)
+            .with_steps(sprite::DEFAULT_STEPS)
+            .with_guidance(sprite::DEFAULT_GUIDANCE);
+    }
+    if let Some(steps) = g.steps {
+        req = req.with_steps(steps);
+    }
+    let described = backend.describe();
+    eprintln!("generating with {described}");
+    let img = backend.generate(&req, &mut |e| {
+        if let ImageEvent::Step { step, total, .. } = e {
+            eprint!("\rstep {step}/{total}");
+        }
+    })?;
+    eprintln!();
+    let params = BTreeMap::from([
+        ("prompt".to_owned(), prompt.to_owned()),
+        ("negative_prompt".to_owned(), req.negative_prompt.clone()),
+        ("backend".to_owned(), described),
+        ("steps".to_owned(), req.steps.to_string()),
+        ("guidance".to_owned(), req.guidance.to_string()),
+        (
+            "generated_size".to_owned(),
+            format!("{}x{}", req.width, req.height),
+        ),
+    ]);
+    Ok((img, params))
+}
+
+fn palette(g: &GenArgs, default_colors: usize) -> anyhow::Result<PaletteChoice> {
+    Ok(match g.palette.as_deref() {
+        None => PaletteChoice::Adaptive(default_colors),
+        Some(name) => match name.strip_prefix("adaptive-").map(str::parse::<usize>) {
+            Some(Ok(n)) if n > 0 => PaletteChoice::Adaptive(n),
+            Some(_) => bail!("`{name}`: adaptive palettes are written adaptive-N with N > 0"),
+            None => PaletteChoice::Fixed(Palette::named(&Palette::dir(&g.root), name)?),
+        },
+    })
+}
+
+fn palette_name(p: &PaletteChoice) -> String {
+    match p {
+        PaletteChoice::Adaptive(n) => format!("adaptive-{n}"),
+        PaletteChoice::Fixed(p) => p.name.clone(),
+    }
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "prop".into())
 }
