@@ -18,7 +18,7 @@ use sprout_core::llm::{
 use crate::support::assets;
 
 /// The default model, loaded once; the lock keeps model tests from fighting over the cores.
-fn model() -> MutexGuard<'static, LocalModel> {
+pub(crate) fn model() -> MutexGuard<'static, LocalModel> {
     static MODEL: OnceLock<Mutex<LocalModel>> = OnceLock::new();
     MODEL
         .get_or_init(|| {

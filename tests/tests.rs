@@ -7,4 +7,5 @@ mod llm;
 mod roundtrip;
 mod sprite;
 mod starter;
+mod story;
 mod support;

@@ -32,7 +32,7 @@ pub fn list() -> anyhow::Result<ExitCode> {
 }
 
 /// A progress bar driven by the manager's events.
-fn progress_bar() -> (ProgressBar, impl FnMut(PullProgress)) {
+pub(crate) fn progress_bar() -> (ProgressBar, impl FnMut(PullProgress)) {
     let bar = ProgressBar::new_spinner();
     bar.enable_steady_tick(Duration::from_millis(120));
     let b = bar.clone();

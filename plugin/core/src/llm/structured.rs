@@ -144,10 +144,8 @@ pub fn dialogue_schema(req: &DialogueRequest, known: &KnownIds) -> Result<Value>
             alts.iter()
                 .filter(|a| {
                     let p = a.get("properties");
-                    p.is_some_and(|p| {
-                        p.get("Friendship").is_some()
-                            || (p.get("SetFlag").is_some() && !known.flags.is_empty())
-                    })
+                    // Story flags and items change the game's state: a chat only moves friendship.
+                    p.is_some_and(|p| p.get("Friendship").is_some())
                 })
                 .cloned()
                 .map(|mut a| {

@@ -82,7 +82,13 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            sampling: SamplingParams::default(),
+            // A stronger repetition penalty over a longer window than chat defaults: small
+            // models otherwise say the same line on every node.
+            sampling: SamplingParams {
+                repeat_penalty: 1.3,
+                repeat_last_n: 256,
+                ..SamplingParams::default()
+            },
             max_repairs: 2,
             force: false,
             cancel: CancelToken::new(),
@@ -433,8 +439,13 @@ impl Prepared {
                     prepared: self,
                 });
             }
-            conversation.push(ChatMessage::assistant(text));
+            // The repair keeps the prompt short (a small model loses the thread in a long
+            // conversation, and prefill time grows with it): the original request, the
+            // rejected answer and the validator's messages, on the next seed.
+            conversation = self.messages.clone();
+            conversation.push(ChatMessage::assistant(clip(&text, 1500)));
             conversation.push(ChatMessage::user(repair_message(&problems)));
+            sampling.seed = sampling.seed.wrapping_add(1);
         }
     }
 
@@ -484,6 +495,11 @@ impl Prepared {
                 None => format!("{} [{}]", d.message, d.kind.code()),
             })
             .collect();
+        if let Job::Dialogue { .. } = &self.spec.job
+            && let Ok(tree) = parse::<DialogueTree>(ron)
+        {
+            problems.extend(dialogue_craft(&tree, &self.examples()));
+        }
         let lower = ron.to_lowercase();
         for name in super::context::DEFAULT_DO_NOT_COPY {
             if lower.contains(&name.to_lowercase()) {
@@ -500,6 +516,54 @@ impl Prepared {
     }
 }
 
+impl Prepared {
+    /// The example lines the prompt showed (quoted in the user message).
+    fn examples(&self) -> Vec<String> {
+        self.messages
+            .iter()
+            .flat_map(|m| m.content.split('"').skip(1).step_by(2))
+            .filter(|s| s.split_whitespace().count() >= 6)
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// What the validator does not check but a writer would: no line said twice in one tree, and no
+/// run of six words lifted from the examples the prompt showed.
+fn dialogue_craft(tree: &DialogueTree, examples: &[String]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let lifted: std::collections::HashSet<Vec<String>> = examples
+        .iter()
+        .flat_map(|e| {
+            words(e)
+                .windows(6)
+                .map(<[String]>::to_vec)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (i, n) in tree.nodes.iter().enumerate() {
+        let w = words(&n.text);
+        if let Some(j) = tree.nodes[..i].iter().position(|m| words(&m.text) == w) {
+            problems.push(format!(
+                "nodes[{i}].text: says the same as nodes[{j}].text; every line must move the conversation on [repeated_line]"
+            ));
+        }
+        if w.windows(6).any(|win| lifted.contains(win)) {
+            problems.push(format!(
+                "nodes[{i}].text: copies the example line; the example is for the voice only, write a new line [copied_line]"
+            ));
+        }
+    }
+    problems
+}
+
 /// Art paths a stage's asset refers to and that it draws placeholders for.
 fn art_paths(job: &Job) -> Vec<String> {
     let Ok(id) = job.output_id() else {
@@ -513,6 +577,12 @@ fn art_paths(job: &Job) -> Vec<String> {
         Job::Item { .. } => vec![format!("sprites/items/{id}.png")],
         _ => Vec::new(),
     }
+}
+
+fn clip(s: &str, max: usize) -> String {
+    s.char_indices()
+        .nth(max)
+        .map_or_else(|| s.to_owned(), |(i, _)| s[..i].to_owned())
 }
 
 fn messages_json(messages: &[ChatMessage]) -> Value {
