@@ -33,6 +33,8 @@ pub const EMBEDDED_VOCAB: &str = include_str!("../../../../../models/sprite/voca
 /// The shipped model's configuration.
 pub const EMBEDDED_CONFIG: &str = include_str!("../../../../../models/sprite/config.json");
 
+/// The side of the square the shipped model draws.
+pub const NATIVE_SIZE: u32 = 16;
 /// Default sampler steps for sprites.
 pub const DEFAULT_STEPS: usize = 20;
 /// Default classifier-free guidance scale for sprites.
