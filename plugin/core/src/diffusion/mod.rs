@@ -1,9 +1,13 @@
 //! Image generation: the [`ImageBackend`] trait every image engine implements, and the engines.
 //!
 //! - [`backend`]: [`ImageRequest`] (txt2img, img2img, seed, steps, guidance, cancel),
-//!   [`ImageEvent`] (progress per step with an optional preview), the typed [`Error`].
+//!   [`ImageEvent`] (progress per step with an optional preview), the typed [`Error`];
+//! - `sd` (feature `diffusion`): Stable Diffusion 1.5/2.1/Turbo/XL on candle, and a tiny
+//!   random-weight checkpoint for tests.
 
 pub mod backend;
+#[cfg(feature = "diffusion")]
+pub mod sd;
 #[cfg(feature = "sprite")]
 pub mod sprite;
 
