@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use sprout_core::diffusion::sd::{self, SdBackend, SdConfig, SdModel, SdVersion};
 use sprout_core::diffusion::sprite::{self, SpriteBackend, SpriteModel};
 use sprout_core::diffusion::{ImageBackend, ImageEvent, ImageRequest, RgbaImage};
 use sprout_core::finish::{
@@ -111,11 +112,53 @@ pub struct GenArgs {
 /// The backend a sprite uses when `--backend` is absent: the embedded sprite model (weights compiled
 /// in, 16×16, about a second on a CPU, no download).
 pub const DEFAULT_SPRITE_BACKEND: &str = "sprite";
-/// The backend portraits and textures use when `--backend` is absent.
+/// The backend portraits and textures use when `--backend` is absent (`sd` is SD-Turbo).
 pub const DEFAULT_BACKEND: &str = "sd";
 
 /// Every backend name [`backend`] knows, for help and errors.
-pub const BACKENDS: &[&str] = &["sprite", "sd"];
+pub const BACKENDS: &[&str] = &[
+    "sprite",
+    "sd",
+    "sd-1.5",
+    "sd-2.1",
+    "sd-turbo",
+    "sdxl",
+    "sdxl-turbo",
+    "sd-tiny",
+];
+
+/// The Stable Diffusion version a backend name stands for (`sd` is SD-Turbo: one step, no
+/// guidance, the fastest on a CPU).
+fn sd_version(name: &str) -> Option<SdVersion> {
+    if name == "sd" {
+        Some(SdVersion::Turbo)
+    } else {
+        SdVersion::from_name(name)
+    }
+}
+
+/// Opens Stable Diffusion `version` from `--model DIR`, else `$SPROUT_SD_DIR`, else the hub.
+fn sd_backend(version: SdVersion, model: Option<&str>) -> anyhow::Result<Box<dyn ImageBackend>> {
+    let dir = match model
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("SPROUT_SD_DIR").map(PathBuf::from))
+    {
+        Some(dir) => dir,
+        None if version == SdVersion::Tiny => {
+            bail!("backend `sd-tiny` needs --model DIR (a tiny checkpoint)")
+        }
+        None => {
+            eprintln!(
+                "fetching {} from the Hugging Face hub (once; pass --model DIR or set SPROUT_SD_DIR to use a local folder)",
+                version.name()
+            );
+            SdModel::fetch(version)?
+        }
+    };
+    let model = SdModel::load(SdConfig::for_version(version), &dir, sd::default_device())
+        .with_context(|| format!("loading {} from {}", version.name(), dir.display()))?;
+    Ok(Box::new(SdBackend::new(model)))
+}
 
 /// Opens the image backend called `name`; `model` is its model folder or server URL.
 pub fn backend(name: &str, model: Option<&str>) -> anyhow::Result<Box<dyn ImageBackend>> {
@@ -130,9 +173,8 @@ pub fn backend(name: &str, model: Option<&str>) -> anyhow::Result<Box<dyn ImageB
             backend.finish = None;
             Ok(Box::new(backend))
         }
-        "sd" => {
-            let _ = model;
-            bail!("backend `sd` (Stable Diffusion on candle) is not built into this binary")
+        name if sd_version(name).is_some() => {
+            sd_backend(sd_version(name).unwrap_or(SdVersion::Turbo), model)
         }
         other => bail!(
             "unknown image backend `{other}` (known: {})",
@@ -353,6 +395,14 @@ fn generate(
             .with_size(sprite::NATIVE_SIZE, sprite::NATIVE_SIZE)
             .with_steps(sprite::DEFAULT_STEPS)
             .with_guidance(sprite::DEFAULT_GUIDANCE);
+    }
+    if let Some(version) = sd_version(name) {
+        // Each version has its own native size, steps and guidance.
+        let (size, steps, guidance) = SdConfig::for_version(version).defaults;
+        req = req
+            .with_size(size, size)
+            .with_steps(steps)
+            .with_guidance(guidance);
     }
     if let Some(steps) = g.steps {
         req = req.with_steps(steps);

@@ -1,0 +1,137 @@
+//! Image benchmark: the finishing ops per image size (pixel art, background removal, seamless
+//! tiling, outline, voxel prop + glb), and Stable Diffusion steps per second on the tiny
+//! random-weight configuration (the real code path; real models are hundreds of times larger).
+//!
+//! `cargo bench -p sprout_core --features diffusion --bench images`. Prints the median of
+//! several rounds per op.
+
+use std::time::{Duration, Instant};
+
+use image::{Rgba, RgbaImage};
+use sprout_core::diffusion::sd::{SdBackend, SdConfig, SdModel, write_tiny_checkpoint};
+use sprout_core::diffusion::{ImageBackend, ImageRequest};
+use sprout_core::finish::{self, BackgroundRemoval, PaletteChoice, PixelArt};
+use sprout_core::mesh::{self, Material};
+
+const ROUNDS: usize = 5;
+
+fn median(mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..ROUNDS)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[ROUNDS / 2]
+}
+
+/// A generated-looking picture: a flat backdrop, a shaded disc, some texture.
+fn picture(size: u32) -> RgbaImage {
+    let c = size as f32 / 2.0;
+    RgbaImage::from_fn(size, size, |x, y| {
+        let (dx, dy) = (x as f32 - c, y as f32 - c);
+        let r = (dx * dx + dy * dy).sqrt() / c;
+        if r < 0.6 {
+            let shade = (255.0 * (1.0 - r)) as u8;
+            Rgba([shade, (x * 7 % 200) as u8, 60, 255])
+        } else {
+            Rgba([200, 220, 240, 255])
+        }
+    })
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn main() {
+    println!("finishing ops, median of {ROUNDS} (ms per image)");
+    println!("{:<34} {:>9} {:>9} {:>9}", "op", "64²", "256²", "512²");
+    let sizes = [64u32, 256, 512];
+    let pics: Vec<RgbaImage> = sizes.iter().map(|&s| picture(s)).collect();
+    type Op = Box<dyn Fn(&RgbaImage)>;
+    let ops: Vec<(&str, Op)> = vec![
+        (
+            "pixelate to 32², adaptive 16",
+            Box::new(|img| {
+                let opts = PixelArt {
+                    palette: PaletteChoice::Adaptive(16),
+                    ..PixelArt::new(32, 32)
+                };
+                std::hint::black_box(finish::pixelate(img, &opts).unwrap());
+            }),
+        ),
+        (
+            "remove background (border)",
+            Box::new(|img| {
+                std::hint::black_box(finish::remove_background(
+                    img,
+                    &BackgroundRemoval::default(),
+                ));
+            }),
+        ),
+        (
+            "make seamless",
+            Box::new(|img| {
+                std::hint::black_box(finish::make_seamless(img));
+            }),
+        ),
+        (
+            "seam error",
+            Box::new(|img| {
+                std::hint::black_box(finish::seam_error(img));
+            }),
+        ),
+        (
+            "outline 1px",
+            Box::new(|img| {
+                std::hint::black_box(finish::outline(img, [20, 10, 30, 255], 1));
+            }),
+        ),
+        (
+            "voxel prop + glb (after bg removal)",
+            Box::new(|img| {
+                let sprite = finish::remove_background(img, &BackgroundRemoval::default());
+                let m = mesh::extrude_sprite(&sprite, 2, 1.0 / 16.0).unwrap();
+                std::hint::black_box(
+                    mesh::write_glb(&m, &Material::matte("p"), "p", "bench").unwrap(),
+                );
+            }),
+        ),
+    ];
+    for (name, op) in &ops {
+        let times: Vec<f64> = pics.iter().map(|p| ms(median(|| op(p)))).collect();
+        println!(
+            "{name:<34} {:>9.2} {:>9.2} {:>9.2}",
+            times[0], times[1], times[2]
+        );
+    }
+
+    let dir = std::env::temp_dir().join(format!("sprout-bench-sd-tiny-{}", std::process::id()));
+    write_tiny_checkpoint(&dir).unwrap();
+    let model = SdModel::load(SdConfig::tiny(), &dir, candle_core::Device::Cpu).unwrap();
+    let mut sd = SdBackend::new(model);
+    println!("\nStable Diffusion, tiny config (CPU), 8 steps, median of {ROUNDS}");
+    for (label, size, guidance) in [
+        ("64², guided", 64, 7.5),
+        ("64², unguided", 64, 0.0),
+        ("128², guided", 128, 7.5),
+    ] {
+        let req = ImageRequest::new("a red turnip")
+            .with_size(size, size)
+            .with_steps(8)
+            .with_guidance(guidance);
+        sd.generate(&req, &mut |_| {}).unwrap();
+        let d = median(|| {
+            std::hint::black_box(sd.generate(&req, &mut |_| {}).unwrap());
+        });
+        println!(
+            "{label:<16} {:>8.1} ms/image {:>8.1} steps/s",
+            ms(d),
+            8.0 / d.as_secs_f64()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
