@@ -574,7 +574,7 @@ fn run_dialogue(
     Ok((tree, provenance, path))
 }
 
-/// [`generate_dialogue`], stopping early when `cancel` is set.
+/// [`generate_dialogue`] with the job's cancel token: the engine stops at the next token.
 fn generate_dialogue_cancellable(
     backend: &mut sprout_core::llm::LocalBackend,
     content: &ContentSet,
@@ -582,17 +582,10 @@ fn generate_dialogue_cancellable(
     cancel: &CancelToken,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<(DialogueTree, sprout_core::llm::Generation), String> {
-    let mut stopped = false;
-    let mut watch = |e: Event<'_>| {
-        if cancel.is_cancelled() {
-            stopped = true;
-        }
-        on_event(e);
-    };
-    let result =
-        generate_dialogue(backend, content, request, &mut watch).map_err(|e| e.to_string());
-    if stopped || cancel.is_cancelled() {
-        return Err("cancelled".into());
-    }
-    result
+    let mut request = request.clone();
+    request.cancel = cancel.clone();
+    generate_dialogue(backend, content, &request, on_event).map_err(|e| match e {
+        sprout_core::llm::Error::Cancelled => "cancelled".to_owned(),
+        e => e.to_string(),
+    })
 }

@@ -25,6 +25,15 @@ impl CancelToken {
     }
 }
 
+/// Two tokens are equal when they share one flag (one is a clone of the other).
+impl PartialEq for CancelToken {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for CancelToken {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! commands join as the generators land.
 
 mod bench;
+mod bench_story;
 mod generate;
 mod models;
 mod placeholders;
@@ -118,6 +119,21 @@ enum ModelsCommand {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// Story generation: dialogue trees per minute, time per stage, and the cache-hit path, on a
+    /// scratch copy of the asset folder.
+    Story {
+        /// The asset folder to copy.
+        #[arg(long, default_value = "assets")]
+        assets: PathBuf,
+        /// Trees to make.
+        #[arg(long, default_value_t = 20)]
+        trees: usize,
+        /// Lines per tree.
+        #[arg(long, default_value_t = 3)]
+        nodes: usize,
+        #[command(flatten)]
+        backend: story::BackendArgs,
+    },
     /// Local LLM speed: prompt tok/s, generation tok/s, time to first token, peak RSS.
     /// With --vs-llama-cpp, the same for llama.cpp on the same GGUF, and a last line
     /// `ratio: X.XX` (ours / llama.cpp, generation).
@@ -193,6 +209,15 @@ fn main() -> ExitCode {
             ModelsCommand::Pull { id } => models::pull(id.as_deref()),
             ModelsCommand::Verify { id } => models::verify(id.as_deref()),
         },
+        Command::Bench {
+            command:
+                BenchCommand::Story {
+                    assets,
+                    trees,
+                    nodes,
+                    backend,
+                },
+        } => bench_story::run(&assets, trees, nodes, &backend),
         Command::Bench {
             command:
                 BenchCommand::Llm {

@@ -6,7 +6,6 @@
 //! ids, the participants, the shape of the graph), pins speakers and effect targets to content
 //! that exists, and leaves the model the words.
 
-use minijinja::{Environment, context};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -15,9 +14,6 @@ use super::constrain::{KnownIds, pin_ids, schema_for};
 use super::{Error, Result, SamplingParams};
 use crate::content::{Condition, ContentSet, DialogueTree, Effect, Id, Next, Situation};
 use crate::validate::{Severity, limits::DIALOGUE_TEXT_MAX};
-
-const DIALOGUE_SYSTEM: &str = include_str!("../../../../prompts/dialogue.system.jinja");
-const DIALOGUE_USER: &str = include_str!("../../../../prompts/dialogue.user.jinja");
 
 /// Generates JSON constrained to `schema` and parses it as `T`.
 pub fn generate_json<T: DeserializeOwned>(
@@ -29,6 +25,9 @@ pub fn generate_json<T: DeserializeOwned>(
     let mut request = request.clone();
     request.constraint = Some(Constraint::JsonSchema(schema));
     let generation = backend.generate(&request, on_event)?;
+    if generation.finish == super::FinishReason::Cancelled {
+        return Err(Error::Cancelled);
+    }
     if generation.finish != super::FinishReason::Stop {
         return Err(Error::Output {
             what: core::any::type_name::<T>(),
@@ -88,6 +87,8 @@ pub struct DialogueRequest {
     pub attempts: u32,
     /// When the tree may play (e.g. only in one season); set on the tree as written.
     pub when: Option<Condition>,
+    /// Stops the generation (it then ends with [`Error::Cancelled`]).
+    pub cancel: super::CancelToken,
 }
 
 impl DialogueRequest {
@@ -104,6 +105,7 @@ impl DialogueRequest {
             max_line_chars: 120,
             attempts: 1,
             when: None,
+            cancel: super::CancelToken::new(),
         }
     }
 }
@@ -202,44 +204,26 @@ pub fn dialogue_schema(req: &DialogueRequest, known: &KnownIds) -> Result<Value>
     Ok(schema)
 }
 
-/// The system and user messages that ask for the dialogue.
+/// The system and user messages that ask for the dialogue: the story pipeline's dialogue
+/// templates (built in), rendered with the same context a `sprout gen dialogue` gets.
 pub fn dialogue_messages(req: &DialogueRequest, set: &ContentSet) -> Result<Vec<ChatMessage>> {
-    let npc = set
-        .characters
-        .iter()
-        .find(|c| c.value.id == req.npc)
-        .map(|c| &c.value)
-        .ok_or_else(|| Error::Request(format!("no character `{}` in the content", req.npc)))?;
-    let world = set
-        .world()
-        .map(|w| w.title.clone())
-        .unwrap_or_else(|| "a small village".into());
-    // One line the NPC already says, as a sample of the voice.
-    let example = set
-        .dialogues
-        .iter()
-        .flat_map(|d| d.value.nodes.iter())
-        .find(|n| n.speaker == req.npc)
-        .map(|n| n.text.clone());
-    let mut env = Environment::new();
-    env.add_template("system", DIALOGUE_SYSTEM)
-        .and_then(|()| env.add_template("user", DIALOGUE_USER))
-        .map_err(|e| Error::Template(e.to_string()))?;
-    let situation = match &req.situation {
-        Situation::FirstMeeting => "first-meeting".to_owned(),
-        Situation::Daily => "daily".to_owned(),
-        other => format!("{other:?}"),
+    use crate::story::{Stage, Templates, context::StoryContext};
+    let season = match &req.when {
+        Some(Condition::Season(s)) => Some(*s),
+        _ => None,
     };
-    let ctx = context! { world, npc, situation, nodes => req.nodes, brief => req.brief, example };
-    let render = |name: &str| {
-        env.get_template(name)
-            .and_then(|t| t.render(&ctx))
-            .map_err(|e| Error::Template(e.to_string()))
+    let job = crate::story::Job::Dialogue {
+        npc: req.npc.clone(),
+        situation: req.situation.clone(),
+        season,
+        nodes: req.nodes,
+        brief: req.brief.clone(),
+        id: Some(req.tree_id.clone()),
     };
-    Ok(vec![
-        ChatMessage::system(render("system")?.trim()),
-        ChatMessage::user(render("user")?.trim()),
-    ])
+    let ctx = StoryContext::new(set, &job).map_err(|e| Error::Request(e.to_string()))?;
+    Templates::builtin()
+        .render(Stage::Dialogue, &ctx)
+        .map_err(|e| Error::Template(e.to_string()))
 }
 
 /// Writes a dialogue tree for `req.npc`, constrained so it parses, then validates it together
@@ -255,6 +239,7 @@ pub fn generate_dialogue(
     let mut request = GenerationRequest::new(dialogue_messages(req, set)?)
         .with_sampling(req.sampling.clone())
         .with_max_tokens(req.max_tokens);
+    request.cancel = req.cancel.clone();
     let mut tries = req.attempts.max(1);
     loop {
         tries -= 1;
