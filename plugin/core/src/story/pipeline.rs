@@ -308,7 +308,7 @@ impl Prepared {
         match prov {
             Some(p) if p.generator.starts_with(GENERATOR_PREFIX) && p.output_sha256 == sha => {
                 (p.parameters.get("request_key") == Some(&self.key))
-                    .then(|| (Status::UpToDate, Some(sha)))
+                    .then_some((Status::UpToDate, Some(sha)))
             }
             Some(p) if p.generator.starts_with(GENERATOR_PREFIX) => Some((
                 Status::Kept("edited by hand since it was generated; --force replaces it".into()),
@@ -743,6 +743,10 @@ fn provenance(p: &Prepared, sha: &str, attempts: u32, tokens: usize) -> Provenan
 }
 
 /// Runs one job start to finish on `set`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "independent borrows of one request; `Batch` bundles them for many jobs"
+)]
 pub fn generate(
     backend: &mut dyn TextBackend,
     model: &ModelRef,

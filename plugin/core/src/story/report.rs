@@ -173,7 +173,7 @@ pub fn measure(
     }
     r.distinct_1 = uni.len() as f64 / n_uni.max(1) as f64;
     r.distinct_2 = bi.len() as f64 / n_bi.max(1) as f64;
-    r.duplicate_lines = counts.values().filter(|c| **c > 1).map(|c| *c).sum();
+    r.duplicate_lines = counts.values().filter(|c| **c > 1).copied().sum();
     lengths.sort_unstable();
     if !lengths.is_empty() {
         let at = |q: f64| lengths[((lengths.len() - 1) as f64 * q).round() as usize];

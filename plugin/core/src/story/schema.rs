@@ -76,7 +76,7 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
             set_ptr(&mut s, "/properties/relationships/maxItems", json!(2))?;
             let days = ctx.world.as_ref().map_or(28, |w| w.days_per_season.max(1));
             for_props(&mut s, "day", &|p| {
-                *p = json!({"type": "integer", "minimum": 1, "maximum": days})
+                *p = json!({"type": "integer", "minimum": 1, "maximum": days});
             });
             for_props(&mut s, "location", &|p| *p = one_of(&ids.locations));
             for_props(&mut s, "with", &|p| *p = one_of(&ids.characters));
@@ -106,7 +106,7 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
             for_props(&mut s, "to", &|p| *p = one_of(std::slice::from_ref(&giver)));
             for_props(&mut s, "crop", &|p| *p = one_of(&ids.crops));
             for_props(&mut s, "count", &|p| {
-                *p = json!({"type": "integer", "minimum": 1, "maximum": 5})
+                *p = json!({"type": "integer", "minimum": 1, "maximum": 5});
             });
             s
         }

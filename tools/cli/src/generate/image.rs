@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use sprout_core::diffusion::http::{self, HttpImageBackend, HttpImageConfig, Protocol};
 use sprout_core::diffusion::sd::{self, SdBackend, SdConfig, SdModel, SdVersion};
 use sprout_core::diffusion::sprite::{self, SpriteBackend, SpriteModel};
 use sprout_core::diffusion::{ImageBackend, ImageEvent, ImageRequest, RgbaImage};
@@ -104,6 +105,13 @@ pub struct GenArgs {
     /// What not to draw.
     #[arg(long, default_value = "")]
     negative: String,
+    /// `ComfyUI`: the checkpoint file name the workflow loads.
+    #[arg(long, default_value = "sd_turbo.safetensors")]
+    checkpoint: String,
+    /// `ComfyUI`: a workflow (API format JSON with `{{prompt}}`, `{{seed}}`... slots) instead of
+    /// the built-in txt2img graph.
+    #[arg(long)]
+    workflow: Option<PathBuf>,
     /// The project root (palettes are read from ROOT/assets/palettes).
     #[arg(long, default_value = ".")]
     root: PathBuf,
@@ -125,6 +133,9 @@ pub const BACKENDS: &[&str] = &[
     "sdxl",
     "sdxl-turbo",
     "sd-tiny",
+    "a1111",
+    "comfyui",
+    "openai",
 ];
 
 /// The Stable Diffusion version a backend name stands for (`sd` is SD-Turbo: one step, no
@@ -160,9 +171,57 @@ fn sd_backend(version: SdVersion, model: Option<&str>) -> anyhow::Result<Box<dyn
     Ok(Box::new(SdBackend::new(model)))
 }
 
-/// Opens the image backend called `name`; `model` is its model folder or server URL.
-pub fn backend(name: &str, model: Option<&str>) -> anyhow::Result<Box<dyn ImageBackend>> {
+/// Opens an image server: `a1111` (AUTOMATIC1111/Forge, default `http://127.0.0.1:7860`),
+/// `comfyui` (default `http://127.0.0.1:8188`), `openai` (default `https://api.openai.com`, key
+/// from `$OPENAI_API_KEY`); `url` overrides the address.
+fn http_backend(
+    name: &str,
+    url: Option<&str>,
+    workflow: Option<&Path>,
+    checkpoint: &str,
+) -> anyhow::Result<Box<dyn ImageBackend>> {
+    let (default_url, protocol) = match name {
+        "a1111" => ("http://127.0.0.1:7860", Protocol::Automatic1111),
+        "comfyui" => {
+            let workflow = match workflow {
+                Some(path) => std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?,
+                None => http::COMFYUI_TXT2IMG.to_owned(),
+            };
+            (
+                "http://127.0.0.1:8188",
+                Protocol::ComfyUi {
+                    workflow,
+                    checkpoint: checkpoint.to_owned(),
+                },
+            )
+        }
+        _ => (
+            "https://api.openai.com",
+            Protocol::OpenAi {
+                model: std::env::var("SPROUT_OPENAI_IMAGE_MODEL")
+                    .unwrap_or_else(|_| "gpt-image-1".into()),
+            },
+        ),
+    };
+    let config = HttpImageConfig::new(url.unwrap_or(default_url), protocol);
+    Ok(Box::new(HttpImageBackend::new(config)?))
+}
+
+/// Opens the image backend called `name`; `model` is its model folder or server URL; `g`, when
+/// given, supplies the server options (`ComfyUI` workflow and checkpoint).
+pub fn backend(
+    name: &str,
+    model: Option<&str>,
+    g: Option<&GenArgs>,
+) -> anyhow::Result<Box<dyn ImageBackend>> {
     match name {
+        "a1111" | "comfyui" | "openai" => http_backend(
+            name,
+            model,
+            g.and_then(|g| g.workflow.as_deref()),
+            g.map_or("sd_turbo.safetensors", |g| g.checkpoint.as_str()),
+        ),
         "sprite" => {
             let model = match model {
                 Some(dir) => SpriteModel::from_dir(Path::new(dir))?,
@@ -384,7 +443,7 @@ fn generate(
     gen_size: u32,
 ) -> anyhow::Result<(RgbaImage, BTreeMap<String, String>)> {
     let name = g.backend.as_deref().unwrap_or(default_backend);
-    let mut backend = backend(name, g.model.as_deref())?;
+    let mut backend = backend(name, g.model.as_deref(), Some(g))?;
     let mut req = ImageRequest::new(prompt)
         .with_seed(g.seed)
         .with_size(gen_size, gen_size)
