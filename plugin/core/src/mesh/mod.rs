@@ -150,6 +150,56 @@ mod tests {
         }
     }
 
+    /// Bevy loads `.glb` files with the `gltf` crate (`bevy_gltf`'s parser): each prop parses, and
+    /// its accessors read back exactly the mesh that was written, as Bevy's loader reads them.
+    #[test]
+    fn the_gltf_crate_bevy_uses_reads_every_prop_back() {
+        let prop = extrude_sprite(&sprite(), 2, 1.0 / 16.0).unwrap();
+        for (name, bytes) in props() {
+            let g = gltf::Gltf::from_slice(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let blob = g.blob.as_deref();
+            let mesh = g.meshes().next().unwrap();
+            assert_eq!(mesh.name(), Some(name));
+            let prim = mesh.primitives().next().unwrap();
+            let reader = prim.reader(|b| (b.index() == 0).then_some(blob).flatten());
+            let positions: Vec<[f32; 3]> = reader.read_positions().unwrap().collect();
+            let normals = reader.read_normals().unwrap().count();
+            let indices: Vec<u32> = reader.read_indices().unwrap().into_u32().collect();
+            assert_eq!(normals, positions.len());
+            assert!(indices.iter().all(|&i| (i as usize) < positions.len()));
+            let textured = prim
+                .material()
+                .pbr_metallic_roughness()
+                .base_color_texture();
+            if name == "prop" {
+                assert_eq!(positions, prop.positions);
+                assert_eq!(indices, prop.indices);
+                assert_eq!(
+                    reader.read_colors(0).unwrap().into_rgba_f32().count(),
+                    positions.len()
+                );
+                assert!(textured.is_none());
+            } else {
+                assert_eq!(
+                    reader.read_tex_coords(0).unwrap().into_f32().count(),
+                    positions.len()
+                );
+                let texture = textured.unwrap().texture();
+                assert!(matches!(
+                    texture.source().source(),
+                    gltf::image::Source::View {
+                        mime_type: "image/png",
+                        ..
+                    }
+                ));
+                assert_eq!(
+                    texture.sampler().mag_filter(),
+                    Some(gltf::texture::MagFilter::Nearest)
+                );
+            }
+        }
+    }
+
     /// Runs `scripts/gltf-validate.mjs` on every prop kind: zero errors required. Skipped when node
     /// or the validator is missing, unless `SPROUT_REQUIRE_GLTF_VALIDATOR` is set (scripts/test
     /// installs both and sets it).
