@@ -228,7 +228,7 @@ pub struct Candidate {
 
 fn max_tokens(job: &Job) -> usize {
     match job {
-        Job::World { .. } => 1000,
+        Job::World { .. } => 1600,
         Job::Npc { .. } => 800,
         Job::Dialogue { nodes, .. } => 120 + 90 * nodes,
         Job::Quest { .. } => 400,

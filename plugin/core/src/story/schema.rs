@@ -13,8 +13,14 @@ use super::context::StoryContext;
 use super::job::Job;
 use super::{Error, Result};
 
-/// No quotes or backslashes: plain text, no escapes for a small model to get wrong.
-const PLAIN: &str = r#"^[^"\\]*$"#;
+/// A sentence: no quotes or backslashes (no escapes for a small model to get wrong), starts with a capital, no markup (small models drift into HTML and Markdown).
+const SENTENCE: &str = r#"^[A-Z][^"\\<>{}|#*_=\[\]]*$"#;
+/// A name: one to four capitalised words ("Wren Alder", "Moon Pear", "Bell Green").
+const NAME: &str = r"^[A-Z][a-z']+( [A-Za-z][a-z']+){0,3}$";
+/// A title: capitalised, words and light punctuation only.
+const TITLE: &str = r"^[A-Z][A-Za-z' ,-]*$";
+/// A short tag in lower case ("relentlessly curious").
+const TAG: &str = r"^[a-z][a-z' -]*$";
 
 /// The schema of `job`'s output.
 pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result<Value> {
@@ -27,10 +33,14 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
         }
         Job::World { .. } => {
             let mut s = bounded(&schema_for::<World>());
-            set_ptr(&mut s, "/properties/title", text(4, 40))?;
+            set_ptr(&mut s, "/properties/title", text_like(4, 40, TITLE))?;
             set_ptr(&mut s, "/properties/setting", text(20, 240))?;
             set_ptr(&mut s, "/properties/tone", text(4, 80))?;
-            set_ptr(&mut s, "/properties/themes", list(text(3, 30), 2, 4))?;
+            set_ptr(
+                &mut s,
+                "/properties/themes",
+                list(text_like(3, 30, TAG), 2, 4),
+            )?;
             set_ptr(
                 &mut s,
                 "/properties/days_per_season",
@@ -44,8 +54,10 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
                 "/properties/do_not_copy",
                 json!({"const": ctx.do_not_copy}),
             )?;
-            for_props(&mut s, "description", &|p| *p = text(10, 140));
-            for_props(&mut s, "name", &|p| *p = text(3, 40));
+            for_props(&mut s, "description", &|p| *p = text(10, 110));
+            // Location and flag ids: short snake case (the world's own id is fixed below).
+            for_props(&mut s, "id", &|p| *p = text_like(3, 24, r"^[a-z][a-z_]*$"));
+            for_props(&mut s, "name", &|p| *p = text_like(3, 40, NAME));
             s
         }
         Job::Npc { .. } => {
@@ -60,9 +72,13 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
                 "/properties/sprite",
                 json!({"const": format!("sprites/npcs/{id}.png")}),
             )?;
-            set_ptr(&mut s, "/properties/name", text(3, 40))?;
+            set_ptr(&mut s, "/properties/name", text_like(3, 40, NAME))?;
             set_ptr(&mut s, "/properties/role", text(4, 80))?;
-            set_ptr(&mut s, "/properties/personality", list(text(3, 40), 2, 4))?;
+            set_ptr(
+                &mut s,
+                "/properties/personality",
+                list(text_like(3, 40, TAG), 2, 4),
+            )?;
             set_ptr(&mut s, "/properties/speech_style", text(20, 200))?;
             set_ptr(&mut s, "/properties/backstory", text(20, 300))?;
             set_ptr(&mut s, "/properties/home", one_of(&ids.locations))?;
@@ -91,7 +107,7 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
                 "/properties/giver",
                 json!({"const": giver.as_str()}),
             )?;
-            set_ptr(&mut s, "/properties/title", text(4, 50))?;
+            set_ptr(&mut s, "/properties/title", text_like(4, 50, TITLE))?;
             set_ptr(&mut s, "/properties/description", text(20, 240))?;
             set_ptr(
                 &mut s,
@@ -117,7 +133,7 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
                 "/properties/icon",
                 json!({"const": format!("sprites/items/{id}.png")}),
             )?;
-            set_ptr(&mut s, "/properties/name", text(3, 40))?;
+            set_ptr(&mut s, "/properties/name", text_like(3, 40, NAME))?;
             set_ptr(&mut s, "/properties/description", text(20, 160))?;
             set_ptr(
                 &mut s,
@@ -160,7 +176,11 @@ pub fn dialogue_request(job: &Job, seed: u64) -> Result<DialogueRequest> {
 }
 
 fn text(min: usize, max: usize) -> Value {
-    json!({"type": "string", "minLength": min, "maxLength": max, "pattern": PLAIN})
+    text_like(min, max, SENTENCE)
+}
+
+fn text_like(min: usize, max: usize, pattern: &str) -> Value {
+    json!({"type": "string", "minLength": min, "maxLength": max, "pattern": pattern})
 }
 
 fn list(items: Value, min: usize, max: usize) -> Value {
@@ -231,7 +251,7 @@ fn bound(v: &mut Value, depth: usize) {
                 Some("string") if free && !obj.contains_key("pattern") => {
                     obj.insert("minLength".into(), json!(1));
                     obj.insert("maxLength".into(), json!(120));
-                    obj.insert("pattern".into(), json!(PLAIN));
+                    obj.insert("pattern".into(), json!(SENTENCE));
                 }
                 Some("array") if !obj.contains_key("maxItems") => {
                     obj.insert("maxItems".into(), json!(4));
