@@ -500,7 +500,18 @@ impl Prepared {
         {
             problems.extend(dialogue_craft(&tree, &self.examples()));
         }
-        let lower = ron.to_lowercase();
+        // A world lists the names it bans; everything else in it must not use them.
+        let scanned = match &self.spec.job {
+            Job::World { .. } => parse::<World>(ron)
+                .ok()
+                .and_then(|mut w| {
+                    w.do_not_copy.clear();
+                    to_ron(&w).ok()
+                })
+                .unwrap_or_default(),
+            _ => ron.to_owned(),
+        };
+        let lower = scanned.to_lowercase();
         for name in super::context::DEFAULT_DO_NOT_COPY {
             if lower.contains(&name.to_lowercase()) {
                 problems.push(format!(

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::content::{Character, ContentSet, Item, Quest, World};
 use crate::llm::constrain::{KnownIds, pin_ids, schema_for};
 use crate::llm::structured::{DialogueRequest, dialogue_schema};
+use crate::validate::limits::{LABEL_MAX, NAME_MAX};
 
 use super::context::StoryContext;
 use super::job::Job;
@@ -33,9 +34,9 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
         }
         Job::World { .. } => {
             let mut s = bounded(&schema_for::<World>());
-            set_ptr(&mut s, "/properties/title", text_like(4, 40, TITLE))?;
+            set_ptr(&mut s, "/properties/title", text_like(4, LABEL_MAX, TITLE))?;
             set_ptr(&mut s, "/properties/setting", text(20, 240))?;
-            set_ptr(&mut s, "/properties/tone", text(4, 80))?;
+            set_ptr(&mut s, "/properties/tone", text(4, LABEL_MAX))?;
             set_ptr(
                 &mut s,
                 "/properties/themes",
@@ -57,7 +58,7 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
             for_props(&mut s, "description", &|p| *p = text(10, 110));
             // Location and flag ids: short snake case (the world's own id is fixed below).
             for_props(&mut s, "id", &|p| *p = text_like(3, 24, r"^[a-z][a-z_]*$"));
-            for_props(&mut s, "name", &|p| *p = text_like(3, 40, NAME));
+            for_props(&mut s, "name", &|p| *p = text_like(3, NAME_MAX, NAME));
             s
         }
         Job::Npc { .. } => {
@@ -72,12 +73,12 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
                 "/properties/sprite",
                 json!({"const": format!("sprites/npcs/{id}.png")}),
             )?;
-            set_ptr(&mut s, "/properties/name", text_like(3, 40, NAME))?;
-            set_ptr(&mut s, "/properties/role", text(4, 80))?;
+            set_ptr(&mut s, "/properties/name", text_like(3, NAME_MAX, NAME))?;
+            set_ptr(&mut s, "/properties/role", text(4, LABEL_MAX))?;
             set_ptr(
                 &mut s,
                 "/properties/personality",
-                list(text_like(3, 40, TAG), 2, 4),
+                list(text_like(3, LABEL_MAX, TAG), 2, 4),
             )?;
             set_ptr(&mut s, "/properties/speech_style", text(20, 200))?;
             set_ptr(&mut s, "/properties/backstory", text(20, 300))?;
@@ -107,7 +108,7 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
                 "/properties/giver",
                 json!({"const": giver.as_str()}),
             )?;
-            set_ptr(&mut s, "/properties/title", text_like(4, 50, TITLE))?;
+            set_ptr(&mut s, "/properties/title", text_like(4, LABEL_MAX, TITLE))?;
             set_ptr(&mut s, "/properties/description", text(20, 240))?;
             set_ptr(
                 &mut s,
@@ -133,7 +134,7 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
                 "/properties/icon",
                 json!({"const": format!("sprites/items/{id}.png")}),
             )?;
-            set_ptr(&mut s, "/properties/name", text_like(3, 40, NAME))?;
+            set_ptr(&mut s, "/properties/name", text_like(3, NAME_MAX, NAME))?;
             set_ptr(&mut s, "/properties/description", text(20, 160))?;
             set_ptr(
                 &mut s,
