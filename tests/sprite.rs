@@ -1,5 +1,5 @@
 //! The embedded sprite model: the shipped weights load, sampling is deterministic per seed, the
-//! candle inference matches the PyTorch trainer's stored reference output, and the backend's output
+//! candle inference matches the `PyTorch` trainer's stored reference output, and the backend's output
 //! is a finished sprite (binary alpha, a small palette).
 
 use std::path::Path;
