@@ -177,7 +177,7 @@ pub fn dialogue_schema(req: &DialogueRequest, known: &KnownIds) -> Result<Value>
                     "id": {"const": node_id(i)},
                     "line": {"const": format!("{}_{}", req.tree_id, node_id(i))},
                     "speaker": speaker,
-                    "text": {"type": "string", "minLength": 8, "maxLength": max_chars, "pattern": r#"^[A-Za-z][^"\\\n]*$"#},
+                    "text": {"type": "string", "minLength": 8, "maxLength": max_chars, "pattern": r#"^[A-Za-z][^"\\\n<>{}|#*_=]*[.!?]$"#},
                     "effects": {"type": "array", "items": {"anyOf": effect_kinds}, "maxItems": if effect_kinds.is_empty() { 0 } else { 1 }},
                     "next": next,
                 },
