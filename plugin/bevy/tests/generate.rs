@@ -82,7 +82,7 @@ fn generated_dialogue_is_staged_accepted_and_hot_reloaded() {
         Situation::Daily,
     );
     request.nodes = 2;
-    request.max_tokens = 220;
+    request.max_tokens = 400;
     request.sampling.seed = 11;
     app.world_mut()
         .write_message(GenerateDialogue { job, request });
