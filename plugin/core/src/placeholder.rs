@@ -128,34 +128,38 @@ pub fn draw_missing(set: &ContentSet, force: bool) -> Result<Drawn> {
             drawn.kept.push(file);
             continue;
         }
-        let (width, height) = w.role.size();
-        let rgba = draw(&w.role, &w.owner);
-        let png = encode_png(width, height, &rgba).map_err(|e| Error::Io {
-            path: file.clone(),
-            source: std::io::Error::other(e),
-        })?;
-        let provenance = Provenance {
-            generator: GENERATOR.into(),
-            generator_version: env!("CARGO_PKG_VERSION").into(),
-            model: None,
-            template: None,
-            inputs_sha256: sha256_hex(
-                format!("{}|{}|{}", w.role.label(), w.owner, w.path).as_bytes(),
-            ),
-            output_sha256: sha256_hex(&png),
-            seed: 0,
-            parameters: BTreeMap::from([
-                ("role".into(), w.role.label()),
-                ("owner".into(), w.owner.clone()),
-                ("size".into(), format!("{width}x{height}")),
-            ]),
-            created: now_rfc3339(),
-        };
-        write_atomic(&file, &png)?;
-        write_atomic(&sidecar_path(&file), to_ron(&provenance)?.as_bytes())?;
+        draw_to(&w, &file)?;
         drawn.written.push(file);
     }
     Ok(drawn)
+}
+
+/// Draws the placeholder for `w` into `file` (anywhere: a staging folder mirrors the asset
+/// folder's layout), with its provenance sidecar; both atomically.
+pub fn draw_to(w: &Wanted, file: &Path) -> Result<()> {
+    let (width, height) = w.role.size();
+    let rgba = draw(&w.role, &w.owner);
+    let png = encode_png(width, height, &rgba).map_err(|e| Error::Io {
+        path: file.to_owned(),
+        source: std::io::Error::other(e),
+    })?;
+    let provenance = Provenance {
+        generator: GENERATOR.into(),
+        generator_version: env!("CARGO_PKG_VERSION").into(),
+        model: None,
+        template: None,
+        inputs_sha256: sha256_hex(format!("{}|{}|{}", w.role.label(), w.owner, w.path).as_bytes()),
+        output_sha256: sha256_hex(&png),
+        seed: 0,
+        parameters: BTreeMap::from([
+            ("role".into(), w.role.label()),
+            ("owner".into(), w.owner.clone()),
+            ("size".into(), format!("{width}x{height}")),
+        ]),
+        created: now_rfc3339(),
+    };
+    write_atomic(file, &png)?;
+    write_atomic(&sidecar_path(file), to_ron(&provenance)?.as_bytes())
 }
 
 /// Whether `file` has a sidecar saying it is a placeholder.

@@ -22,7 +22,10 @@ use std::path::PathBuf;
 
 pub use batch::{Batch, BatchEvent, Journal, JournalEntry, Manifest, Summary};
 pub use job::{Job, JobSpec};
-pub use pipeline::{Options, Outcome, Prepared, Project, StageTimes, Status, generate, regenerate};
+pub use pipeline::{
+    Candidate, Options, Outcome, Prepared, Project, StageTimes, Staged, Status, generate,
+    regenerate,
+};
 pub use report::{QualityReport, measure};
 pub use templates::{Stage, Templates};
 

@@ -226,7 +226,8 @@ pub struct Candidate {
     times: StageTimes,
 }
 
-fn max_tokens(job: &Job) -> usize {
+/// The token budget of one attempt at `job`.
+pub fn max_tokens(job: &Job) -> usize {
     match job {
         Job::World { .. } => 1600,
         Job::Npc { .. } => 800,
@@ -622,9 +623,87 @@ impl Candidate {
     /// candidate and its reasons to `rejected/`. Existing files are only replaced by a valid
     /// asset, and hand-edited ones only with `force`.
     pub fn commit(self, set: &mut ContentSet) -> Result<Outcome> {
-        let p = &self.prepared;
         let started = Instant::now();
-        let mut times = self.times;
+        let (mut outcome, valid) = self.settle(set)?;
+        if let Some(Valid {
+            path,
+            ron,
+            provenance,
+        }) = valid
+        {
+            let sidecar = to_ron(&provenance)?;
+            write_atomic(&path, ron.as_bytes())?;
+            write_atomic(&sidecar_path(&path), sidecar.as_bytes())?;
+            set.remove(&path);
+            set.remove(&sidecar_path(&path));
+            set.add_source(path.clone(), ron)
+                .map_err(|d| Error::Request(d.to_string()))?;
+            set.add_source(sidecar_path(&path), sidecar)
+                .map_err(|d| Error::Request(d.to_string()))?;
+            if !art_paths(&outcome.spec.job).is_empty() {
+                crate::placeholder::draw_missing(set, false)?;
+            }
+        }
+        outcome.times.write = started.elapsed();
+        Ok(outcome)
+    }
+
+    /// Like [`commit`](Self::commit), but a valid asset goes to the staging folder `dir` (which
+    /// mirrors the asset folder's layout) for review instead of into the assets, with the
+    /// placeholder art it needs; `set` is not changed. [`Staged::files`] lists what was written,
+    /// in the order to move it into the assets (art first, the asset itself last).
+    pub fn stage(self, set: &ContentSet, dir: &Path) -> Result<Staged> {
+        let started = Instant::now();
+        let assets = self.prepared.project.assets.clone();
+        let (mut outcome, valid) = self.settle(set)?;
+        let mut staged = Staged {
+            outcome: outcome.clone(),
+            dir: dir.to_owned(),
+            files: Vec::new(),
+            text: None,
+        };
+        if let Some(Valid {
+            path,
+            ron,
+            provenance,
+        }) = valid
+        {
+            let rel = path
+                .strip_prefix(&assets)
+                .map_err(|_| Error::Request(format!("{} is outside the assets", path.display())))?
+                .to_owned();
+            let art = art_paths(&outcome.spec.job);
+            let mut all = set.clone();
+            all.remove(&path);
+            all.add_source(path.clone(), ron.clone())
+                .map_err(|d| Error::Request(d.to_string()))?;
+            for w in crate::placeholder::wanted(&all) {
+                if art.iter().any(|a| a == w.path.as_str()) && !w.path.under(&set.root).exists() {
+                    crate::placeholder::draw_to(&w, &w.path.under(dir))?;
+                    let file = PathBuf::from(w.path.as_str());
+                    staged.files.push(sidecar_path(&file));
+                    staged.files.push(file);
+                }
+            }
+            write_atomic(
+                &sidecar_path(&dir.join(&rel)),
+                to_ron(&provenance)?.as_bytes(),
+            )?;
+            write_atomic(&dir.join(&rel), ron.as_bytes())?;
+            staged.files.push(sidecar_path(&rel));
+            staged.files.push(rel);
+            staged.text = Some(ron);
+        }
+        outcome.times.write = started.elapsed();
+        staged.outcome = outcome;
+        Ok(staged)
+    }
+
+    /// Decides the outcome: validates a new asset again against `set` as it is now (a
+    /// concurrent job may have added something that conflicts), files rejects, writes the cache
+    /// entry, and returns the asset and its provenance when it is good.
+    fn settle(self, set: &ContentSet) -> Result<(Outcome, Option<Valid>)> {
+        let p = &self.prepared;
         let mut outcome = Outcome {
             spec: p.spec.clone(),
             path: p.path.clone(),
@@ -633,17 +712,15 @@ impl Candidate {
             output_sha256: None,
             attempts: self.attempts,
             tokens: self.tokens,
-            times,
+            times: self.times,
         };
         if let Some((status, sha)) = &p.early {
             outcome.status = status.clone();
             outcome.output_sha256.clone_from(sha);
-            return Ok(outcome);
+            return Ok((outcome, None));
         }
         match self.result {
             Ok(ron) => {
-                // Validate again against the set as it is now (a concurrent job may have
-                // added something that conflicts).
                 let mut now = set.clone();
                 now.remove(&p.path);
                 let again = Prepared {
@@ -652,49 +729,66 @@ impl Candidate {
                 }
                 .check(&ron);
                 if let Err(problems) = again {
-                    outcome.status = Status::Rejected(problems.clone());
                     reject(p, &problems, &ron)?;
-                } else {
-                    let sha = sha256_hex(ron.as_bytes());
-                    if !self.cached {
-                        let entry = CacheEntry {
-                            output: ron.clone(),
-                            attempts: self.attempts,
-                            tokens: self.tokens,
-                        };
-                        write_atomic(&p.cache_path(), to_ron(&entry)?.as_bytes())?;
-                    }
-                    write_atomic(&p.path, ron.as_bytes())?;
-                    let provenance = provenance(p, &sha, self.attempts, self.tokens);
-                    write_atomic(&sidecar_path(&p.path), to_ron(&provenance)?.as_bytes())?;
-                    set.remove(&p.path);
-                    set.remove(&sidecar_path(&p.path));
-                    set.add_source(p.path.clone(), ron)
-                        .map_err(|d| Error::Request(d.to_string()))?;
-                    set.add_source(sidecar_path(&p.path), to_ron(&provenance)?)
-                        .map_err(|d| Error::Request(d.to_string()))?;
-                    if !art_paths(&p.spec.job).is_empty() {
-                        crate::placeholder::draw_missing(set, false)?;
-                    }
-                    outcome.output_sha256 = Some(sha);
-                    outcome.status = if self.cached {
-                        Status::Cached
-                    } else if self.attempts > 1 {
-                        Status::Repaired(self.attempts - 1)
-                    } else {
-                        Status::Made
-                    };
+                    outcome.status = Status::Rejected(problems);
+                    return Ok((outcome, None));
                 }
+                let sha = sha256_hex(ron.as_bytes());
+                if !self.cached {
+                    let entry = CacheEntry {
+                        output: ron.clone(),
+                        attempts: self.attempts,
+                        tokens: self.tokens,
+                    };
+                    write_atomic(&p.cache_path(), to_ron(&entry)?.as_bytes())?;
+                }
+                let provenance = provenance(p, &sha, self.attempts, self.tokens);
+                outcome.output_sha256 = Some(sha);
+                outcome.status = if self.cached {
+                    Status::Cached
+                } else if self.attempts > 1 {
+                    Status::Repaired(self.attempts - 1)
+                } else {
+                    Status::Made
+                };
+                Ok((
+                    outcome,
+                    Some(Valid {
+                        path: p.path.clone(),
+                        ron,
+                        provenance,
+                    }),
+                ))
             }
             Err((problems, text)) => {
                 reject(p, &problems, &text)?;
                 outcome.status = Status::Rejected(problems);
+                Ok((outcome, None))
             }
         }
-        times.write = started.elapsed();
-        outcome.times = times;
-        Ok(outcome)
     }
+}
+
+/// A good asset, ready to write.
+struct Valid {
+    path: PathBuf,
+    ron: String,
+    provenance: Provenance,
+}
+
+/// A job's result written to a staging folder for review ([`Candidate::stage`]).
+#[derive(Debug, Clone)]
+pub struct Staged {
+    /// What happened.
+    pub outcome: Outcome,
+    /// The staging folder; it mirrors the asset folder's layout.
+    pub dir: PathBuf,
+    /// The files written, relative to `dir` (and to the asset folder they belong in), in the
+    /// order to move them: art and sidecars first, the asset itself last. Empty when nothing
+    /// valid was made.
+    pub files: Vec<PathBuf>,
+    /// The asset's RON text, for a preview.
+    pub text: Option<String>,
 }
 
 /// Files a candidate that failed, with its reasons, under `rejected/`.

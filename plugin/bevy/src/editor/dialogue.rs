@@ -1,0 +1,181 @@
+//! The Dialogue tab: pick a villager and a situation, describe what the conversation is about,
+//! set the seed, generate; read the result as a tree.
+
+use bevy_egui::egui;
+use sprout_core::content::{DialogueTree, Effect, Id, Next, Situation, Target};
+use sprout_core::llm::structured::DialogueRequest;
+
+use super::{Actions, Decision, EditorState, JobView, fresh_id, generate_button, show_job};
+use crate::generate::{GenerateDialogue, JobId};
+use crate::library::Library;
+
+/// The situations the panel can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SituationChoice {
+    /// Small talk.
+    Daily,
+    /// The first meeting.
+    FirstMeeting,
+    /// Reaction to a liked gift.
+    GiftLiked,
+    /// Reaction to a disliked gift.
+    GiftDisliked,
+}
+
+impl SituationChoice {
+    const ALL: [SituationChoice; 4] = [
+        Self::Daily,
+        Self::FirstMeeting,
+        Self::GiftLiked,
+        Self::GiftDisliked,
+    ];
+
+    fn situation(self) -> Situation {
+        match self {
+            Self::Daily => Situation::Daily,
+            Self::FirstMeeting => Situation::FirstMeeting,
+            Self::GiftLiked => Situation::GiftLiked,
+            Self::GiftDisliked => Situation::GiftDisliked,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Daily => "daily chat",
+            Self::FirstMeeting => "first meeting",
+            Self::GiftLiked => "gift liked",
+            Self::GiftDisliked => "gift disliked",
+        }
+    }
+
+    fn slug(self) -> &'static str {
+        match self {
+            Self::Daily => "daily",
+            Self::FirstMeeting => "first",
+            Self::GiftLiked => "gift_liked",
+            Self::GiftDisliked => "gift_disliked",
+        }
+    }
+}
+
+pub(super) fn tab(
+    ui: &mut egui::Ui,
+    state: &mut EditorState,
+    view: &mut JobView,
+    actions: &mut Actions,
+) {
+    let library = view.library;
+    let characters = library.characters();
+    if state.npc.is_none() {
+        state.npc = characters.first().map(|c| c.id.to_string());
+    }
+    egui::Grid::new("dialogue-request")
+        .num_columns(2)
+        .show(ui, |ui| {
+            ui.label("Villager");
+            let current = state.npc.clone().unwrap_or_default();
+            let shown = library
+                .character(&current)
+                .map_or(current.clone(), |c| c.name.clone());
+            egui::ComboBox::from_id_salt("npc")
+                .selected_text(shown)
+                .show_ui(ui, |ui| {
+                    for c in &characters {
+                        ui.selectable_value(&mut state.npc, Some(c.id.to_string()), &c.name);
+                    }
+                });
+            ui.end_row();
+            ui.label("Situation");
+            egui::ComboBox::from_id_salt("situation")
+                .selected_text(state.situation.label())
+                .show_ui(ui, |ui| {
+                    for s in SituationChoice::ALL {
+                        ui.selectable_value(&mut state.situation, s, s.label());
+                    }
+                });
+            ui.end_row();
+            ui.label("About");
+            ui.text_edit_singleline(&mut state.brief);
+            ui.end_row();
+            ui.label("Lines");
+            ui.add(egui::Slider::new(&mut state.nodes, 1..=6));
+            ui.end_row();
+            ui.label("Seed");
+            ui.add(egui::DragValue::new(&mut state.seed));
+            ui.end_row();
+            ui.label("Model");
+            ui.label("default (SmolLM2-135M-Instruct, local)");
+            ui.end_row();
+        });
+    let ready = state.npc.is_some();
+    if generate_button(ui, view.jobs, state.current, ready, actions) {
+        submit(state, library, actions);
+    }
+    if show_job(ui, view, state.current, actions) == Decision::Regenerate {
+        state.seed += 1;
+        submit(state, library, actions);
+    }
+}
+
+fn submit(state: &mut EditorState, library: &Library, actions: &mut Actions) {
+    if let Some(request) = build_request(state, library) {
+        let job = JobId::new();
+        actions.dialogue.write(GenerateDialogue { job, request });
+        state.current = Some(job);
+    }
+}
+
+/// The request the panel's fields describe, with a tree id no loaded tree uses.
+pub fn build_request(state: &EditorState, library: &Library) -> Option<DialogueRequest> {
+    let npc = state.npc.as_deref()?;
+    let base = format!("{npc}_{}_s{}", state.situation.slug(), state.seed);
+    let tree = fresh_id(&base, |id| library.dialogue(id).is_some())?;
+    let mut r = DialogueRequest::new(Id::new(npc).ok()?, tree, state.situation.situation());
+    r.nodes = state.nodes;
+    r.brief = state.brief.clone();
+    r.sampling.seed = state.seed;
+    r.max_tokens = 120 * state.nodes + 80;
+    Some(r)
+}
+
+/// The tree as indented, readable lines.
+pub fn preview(ui: &mut egui::Ui, tree: &DialogueTree, library: &Library) {
+    ui.label(egui::RichText::new(format!("{}  ({:?})", tree.id, tree.situation)).strong());
+    for node in &tree.nodes {
+        let who = match node.speaker.as_str() {
+            "player" => "You".to_owned(),
+            "narrator" => "Narrator".to_owned(),
+            id => library
+                .character(id)
+                .map_or(id.to_owned(), |c| c.name.clone()),
+        };
+        ui.label(format!("[{}] {who}: {}", node.id, node.text));
+        for e in &node.effects {
+            ui.label(egui::RichText::new(format!("      effect: {}", effect_text(e))).weak());
+        }
+        match &node.next {
+            Next::End => {
+                ui.label(egui::RichText::new("      (end)").weak());
+            }
+            Next::Goto(id) => {
+                ui.label(egui::RichText::new(format!("      -> {id}")).weak());
+            }
+            Next::Choices(cs) => {
+                for (i, c) in cs.iter().enumerate() {
+                    let to = match &c.next {
+                        Target::End => "end".to_owned(),
+                        Target::Goto(id) => id.to_string(),
+                    };
+                    ui.label(format!("      {}. {}  -> {to}", i + 1, c.text));
+                }
+            }
+        }
+    }
+}
+
+fn effect_text(e: &Effect) -> String {
+    match e {
+        Effect::Friendship { npc, points } => format!("friendship {npc} {points:+}"),
+        other => format!("{other:?}"),
+    }
+}
