@@ -1,13 +1,15 @@
 //! Screenshot mode for CI and docs: wait for the content to settle, optionally start a
-//! conversation or open the editor panel and generate a conversation with the local model, save
-//! the frame to PNG, exit. A frame limit makes sure it never hangs.
+//! conversation or open the editor panel and generate (a conversation with the local model with
+//! `--editor NPC`, an item icon with the sprite model with `--editor-sprite ITEM`), save the
+//! frame to PNG, exit. A frame limit makes sure it never hangs.
 
 use std::path::PathBuf;
 
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_disk};
-use bevy_sprout::editor::{EditorState, build_request};
-use bevy_sprout::generate::{GenerateDialogue, Generations, JobId, JobStatus};
+use bevy_sprout::editor::image::{SpriteKind, sprite_job};
+use bevy_sprout::editor::{EditorState, Tab, dialogue_job};
+use bevy_sprout::generate::{GenerateImage, GenerateStory, Generations, JobId, JobStatus};
 use bevy_sprout::prelude::*;
 use sprout_farm::npc::Npc;
 use sprout_farm::player::{Player, PlayerAction};
@@ -17,7 +19,16 @@ use sprout_farm::player::{Player, PlayerAction};
 pub struct Args {
     screenshot: Option<PathBuf>,
     talk: Option<String>,
-    editor: Option<String>,
+    editor: Option<EditorShot>,
+}
+
+/// What the editor panel generates before the screenshot.
+#[derive(Debug, Clone)]
+enum EditorShot {
+    /// A conversation for this villager.
+    Dialogue(String),
+    /// An icon for this item.
+    Sprite(String),
 }
 
 impl Args {
@@ -27,7 +38,8 @@ impl Args {
             match a.as_str() {
                 "--screenshot" => out.screenshot = args.next().map(PathBuf::from),
                 "--talk" => out.talk = args.next(),
-                "--editor" => out.editor = args.next(),
+                "--editor" => out.editor = args.next().map(EditorShot::Dialogue),
+                "--editor-sprite" => out.editor = args.next().map(EditorShot::Sprite),
                 other => eprintln!("ignoring unknown argument {other}"),
             }
         }
@@ -39,7 +51,7 @@ impl Args {
 struct Plan {
     path: PathBuf,
     talk: Option<String>,
-    editor: Option<String>,
+    editor: Option<EditorShot>,
     job: Option<JobId>,
     frames: u32,
     settled_at: Option<u32>,
@@ -65,17 +77,19 @@ pub fn install(app: &mut App, args: Args) {
     .add_systems(Update, (editor, run).chain());
 }
 
-/// With `--editor NPC`: open the panel and generate a conversation for that villager; the
-/// screenshot waits until the result is staged and shown in the preview.
+/// With `--editor NPC` / `--editor-sprite ITEM`: open the panel and generate a conversation for
+/// that villager, or an icon for that item; the screenshot waits until the result is staged and
+/// shown in the preview.
 fn editor(
     mut plan: ResMut<Plan>,
     mut state: ResMut<EditorState>,
     library: Library,
     jobs: Res<Generations>,
-    mut generate: MessageWriter<GenerateDialogue>,
+    mut generate: MessageWriter<GenerateStory>,
+    mut images: MessageWriter<GenerateImage>,
     mut exit: MessageWriter<AppExit>,
 ) {
-    let Some(npc) = plan.editor.clone() else {
+    let Some(shot) = plan.editor.clone() else {
         return;
     };
     let Some(settled) = plan.settled_at else {
@@ -83,18 +97,37 @@ fn editor(
     };
     if plan.job.is_none() && plan.frames - settled >= WAIT / 2 {
         state.open = true;
-        state.npc = Some(npc.clone());
-        state.brief = "the first warm day of spring".into();
-        state.seed = 3;
-        state.nodes = 3;
-        let Some(request) = build_request(&state, &library) else {
-            error!("screenshot: no villager `{npc}` to generate for");
-            exit.write(AppExit::error());
-            return;
-        };
         let job = JobId::new();
-        generate.write(GenerateDialogue { job, request });
-        state.current = Some(job);
+        match shot {
+            EditorShot::Dialogue(npc) => {
+                state.tab = Tab::Dialogue;
+                state.npc = Some(npc.clone());
+                state.brief = "the first warm day of spring".into();
+                state.seed = 3;
+                state.nodes = 3;
+                let Some(spec) = dialogue_job(&state, &library) else {
+                    error!("screenshot: no villager `{npc}` to generate for");
+                    exit.write(AppExit::error());
+                    return;
+                };
+                generate.write(GenerateStory { job, spec });
+                state.current = Some(job);
+            }
+            EditorShot::Sprite(item) => {
+                state.tab = Tab::Sprite;
+                let form = &mut state.sprite_form;
+                form.kind = SpriteKind::Item;
+                form.which = Some(item.clone());
+                form.seed = 2;
+                let Some(request) = sprite_job(form, &library) else {
+                    error!("screenshot: no item `{item}` to draw");
+                    exit.write(AppExit::error());
+                    return;
+                };
+                images.write(GenerateImage { job, request });
+                form.current = Some(job);
+            }
+        }
         plan.job = Some(job);
     }
     if let Some(job) = plan.job.and_then(|j| jobs.jobs.get(&j))

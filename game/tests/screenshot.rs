@@ -153,4 +153,25 @@ fn farm_and_dialogue_render_with_content() {
         editor.colours(800, 120, 1240, 520) > 20,
         "the editor window is empty"
     );
+
+    // The Item/Crop sprite tab with an icon drawn by the embedded sprite model, shown at pixel
+    // scale (6x) over a checkerboard below the form.
+    let sprite = Image::load(&render(
+        "editor-sprite.png",
+        &["--editor-sprite", "plum_tomato"],
+    ));
+    assert!(
+        sprite.share_near(panel, [27, 27, 27], 12) > 0.3,
+        "no editor window"
+    );
+    // The checkerboard behind the preview: its two greys.
+    assert!(
+        sprite.share_near(panel, [70, 70, 70], 2) > 0.002
+            && sprite.share_near(panel, [90, 90, 90], 2) > 0.002,
+        "no image preview"
+    );
+    assert!(
+        sprite.colours(800, 120, 1240, 620) > 20,
+        "the editor window is empty"
+    );
 }

@@ -1,12 +1,16 @@
 //! The Dialogue tab: pick a villager and a situation, describe what the conversation is about,
 //! set the seed, generate; read the result as a tree.
+//!
+//! It runs the story pipeline's dialogue stage, like `sprout gen dialogue` and batches: the
+//! project's templates, the schema, validation with every loaded file, the writer's checks
+//! (no line said twice, none lifted from the examples) and repair.
 
 use bevy_egui::egui;
 use sprout_core::content::{DialogueTree, Effect, Id, Next, Situation, Target};
-use sprout_core::llm::structured::DialogueRequest;
+use sprout_core::story::{Job, JobSpec};
 
 use super::{Actions, Decision, EditorState, JobView, fresh_id, generate_button, show_job};
-use crate::generate::{GenerateDialogue, JobId};
+use crate::generate::{GenerateStory, JobId};
 use crate::library::Library;
 
 /// The situations the panel can ask for.
@@ -118,24 +122,29 @@ pub(super) fn tab(
 }
 
 fn submit(state: &mut EditorState, library: &Library, actions: &mut Actions) {
-    if let Some(request) = build_request(state, library) {
+    if let Some(spec) = dialogue_job(state, library) {
         let job = JobId::new();
-        actions.dialogue.write(GenerateDialogue { job, request });
+        actions.story.write(GenerateStory { job, spec });
         state.current = Some(job);
     }
 }
 
-/// The request the panel's fields describe, with a tree id no loaded tree uses.
-pub fn build_request(state: &EditorState, library: &Library) -> Option<DialogueRequest> {
+/// The story job the panel's fields describe, with a tree id no loaded tree uses.
+pub fn dialogue_job(state: &EditorState, library: &Library) -> Option<JobSpec> {
     let npc = state.npc.as_deref()?;
     let base = format!("{npc}_{}_s{}", state.situation.slug(), state.seed);
     let tree = fresh_id(&base, |id| library.dialogue(id).is_some())?;
-    let mut r = DialogueRequest::new(Id::new(npc).ok()?, tree, state.situation.situation());
-    r.nodes = state.nodes;
-    r.brief = state.brief.clone();
-    r.sampling.seed = state.seed;
-    r.max_tokens = 120 * state.nodes + 80;
-    Some(r)
+    Some(JobSpec {
+        job: Job::Dialogue {
+            npc: Id::new(npc).ok()?,
+            situation: state.situation.situation(),
+            season: None,
+            nodes: state.nodes,
+            brief: state.brief.clone(),
+            id: Some(tree),
+        },
+        seed: state.seed,
+    })
 }
 
 /// The tree as indented, readable lines.

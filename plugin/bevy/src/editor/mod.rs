@@ -2,7 +2,7 @@
 //!
 //! Tabs, one file each:
 //! - **Dialogue** ([`dialogue`]): pick a villager and a situation, describe the conversation,
-//!   generate with the local LLM, read the result as a tree;
+//!   generate with the local LLM through the story pipeline, read the result as a tree;
 //! - **NPC** and **Quest** ([`story`]): a new villager or a quest through the story pipeline
 //!   (templates, constrained decoding, validation and repair), previewed as RON;
 //! - **Sprite**, **Texture** and **Prop** ([`image`]): an item icon or a crop's growth stages, a
@@ -25,7 +25,7 @@ use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass, egui};
 
-pub use dialogue::{SituationChoice, build_request};
+pub use dialogue::{SituationChoice, dialogue_job};
 
 use crate::generate::{
     AcceptGenerated, CancelGeneration, GenerateDialogue, GenerateImage, GenerateStory, Generations,

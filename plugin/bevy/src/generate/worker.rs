@@ -8,7 +8,9 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::time::Instant;
 
 use sprout_core::content::provenance::{now_rfc3339, sha256_hex, sidecar_path};
-use sprout_core::content::{AssetPath, ContentKind, ContentSet, ModelRef, Provenance, TemplateRef};
+use sprout_core::content::{
+    AssetPath, ContentKind, ContentSet, DialogueTree, ModelRef, Provenance, TemplateRef,
+};
 use sprout_core::diffusion::sprite::SpriteBackend;
 use sprout_core::diffusion::{ImageBackend, ImageEvent, ImageRequest, RgbaImage};
 use sprout_core::finish::{
@@ -284,11 +286,13 @@ impl Ctx<'_> {
             .ok()
             .and_then(|s| parse::<Provenance>(&s).ok())
             .ok_or("the staged file has no provenance")?;
-        Ok((
-            Preview::Text(staged.text.unwrap_or_default()),
-            provenance,
-            files,
-        ))
+        let text = staged.text.unwrap_or_default();
+        let preview = match &spec.job {
+            story::Job::Dialogue { .. } => parse::<DialogueTree>(&text)
+                .map_or_else(|_| Preview::Text(text.clone()), Preview::Dialogue),
+            _ => Preview::Text(text),
+        };
+        Ok((preview, provenance, files))
     }
 
     fn image(&self, models: &mut Models, req: &ImageJob) -> Result<Done, String> {
