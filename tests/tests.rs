@@ -9,3 +9,4 @@ mod sprite;
 mod starter;
 mod story;
 mod support;
+mod yarn;

@@ -5,6 +5,7 @@
 //! - [`content`]: the RON content types and how file names route to them;
 //! - [`format`](mod@format): reading and writing RON with errors that name file, line, column and field;
 //! - [`validate`]: every rule a set of content files must pass;
+//! - [`export`]: dialogue trees as Yarn Spinner scripts;
 //! - [`fs`]: atomic writes, so a watching game never sees half a file;
 //! - [`placeholder`]: labelled placeholder art until the image generators replace it;
 //! - [`runtime`]: the dialogue runtime (conditions against game state, walking a tree).
@@ -22,6 +23,7 @@ pub mod cancel;
 pub mod content;
 #[cfg(feature = "image")]
 pub mod diffusion;
+pub mod export;
 #[cfg(feature = "image")]
 pub mod finish;
 pub mod format;

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_story;
+mod export;
 mod generate;
 mod models;
 mod placeholders;
@@ -93,6 +94,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write content in other tools' formats.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -114,6 +120,21 @@ enum ModelsCommand {
     Verify {
         /// Registry id.
         id: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportCommand {
+    /// Every dialogue tree as a Yarn Spinner script: OUT/<tree>.yarn, plus
+    /// OUT/sprout-variables.yarn declaring the story flags. Exits 1, writing nothing, when a tree
+    /// cannot be exported.
+    Yarn {
+        /// The asset folder.
+        #[arg(default_value = "assets")]
+        dir: PathBuf,
+        /// The folder to write the scripts to (created if needed).
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -204,6 +225,9 @@ fn main() -> ExitCode {
             batch,
             json,
         } => story::report(&assets, batch.as_deref(), json),
+        Command::Export {
+            command: ExportCommand::Yarn { dir, out },
+        } => export::yarn(&dir, &out),
         Command::Models { command } => match command {
             ModelsCommand::List => models::list(),
             ModelsCommand::Pull { id } => models::pull(id.as_deref()),
