@@ -39,7 +39,8 @@ pub mod prelude {
         WorldAsset,
     };
     pub use crate::dialogue::{
-        ChooseLine, DialogueEffect, DialogueEnded, DialoguePlugin, DialogueRunner, StartDialogue,
+        ChooseLine, DialogueEffect, DialogueEnded, DialoguePlugin, DialogueRunner,
+        MemoryFactsResource, StartDialogue,
     };
     pub use crate::library::{
         ContentProblem, ContentRecovered, ContentStatus, ContentValidated, Library,

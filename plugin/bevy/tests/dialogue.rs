@@ -8,34 +8,8 @@ use bevy::asset::AssetPlugin;
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 use bevy_sprout::prelude::*;
-use sprout_core::runtime::MemoryFacts;
 
-#[derive(Resource, Default, Deref, DerefMut)]
-struct Game(MemoryFacts);
-
-impl Facts for Game {
-    fn flag(&self, f: &Id) -> bool {
-        self.0.flag(f)
-    }
-    fn friendship(&self, n: &Id) -> i32 {
-        self.0.friendship(n)
-    }
-    fn item_count(&self, i: &Id) -> u32 {
-        self.0.item_count(i)
-    }
-    fn season(&self) -> Season {
-        self.0.season()
-    }
-    fn time_slot(&self) -> TimeSlot {
-        self.0.time_slot()
-    }
-    fn quest_active(&self, q: &Id) -> bool {
-        self.0.quest_active(q)
-    }
-    fn quest_done(&self, q: &Id) -> bool {
-        self.0.quest_done(q)
-    }
-}
+type Game = MemoryFactsResource;
 
 #[derive(Resource, Default)]
 struct Log {

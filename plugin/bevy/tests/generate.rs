@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use bevy::asset::AssetPlugin;
 use bevy::prelude::*;
 use bevy_sprout::generate::{
-    AcceptGenerated, CancelGeneration, GenerateDialogue, GenerateImage, GenerateStory,
-    Generations, GeneratorSettings, ImageJob, ImageTarget, JobId, JobStatus, Preview,
+    AcceptGenerated, CancelGeneration, GenerateDialogue, GenerateImage, GenerateStory, Generations,
+    GeneratorSettings, ImageJob, ImageTarget, JobId, JobStatus, Preview,
 };
 use bevy_sprout::library::ContentIndex;
 use bevy_sprout::prelude::*;
@@ -170,13 +170,18 @@ fn story_and_image_jobs_are_staged_and_accepted() {
     assert!(provenance.generator.starts_with("sprout gen item"));
     assert!(!assets.join("items/honey_jar.item.ron").exists());
     accept(&mut app, item);
-    wait(&mut app, Duration::from_secs(30), "the item to load", |app| {
-        app.world()
-            .resource::<ContentIndex>()
-            .items
-            .contains_key("honey_jar")
-            && app.world().resource::<ContentStatus>().settled
-    });
+    wait(
+        &mut app,
+        Duration::from_secs(30),
+        "the item to load",
+        |app| {
+            app.world()
+                .resource::<ContentIndex>()
+                .items
+                .contains_key("honey_jar")
+                && app.world().resource::<ContentStatus>().settled
+        },
+    );
     assert!(!files.dir.exists(), "the staging folder is gone");
 
     // Its icon from the sprite model, replacing the placeholder.
@@ -217,8 +222,7 @@ fn story_and_image_jobs_are_staged_and_accepted() {
         request: ImageJob::new(
             ImageTarget::Prop {
                 id: Id::new("honey_prop").unwrap(),
-                from: sprout_core::content::AssetPath::new("sprites/items/honey_jar.png")
-                    .unwrap(),
+                from: sprout_core::content::AssetPath::new("sprites/items/honey_jar.png").unwrap(),
                 depth: 2,
             },
             "",
@@ -242,29 +246,7 @@ fn story_and_image_jobs_are_staged_and_accepted() {
 fn generated_dialogue_is_staged_accepted_and_hot_reloaded() {
     let tmp = tempfile::tempdir().unwrap();
     let root = std::fs::canonicalize(tmp.path()).unwrap();
-    let assets = root.join("assets");
-    std::fs::create_dir_all(&assets).unwrap();
-    copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets"),
-        &assets,
-    );
-    let mut app = App::new();
-    bevy_sprout::hot_reload::register_fast_watcher(&mut app, &assets);
-    app.insert_resource(GeneratorSettings::for_assets(&assets))
-        .add_plugins((
-            MinimalPlugins,
-            AssetPlugin {
-                file_path: assets.to_string_lossy().into_owned(),
-                watch_for_changes_override: Some(true),
-                ..default()
-            },
-            SproutPlugin::default()
-                .with_asset_dir(&assets)
-                .with_notice(false),
-        ));
-    wait(&mut app, Duration::from_secs(60), "content", |app| {
-        app.world().resource::<ContentStatus>().settled
-    });
+    let (mut app, assets) = app_over_copy(&root);
 
     let job = JobId::new();
     let mut request = DialogueRequest::new(

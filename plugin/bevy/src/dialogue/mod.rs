@@ -5,6 +5,7 @@
 //! Flow: the game writes [`StartDialogue`]; the player (or a test) writes [`ChooseLine`]; the game
 //! reads [`DialogueEffect`] and [`DialogueEnded`].
 
+mod facts;
 mod ui;
 
 use core::marker::PhantomData;
@@ -16,6 +17,7 @@ use sprout_core::runtime::{DialogueCursor, Facts};
 use crate::SproutSystems;
 use crate::library::Library;
 
+pub use facts::MemoryFactsResource;
 pub use ui::{DialogueChoiceButton, DialogueUi};
 
 /// Typewriter speed, in characters per second.
