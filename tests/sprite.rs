@@ -53,7 +53,7 @@ fn candle_sampler_matches_the_pytorch_reference() {
                 guidance,
                 t_start: 1.0,
             },
-            &mut |_, _| Ok(()),
+            &mut |_| Ok(()),
         )
         .expect("sample");
     let diff = (out - expected)

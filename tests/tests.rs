@@ -4,6 +4,7 @@
 mod dialogue_graphs;
 mod fixtures;
 mod llm;
+mod previews;
 mod roundtrip;
 mod sprite;
 mod starter;

@@ -1,9 +1,10 @@
 //! Image benchmark: the finishing ops per image size (pixel art, background removal, seamless
-//! tiling, outline, voxel prop + glb), and Stable Diffusion steps per second on the tiny
-//! random-weight configuration (the real code path; real models are hundreds of times larger).
+//! tiling, outline, voxel prop + glb), Stable Diffusion steps per second on the tiny
+//! random-weight configuration (the real code path; real models are hundreds of times larger),
+//! and, with feature `sprite`, the embedded sprite model; both without and with step previews.
 //!
-//! `cargo bench -p sprout_core --features diffusion --bench images`. Prints the median of
-//! several rounds per op.
+//! `cargo bench -p sprout_core --features sprite --bench images` (or `--features diffusion`
+//! without the sprite model). Prints the median of several rounds per op.
 
 use std::time::{Duration, Instant};
 
@@ -114,15 +115,17 @@ fn main() {
     let model = SdModel::load(SdConfig::tiny(), &dir, candle_core::Device::Cpu).unwrap();
     let mut sd = SdBackend::new(model);
     println!("\nStable Diffusion, tiny config (CPU), 8 steps, median of {ROUNDS}");
-    for (label, size, guidance) in [
-        ("64², guided", 64, 7.5),
-        ("64², unguided", 64, 0.0),
-        ("128², guided", 128, 7.5),
+    for (label, size, guidance, previews) in [
+        ("64², guided", 64, 7.5, 0),
+        ("64², unguided", 64, 0.0, 0),
+        ("128², guided", 128, 7.5, 0),
+        ("128², previews/1", 128, 7.5, 1),
     ] {
         let req = ImageRequest::new("a red turnip")
             .with_size(size, size)
             .with_steps(8)
-            .with_guidance(guidance);
+            .with_guidance(guidance)
+            .with_previews(previews);
         sd.generate(&req, &mut |_| {}).unwrap();
         let d = median(|| {
             std::hint::black_box(sd.generate(&req, &mut |_| {}).unwrap());
@@ -134,4 +137,32 @@ fn main() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+
+    #[cfg(feature = "sprite")]
+    sprite_bench();
+}
+
+/// The embedded sprite model: one 16² sprite, 20 steps with guidance, raw (no finishing).
+#[cfg(feature = "sprite")]
+fn sprite_bench() {
+    use sprout_core::diffusion::sprite::{DEFAULT_GUIDANCE, DEFAULT_STEPS, SpriteBackend};
+    let mut backend = SpriteBackend::embedded().unwrap();
+    backend.finish = None;
+    println!("\nsprite model (CPU), 16², {DEFAULT_STEPS} steps, median of {ROUNDS}");
+    for (label, previews) in [
+        ("no previews", 0),
+        ("previews every 5", 5),
+        ("previews every step", 1),
+    ] {
+        let req = ImageRequest::new("carrot")
+            .with_size(16, 16)
+            .with_steps(DEFAULT_STEPS)
+            .with_guidance(DEFAULT_GUIDANCE)
+            .with_previews(previews);
+        backend.generate(&req, &mut |_| {}).unwrap();
+        let d = median(|| {
+            std::hint::black_box(backend.generate(&req, &mut |_| {}).unwrap());
+        });
+        println!("{label:<20} {:>8.2} ms/sprite", ms(d));
+    }
 }

@@ -4,6 +4,8 @@
 mod bench;
 mod bench_story;
 mod export;
+mod files;
+mod finish;
 mod generate;
 mod models;
 mod placeholders;
@@ -54,6 +56,12 @@ enum Command {
     Gen {
         #[command(subcommand)]
         command: generate::Gen,
+    },
+    /// Finish existing PNGs for a game: sprite sheets and crop growth strips (with a Bevy
+    /// `TextureAtlasLayout` RON next to them), outlines, drop shadows.
+    Finish {
+        #[command(subcommand)]
+        command: finish::Finish,
     },
     /// Make everything a manifest lists (e.g. six situations × every NPC × four seasons):
     /// progress bars, a resumable journal, a summary. Exits 1 if any job was rejected or failed.
@@ -208,6 +216,7 @@ fn main() -> ExitCode {
         Command::Validate { dir, json } => validate::run(&dir, json),
         Command::Placeholders { dir, force } => placeholders::run(&dir, force),
         Command::Gen { command } => generate::run(command),
+        Command::Finish { command } => finish::run(command),
         Command::Batch {
             manifest,
             assets,

@@ -89,6 +89,12 @@ pub struct ImageRequest {
     pub init: Option<InitImage>,
     /// Set it to stop the generation at the next step.
     pub cancel: CancelToken,
+    /// Previews: every `preview_every` steps (and at the last step) a backend that can make one
+    /// passes a picture of the image so far in [`ImageEvent::Step::preview`]; 0 (the default)
+    /// asks for none and costs nothing. The local backends make cheap ones (the sprite model: its
+    /// current estimate of the finished sprite; Stable Diffusion: a linear latent-to-RGB
+    /// approximation, no VAE decode); the HTTP backends make none.
+    pub preview_every: usize,
 }
 
 impl ImageRequest {
@@ -104,6 +110,7 @@ impl ImageRequest {
             seed: 0,
             init: None,
             cancel: CancelToken::new(),
+            preview_every: 0,
         }
     }
 
@@ -150,6 +157,19 @@ impl ImageRequest {
         self
     }
 
+    /// Asks for a preview every `every` steps and at the last step (0: none).
+    #[must_use]
+    pub fn with_previews(mut self, every: usize) -> Self {
+        self.preview_every = every;
+        self
+    }
+
+    /// Whether step `step` (from 1) of `total` gets a preview: a multiple of
+    /// [`preview_every`](Self::preview_every), or the last step; never when it is 0.
+    pub fn preview_due(&self, step: usize, total: usize) -> bool {
+        self.preview_every > 0 && (step.is_multiple_of(self.preview_every) || step == total)
+    }
+
     /// Checks what every backend needs: a non-empty size, at least one step, a strength in range.
     /// Backends add their own rules (Stable Diffusion needs multiples of 8).
     pub fn validate(&self) -> Result<()> {
@@ -193,7 +213,9 @@ pub enum ImageEvent<'a> {
         step: usize,
         /// Steps in all (for img2img: the steps actually run, fewer than requested).
         total: usize,
-        /// A preview of the image so far, when the backend makes one (it may cost a decode).
+        /// A preview of the image so far, `width` × `height` of the request: only on the steps
+        /// [`ImageRequest::preview_due`] names, and only from backends that make previews (see
+        /// [`ImageRequest::preview_every`]).
         preview: Option<&'a RgbaImage>,
     },
 }
@@ -229,5 +251,18 @@ mod tests {
         assert!(req.check_cancelled().is_ok());
         req.cancel.cancel();
         assert!(matches!(req.check_cancelled(), Err(Error::Cancelled)));
+    }
+
+    #[test]
+    fn previews_are_due_at_the_cadence_and_the_last_step() {
+        let due = |every: usize, total: usize| -> Vec<usize> {
+            let req = ImageRequest::new("a turnip").with_previews(every);
+            (1..=total).filter(|&s| req.preview_due(s, total)).collect()
+        };
+        assert_eq!(due(0, 20), Vec::<usize>::new());
+        assert_eq!(due(6, 20), [6, 12, 18, 20]);
+        assert_eq!(due(5, 20), [5, 10, 15, 20]);
+        assert_eq!(due(1, 3), [1, 2, 3]);
+        assert_eq!(due(50, 4), [4]);
     }
 }

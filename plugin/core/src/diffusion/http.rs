@@ -6,6 +6,10 @@
 //! Timeouts on connect and on the whole request, retries with exponential backoff on connection
 //! errors, 429 and 5xx; API keys only from the environment (`api_key_env`). Each call blocks on
 //! the backend's own Tokio runtime: call it from a worker thread, not from inside another runtime.
+//!
+//! No step previews: these servers answer with the finished image only, so every
+//! [`ImageEvent::Step`] they report has `preview: None`, whatever
+//! [`ImageRequest::preview_every`] asks.
 
 use std::time::Duration;
 

@@ -9,6 +9,10 @@
 //! `vocab.json` + `merges.txt`; convert them once, or take `tokenizer.json` from the matching CLIP
 //! repository). With feature `hf-hub`, `SdModel::fetch` downloads those files.
 //!
+//! Step previews ([`ImageRequest::preview_every`]) skip the VAE: the predicted clean latents go
+//! through a fixed linear latent-to-RGB map ([`latent_preview`]) at latent resolution, scaled up
+//! to the image's size.
+//!
 //! Determinism: the same request and seed give identical pixels on one machine. Noise comes from
 //! Sprout's own seeded generator (candle cannot seed its CPU RNG), every scheduler is DDIM with
 //! eta 0 (SD-Turbo and SDXL-Turbo use "trailing" timesteps instead of candle's ancestral Euler,
@@ -30,7 +34,7 @@ use candle_transformers::models::clip::text_model::{
 use candle_transformers::models::stable_diffusion::clip as sd_clip;
 use candle_transformers::models::stable_diffusion::ddim::DDIMSchedulerConfig;
 use candle_transformers::models::stable_diffusion::schedulers::{
-    PredictionType, SchedulerConfig, TimestepSpacing,
+    PredictionType, Scheduler, SchedulerConfig, TimestepSpacing,
 };
 use candle_transformers::models::stable_diffusion::unet_2d::{
     BlockConfig, UNet2DConditionModel, UNet2DConditionModelConfig,
@@ -586,6 +590,29 @@ impl SdModel {
         }))
     }
 
+    /// The clean latents the model predicts at timestep `t` from the noisy `latents` and its
+    /// (guided) output `pred`: DDIM's "predicted x0", as the scheduler computes it inside `step`.
+    fn predicted_x0(
+        &self,
+        scheduler: &dyn Scheduler,
+        pred: &Tensor,
+        t: usize,
+        latents: &Tensor,
+    ) -> Result<Tensor> {
+        // √ᾱ_t through `add_noise` (√ᾱ·1 + √(1−ᾱ)·0): the scheduler's one public view of its
+        // noise schedule, so this matches the schedule `step` uses, whatever its configuration.
+        let one = Tensor::ones(1, DType::F64, &Device::Cpu)?;
+        let sqrt_alpha = scheduler
+            .add_noise(&one, one.zeros_like()?, t)?
+            .to_vec1::<f64>()?[0];
+        let sqrt_beta = (1.0 - sqrt_alpha * sqrt_alpha).max(0.0).sqrt();
+        Ok(match self.config.scheduler.prediction_type {
+            PredictionType::Epsilon => ((latents - (pred * sqrt_beta)?)? / sqrt_alpha)?,
+            PredictionType::VPrediction => ((latents * sqrt_alpha)? - (pred * sqrt_beta)?)?,
+            PredictionType::Sample => pred.clone(),
+        })
+    }
+
     /// Generates one image; see [`ImageBackend::generate`].
     pub fn generate(
         &self,
@@ -644,17 +671,103 @@ impl SdModel {
             } else {
                 pred
             };
+            let step = i + 1 - start;
+            let preview = if req.preview_due(step, total) {
+                let x0 = self.predicted_x0(scheduler.as_ref(), &pred, t, &latents)?;
+                let (factors, bias) = self.config.version.latent_rgb();
+                Some(latent_preview(&x0, factors, bias, f)?)
+            } else {
+                None
+            };
             latents = scheduler.step(&pred, t, &latents)?;
             on_event(ImageEvent::Step {
-                step: i + 1 - start,
+                step,
                 total,
-                preview: None,
+                preview: preview.as_ref(),
             });
         }
         req.check_cancelled()?;
         let decoded = self.vae.decode(&(latents / self.config.vae_scale)?)?;
         self.tensor_to_image(&decoded)
     }
+}
+
+/// Latent-to-RGB factors of the Stable Diffusion 1.x/2.x VAE (SD-Turbo and the tiny test model
+/// share it): row `c` is latent channel `c`'s contribution to (R, G, B). A least-squares linear fit
+/// of decoded pixels on latents, as published for `ComfyUI`'s "latent2rgb" previewer
+/// (`comfy/latent_formats.py`, class `SD15`); it applies to the scaled latents the `UNet` sees and
+/// gives RGB in about [-1, 1].
+pub const SD_LATENT_RGB_FACTORS: [[f32; 3]; 4] = [
+    [0.3512, 0.2297, 0.3227],
+    [0.3250, 0.4974, 0.2350],
+    [-0.2829, 0.1762, 0.2721],
+    [-0.2120, -0.2616, -0.7177],
+];
+/// The bias of [`SD_LATENT_RGB_FACTORS`]: none (`ComfyUI`'s `SD15` has no bias).
+pub const SD_LATENT_RGB_BIAS: [f32; 3] = [0.0, 0.0, 0.0];
+/// Latent-to-RGB factors of the SDXL VAE, from the same source (class `SDXL`).
+pub const SDXL_LATENT_RGB_FACTORS: [[f32; 3]; 4] = [
+    [0.3651, 0.4232, 0.4341],
+    [-0.2533, -0.0042, 0.1068],
+    [0.1076, 0.1111, -0.0362],
+    [-0.3165, -0.2492, -0.2188],
+];
+/// The bias of [`SDXL_LATENT_RGB_FACTORS`] (`ComfyUI`'s `SDXL.latent_rgb_factors_bias`).
+pub const SDXL_LATENT_RGB_BIAS: [f32; 3] = [0.1084, -0.0175, -0.0011];
+
+impl SdVersion {
+    /// The latent-to-RGB approximation of its VAE: factors and bias for [`latent_preview`].
+    pub fn latent_rgb(self) -> (&'static [[f32; 3]; 4], [f32; 3]) {
+        match self {
+            Self::Xl | Self::XlTurbo => (&SDXL_LATENT_RGB_FACTORS, SDXL_LATENT_RGB_BIAS),
+            Self::V1_5 | Self::V2_1 | Self::Turbo | Self::Tiny => {
+                (&SD_LATENT_RGB_FACTORS, SD_LATENT_RGB_BIAS)
+            }
+        }
+    }
+}
+
+/// A cheap preview of (scaled) latents `(1, 4, h, w)` without the VAE: per latent pixel,
+/// `rgb = latent · factors + bias` (about [-1, 1]) mapped to `0..=255`, opaque, and scaled up
+/// `scale` times with nearest neighbour (8 gives the decoded image's size). A few multiply-adds
+/// per latent pixel, against a full VAE decode.
+pub fn latent_preview(
+    latents: &Tensor,
+    factors: &[[f32; 3]; 4],
+    bias: [f32; 3],
+    scale: u32,
+) -> Result<RgbaImage> {
+    let (_, channels, h, w) = latents.dims4()?;
+    if channels != factors.len() {
+        return Err(Error::InvalidRequest(format!(
+            "latent preview: {channels} latent channels, the factors have {}",
+            factors.len()
+        )));
+    }
+    let data = latents
+        .i(0)?
+        .to_dtype(DType::F32)?
+        .flatten_all()?
+        .to_vec1::<f32>()?;
+    let plane = h * w;
+    let small: Vec<Rgba<u8>> = (0..plane)
+        .map(|i| {
+            let mut rgb = bias;
+            for (c, row) in factors.iter().enumerate() {
+                for (out, k) in rgb.iter_mut().zip(row) {
+                    *out += data[c * plane + i] * k;
+                }
+            }
+            let byte = |v: f32| (((v + 1.0) / 2.0).clamp(0.0, 1.0) * 255.0).round() as u8;
+            Rgba([byte(rgb[0]), byte(rgb[1]), byte(rgb[2]), 255])
+        })
+        .collect();
+    let scale = scale.max(1);
+    Ok(RgbaImage::from_fn(
+        w as u32 * scale,
+        h as u32 * scale,
+        |x, y| small[(y / scale) as usize * w + (x / scale) as usize],
+    ))
 }
 
 /// Makes the VAE posterior's log-variance (the second half of `quant_conv`'s outputs) constant and
@@ -973,6 +1086,37 @@ mod tests {
         });
         assert!(matches!(r, Err(Error::Cancelled)));
         assert_eq!(seen, 1);
+    }
+
+    #[test]
+    fn latent_previews_are_the_linear_map_scaled_up() {
+        // One latent pixel per channel set to 1 at (0, 0); (1, 0) all zero.
+        let mut data = vec![0f32; 4 * 2];
+        data[0] = 1.0; // channel 0
+        data[2 * 2] = -1.0; // channel 2
+        let latents = Tensor::from_vec(data, (1, 4, 1, 2), &Device::Cpu).unwrap();
+        let img = latent_preview(&latents, &SD_LATENT_RGB_FACTORS, SD_LATENT_RGB_BIAS, 8).unwrap();
+        assert_eq!(img.dimensions(), (16, 8));
+        let rgb = |k: usize| SD_LATENT_RGB_FACTORS[0][k] - SD_LATENT_RGB_FACTORS[2][k];
+        let byte = |v: f32| (((v + 1.0) / 2.0) * 255.0).round() as u8;
+        let want = Rgba([byte(rgb(0)), byte(rgb(1)), byte(rgb(2)), 255]);
+        assert_eq!(img.get_pixel(0, 0), &want);
+        assert_eq!(
+            img.get_pixel(7, 7),
+            &want,
+            "nearest ×8: one latent pixel, 8×8 pixels"
+        );
+        assert_eq!(
+            img.get_pixel(8, 0),
+            &Rgba([128, 128, 128, 255]),
+            "zero latents are grey"
+        );
+        let (factors, bias) = SdVersion::XlTurbo.latent_rgb();
+        assert_eq!(bias, SDXL_LATENT_RGB_BIAS);
+        let xl = latent_preview(&latents, factors, bias, 1).unwrap();
+        assert_eq!(xl.get_pixel(1, 0)[0], byte(SDXL_LATENT_RGB_BIAS[0]));
+        let three = Tensor::zeros((1, 3, 2, 2), DType::F32, &Device::Cpu).unwrap();
+        assert!(latent_preview(&three, factors, bias, 8).is_err());
     }
 
     #[test]

@@ -28,7 +28,7 @@ use std::path::PathBuf;
 pub use alpha::{BackgroundKey, BackgroundRemoval, remove_background};
 pub use atlas::{AtlasLayout, AtlasRect, SpriteSheet, growth_stages};
 pub use outline::{drop_shadow, outline};
-pub use palette::Palette;
+pub use palette::{Palette, parse_rgba};
 pub use pixel::{PaletteChoice, PixelArt, pixelate};
 pub use save::Generated;
 pub use tile::{SeamError, make_seamless, seam_error};

@@ -180,6 +180,20 @@ impl Palette {
     }
 }
 
+/// Parses one colour written `#rrggbb` or `#rrggbbaa` (the `#` optional; without alpha it is
+/// opaque), as the command line takes outline and shadow colours.
+pub fn parse_rgba(text: &str) -> Result<[u8; 4]> {
+    let hex = text.trim();
+    let hex = hex.strip_prefix('#').unwrap_or(hex);
+    let bad = || Error::Invalid(format!("`{text}` is not a #rrggbb or #rrggbbaa colour"));
+    if !(hex.len() == 6 || hex.len() == 8) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    let channel = |k: usize| u8::from_str_radix(&hex[2 * k..2 * k + 2], 16).map_err(|_| bad());
+    let alpha = if hex.len() == 8 { channel(3)? } else { 255 };
+    Ok([channel(0)?, channel(1)?, channel(2)?, alpha])
+}
+
 fn widest_channel(colors: &[[u8; 3]]) -> (usize, u8) {
     let mut best = (0, 0);
     for k in 0..3 {
@@ -211,6 +225,16 @@ mod tests {
         assert!(matches!(err, Error::Palette { line: 2, .. }), "{err}");
         let round = Palette::parse_hex("t", &p.to_hex(), Path::new("t.hex")).unwrap();
         assert_eq!(round, p);
+    }
+
+    #[test]
+    fn colours_parse_with_or_without_alpha() {
+        assert_eq!(parse_rgba("#1b1b1b").unwrap(), [0x1b, 0x1b, 0x1b, 255]);
+        assert_eq!(parse_rgba("00000066").unwrap(), [0, 0, 0, 0x66]);
+        assert_eq!(parse_rgba(" #FFa000 ").unwrap(), [255, 0xa0, 0, 255]);
+        for bad in ["", "#12345", "#1234567", "#gg0000", "#1b1b1b1b1b", "é12345"] {
+            assert!(parse_rgba(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

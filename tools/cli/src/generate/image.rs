@@ -2,8 +2,9 @@
 //! (pixel art, palettes, transparent backgrounds, seamless tiles), and props as glTF.
 //!
 //! Every output is written atomically with a provenance sidecar (`<file>.prov.ron`); PNGs also
-//! carry their parameters in `tEXt` chunks. Backends are chosen by name in [`backend`]: add an
-//! arm there for a new engine.
+//! carry their parameters in `tEXt` chunks (through [`crate::files`], shared with `sprout
+//! finish`). Sprites take the look options of [`crate::finish::SpriteLook`] (`--outline`,
+//! `--shadow`). Backends are chosen by name in [`backend`]: add an arm there for a new engine.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,11 +22,20 @@ use sprout_core::finish::{
 };
 use sprout_core::mesh::{self, Material};
 
+use crate::files::{read_image, stem, write_bytes, write_png};
+use crate::finish::SpriteLook;
+
 /// Image and prop generation commands.
 #[derive(Debug, Subcommand)]
 pub enum ImageGen {
-    /// A game sprite from a prompt: generated, background removed, reduced to pixel art.
-    Sprite(Prompted),
+    /// A game sprite from a prompt: generated, background removed, reduced to pixel art, then
+    /// optionally outlined and shadowed.
+    Sprite {
+        #[command(flatten)]
+        prompted: Prompted,
+        #[command(flatten)]
+        look: SpriteLook,
+    },
     /// A character portrait from a prompt: generated and reduced to pixel art (background kept).
     Portrait(Prompted),
     /// A texture tile, from a prompt or an existing image; `--seamless` makes it tile.
@@ -245,8 +255,10 @@ pub fn backend(
 /// Runs one image command.
 pub fn run(command: ImageGen) -> anyhow::Result<ExitCode> {
     match command {
-        ImageGen::Sprite(p) => prompted("sprite", &p, DEFAULT_SPRITE_BACKEND, 32),
-        ImageGen::Portrait(p) => prompted("portrait", &p, DEFAULT_BACKEND, 64),
+        ImageGen::Sprite { prompted: p, look } => {
+            prompted("sprite", &p, DEFAULT_SPRITE_BACKEND, 32, Some(&look))
+        }
+        ImageGen::Portrait(p) => prompted("portrait", &p, DEFAULT_BACKEND, 64, None),
         ImageGen::Texture {
             prompt,
             from,
@@ -277,6 +289,7 @@ fn prompted(
     p: &Prompted,
     default_backend: &str,
     default_size: u32,
+    look: Option<&SpriteLook>,
 ) -> anyhow::Result<ExitCode> {
     let g = &p.opts;
     let (raw, mut params) = generate(&p.prompt, g, default_backend, 512)?;
@@ -290,22 +303,23 @@ fn prompted(
     let palette = palette(g, 16)?;
     params.insert("palette".into(), palette_name(&palette));
     params.insert("size".into(), format!("{size}x{size}"));
-    let img = finish::pixelate(
+    let mut img = finish::pixelate(
         &img,
         &PixelArt {
             palette,
             ..PixelArt::new(size, size)
         },
     )?;
+    if let Some(look) = look {
+        img = look.apply(img, &mut params);
+    }
     let generated = Generated {
         generator: format!("sprout gen {kind}"),
         seed: g.seed,
         parameters: params,
         input_bytes: vec![],
     };
-    generated
-        .write_png(&p.out, &img)
-        .with_context(|| format!("writing {}", p.out.display()))?;
+    write_png(&generated, &p.out, &img)?;
     eprintln!("wrote {} ({size}x{size})", p.out.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -321,13 +335,10 @@ fn texture(
     let mut inputs = Vec::new();
     let (mut img, mut params) = match (prompt, from) {
         (_, Some(path)) => {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            let img = image::load_from_memory(&bytes)
-                .with_context(|| format!("decoding {}", path.display()))?;
+            let (img, bytes) = read_image(path)?;
             inputs.push(bytes);
             (
-                img.to_rgba8(),
+                img,
                 BTreeMap::from([("from".to_owned(), path.display().to_string())]),
             )
         }
@@ -371,15 +382,13 @@ fn texture(
         parameters: params,
         input_bytes: inputs,
     };
-    generated
-        .write_png(out, &img)
-        .with_context(|| format!("writing {}", out.display()))?;
+    write_png(&generated, out, &img)?;
     eprintln!("wrote {} ({}x{})", out.display(), img.width(), img.height());
     if let Some(ground) = ground {
         let (m, material) = mesh::ground_tile(&img, 4.0, 4.0, 4)?;
         let name = stem(ground);
         let glb = mesh::write_glb(&m, &material, &name, "sprout gen texture")?;
-        generated.write_bytes(ground, &glb)?;
+        write_bytes(&generated, ground, &glb)?;
         eprintln!(
             "wrote {} (4 m ground tile, texture repeated 4x)",
             ground.display()
@@ -395,10 +404,7 @@ fn prop(
     relief: bool,
     out: &Path,
 ) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(from).with_context(|| format!("reading {}", from.display()))?;
-    let sprite = image::load_from_memory(&bytes)
-        .with_context(|| format!("decoding {}", from.display()))?
-        .to_rgba8();
+    let (sprite, bytes) = read_image(from)?;
     let name = stem(out);
     let (m, material, kind) = if relief {
         let width = sprite.width() as f32 * pixel_size;
@@ -423,9 +429,7 @@ fn prop(
         ]),
         input_bytes: vec![bytes],
     };
-    generated
-        .write_bytes(out, &glb)
-        .with_context(|| format!("writing {}", out.display()))?;
+    write_bytes(&generated, out, &glb)?;
     eprintln!(
         "wrote {} ({kind}, {} triangles, {} bytes)",
         out.display(),
@@ -504,10 +508,4 @@ fn palette_name(p: &PaletteChoice) -> String {
         PaletteChoice::Adaptive(n) => format!("adaptive-{n}"),
         PaletteChoice::Fixed(p) => p.name.clone(),
     }
-}
-
-fn stem(path: &Path) -> String {
-    path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "prop".into())
 }

@@ -4,7 +4,9 @@
 //!
 //! - [`SpriteModel`]: weights + vocabulary + config, the prompt tokenizer and the sampler
 //!   (Euler over the rectified-flow ODE from noise at t = 1 to the image at t = 0, with
-//!   classifier-free guidance), deterministic per seed;
+//!   classifier-free guidance), deterministic per seed; each [`SamplerStep`] can estimate the
+//!   finished sprite, which the backend turns into step previews when asked
+//!   ([`ImageRequest::preview_every`]);
 //! - [`SpriteBackend`]: the [`ImageBackend`] over it, whose output goes through the finishing stage
 //!   ([`finish::pixelate`]: palette quantisation and binary alpha);
 //! - [`model`]: the network, a mirror of the trainer's `tools/sprite_model/python/model.py`.
@@ -84,6 +86,28 @@ pub struct Sampling {
     pub guidance: f64,
     /// Where the trajectory starts.
     pub t_start: f64,
+}
+
+/// One sampler step, as [`SpriteModel::sample`] reports it: the state before the step's Euler
+/// update, from which [`estimate`](Self::estimate) predicts the finished sample on demand.
+#[derive(Debug, Clone, Copy)]
+pub struct SamplerStep<'a> {
+    /// Steps done, from 1.
+    pub step: usize,
+    /// Steps in all.
+    pub total: usize,
+    x: &'a Tensor,
+    v: &'a Tensor,
+    t: f64,
+}
+
+impl SamplerStep<'_> {
+    /// The current estimate of the clean sample, `x_t − t·v` (the rectified flow's straight line
+    /// followed to t = 0), premultiplied RGBA in [-1, 1] like [`SpriteModel::sample`]'s output.
+    /// At the last step it is that output. One tensor operation; nothing is computed until asked.
+    pub fn estimate(&self) -> Result<Tensor> {
+        Ok((self.x - (self.v * self.t)?)?)
+    }
 }
 
 /// Weights, vocabulary and config of a sprite model, ready to sample.
@@ -194,15 +218,16 @@ impl SpriteModel {
     }
 
     /// Runs the sampler from `noise` `(B, 4, S, S)` for captions `cond` (and `uncond` for the
-    /// guidance branch: empty rows are the null caption) with the [`Sampling`] settings. Returns
-    /// premultiplied RGBA in [-1, 1] (unclamped).
+    /// guidance branch: empty rows are the null caption) with the [`Sampling`] settings, calling
+    /// `on_step` once per step (an error from it stops the sampler). Returns premultiplied RGBA in
+    /// [-1, 1] (unclamped).
     pub fn sample(
         &self,
         noise: &Tensor,
         cond: &[Vec<u32>],
         uncond: &[Vec<u32>],
         sampling: Sampling,
-        on_step: &mut dyn FnMut(usize, usize) -> Result<()>,
+        on_step: &mut dyn FnMut(SamplerStep<'_>) -> Result<()>,
     ) -> Result<Tensor> {
         let Sampling {
             steps,
@@ -225,8 +250,14 @@ impl SpriteModel {
             let vc = v.narrow(0, 0, b)?;
             let vu = v.narrow(0, b, b)?;
             let v = (&vu + ((vc - &vu)? * guidance)?)?;
+            on_step(SamplerStep {
+                step: i + 1,
+                total: steps,
+                x: &x,
+                v: &v,
+                t,
+            })?;
             x = (x + (v * (t_next - t))?)?;
-            on_step(i + 1, steps)?;
         }
         Ok(x)
     }
@@ -235,7 +266,7 @@ impl SpriteModel {
     pub fn generate(
         &self,
         req: &ImageRequest,
-        on_step: &mut dyn FnMut(usize, usize) -> Result<()>,
+        on_step: &mut dyn FnMut(SamplerStep<'_>) -> Result<()>,
     ) -> Result<RgbaImage> {
         let s = self.config().size;
         let n = 4 * s * s;
@@ -356,12 +387,21 @@ impl ImageBackend for SpriteBackend {
                 req.width, req.height
             )));
         }
-        let raw = self.model.generate(req, &mut |step, total| {
+        let raw = self.model.generate(req, &mut |st| {
             req.check_cancelled()?;
+            let preview = if req.preview_due(st.step, st.total) {
+                Some(sized(
+                    tensor_to_image(&st.estimate()?)?,
+                    req.width,
+                    req.height,
+                ))
+            } else {
+                None
+            };
             on_event(ImageEvent::Step {
-                step,
-                total,
-                preview: None,
+                step: st.step,
+                total: st.total,
+                preview: preview.as_ref(),
             });
             Ok(())
         })?;
@@ -372,16 +412,15 @@ impl ImageBackend for SpriteBackend {
             })?,
             None => raw,
         };
-        let factor = req.width / s;
-        Ok(if factor == 1 {
-            finished
-        } else {
-            image::imageops::resize(
-                &finished,
-                req.width,
-                req.height,
-                image::imageops::FilterType::Nearest,
-            )
-        })
+        Ok(sized(finished, req.width, req.height))
+    }
+}
+
+/// `img` at `width` × `height`, scaled with nearest neighbour (pixels stay crisp) if it is not.
+fn sized(img: RgbaImage, width: u32, height: u32) -> RgbaImage {
+    if img.dimensions() == (width, height) {
+        img
+    } else {
+        image::imageops::resize(&img, width, height, image::imageops::FilterType::Nearest)
     }
 }

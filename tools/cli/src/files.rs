@@ -1,0 +1,40 @@
+//! Files in and out of the image commands (`sprout gen` images and props, `sprout finish`):
+//! pictures read together with their bytes (hashed into the provenance), and outputs written
+//! atomically with their provenance sidecar (`<file>.prov.ron`); PNGs also carry their parameters
+//! in `tEXt` chunks.
+
+use std::path::Path;
+
+use anyhow::Context;
+use image::RgbaImage;
+use sprout_core::finish::Generated;
+
+/// Reads and decodes the picture at `path`; returns it as RGBA with the file's bytes.
+pub fn read_image(path: &Path) -> anyhow::Result<(RgbaImage, Vec<u8>)> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let image = image::load_from_memory(&bytes)
+        .with_context(|| format!("decoding {}", path.display()))?
+        .to_rgba8();
+    Ok((image, bytes))
+}
+
+/// Writes `image` to `path` as a PNG carrying `generated`'s parameters, and its sidecar.
+pub fn write_png(generated: &Generated, path: &Path, image: &RgbaImage) -> anyhow::Result<()> {
+    generated
+        .write_png(path, image)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Writes `bytes` (a `.glb`, an atlas layout...) to `path`, and its sidecar.
+pub fn write_bytes(generated: &Generated, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    generated
+        .write_bytes(path, bytes)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The file name of `path` without its extension (`prop` when it has none), for asset names.
+pub fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "prop".into())
+}
