@@ -205,6 +205,13 @@ fn story_and_image_jobs_are_staged_and_accepted() {
         s == JobStatus::Staged
     });
     assert!(steps > 0, "sampling steps were reported");
+    assert!(
+        app.world().resource::<Generations>().jobs[&icon]
+            .live
+            .as_ref()
+            .is_some_and(|p| p.dimensions() == (16, 16)),
+        "step previews arrived"
+    );
     let png = accept(&mut app, icon);
     assert_eq!(png, assets.join("sprites/items/honey_jar.png"));
     let decoded = image::load_from_memory(&std::fs::read(&png).unwrap())

@@ -472,7 +472,9 @@ impl Ctx<'_> {
             .with_size(size, size)
             .with_steps(req.steps)
             .with_guidance(req.guidance)
-            .with_seed(req.seed);
+            .with_seed(req.seed)
+            // A 16×16 preview costs one tensor op: show every step.
+            .with_previews(1);
         request.cancel = self.cancel.clone();
         let img = backend
             .generate(&request, &mut |e| {
