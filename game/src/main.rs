@@ -1,8 +1,11 @@
 //! Kettle Hollow, the sample farming game: `cargo run`.
 //!
 //! Options: `--screenshot PATH` saves a screenshot once the content has loaded and exits;
-//! `--talk NPC` starts a conversation with that villager first (for a dialogue screenshot).
+//! `--talk NPC` starts a conversation with that villager first (for a dialogue screenshot);
+//! `--editor NPC` / `--editor-sprite ITEM` open the editor and generate first;
+//! `--bench FRAMES [--crops N]` measures frame times (see `cargo bench -p sprout_farm`).
 
+mod bench;
 mod camera;
 mod screenshot;
 
@@ -12,7 +15,8 @@ use bevy::winit::WinitSettings;
 use bevy_sprout::prelude::*;
 
 fn main() -> AppExit {
-    let args = screenshot::Args::parse(std::env::args().skip(1));
+    let (bench_args, rest) = bench::Args::take(std::env::args().skip(1).collect());
+    let args = screenshot::Args::parse(rest.into_iter());
     let asset_dir = bevy_sprout::default_asset_dir();
     let mut app = App::new();
     if cfg!(feature = "dev") {
@@ -43,5 +47,6 @@ fn main() -> AppExit {
     #[cfg(feature = "dev")]
     app.add_plugins(bevy_sprout::editor::EditorPlugin);
     screenshot::install(&mut app, args);
+    bench::install(&mut app, bench_args);
     app.run()
 }

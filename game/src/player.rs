@@ -1,8 +1,13 @@
-//! The farmer: walks with WASD / arrow keys, and acts on the tile or person in front.
+//! The farmer: walks with WASD / arrow keys or a gamepad's left stick / d-pad, and acts on the
+//! tile or person in front.
 //!
 //! Keys: Space use tool (till, plant the selected seed, water, harvest) · E talk / sell at the bin
 //! / shop · G give the selected item · Q / Tab select the next item · 1–9 buy at the shop ·
 //! Z sleep at the farmhouse · F5 save · F9 load.
+//!
+//! Gamepad: A use tool · B talk / sell · X give · Y next item · right / left bumper buy the first /
+//! second seed at the shop · Select sleep. In conversations A continues and A, B, X, Y pick the
+//! first four choices.
 
 use bevy::prelude::*;
 use bevy_sprout::prelude::*;
@@ -46,7 +51,31 @@ impl Player {
 pub(crate) fn plugin(app: &mut App) {
     app.add_message::<PlayerAction>()
         .add_systems(Startup, spawn)
-        .add_systems(Update, (walk, keys).in_set(crate::FarmSystems::Input));
+        .add_systems(Update, (walk, keys).in_set(crate::FarmSystems::Input))
+        .add_systems(Update, dress.in_set(crate::FarmSystems::Draw));
+}
+
+/// The plain figure drawn when the world names no player sprite.
+fn plain() -> Sprite {
+    Sprite::from_color(Color::srgb(0.95, 0.80, 0.35), Vec2::new(10.0, 14.0))
+}
+
+/// Dresses the farmer in the world's `player_sprite` (hot reload swaps it live), or the plain
+/// figure without one.
+fn dress(library: Library, server: Res<AssetServer>, mut player: Query<&mut Sprite, With<Player>>) {
+    let Ok(mut sprite) = player.single_mut() else {
+        return;
+    };
+    match library.world().and_then(|w| w.player_sprite.as_ref()) {
+        Some(path) => {
+            let handle: Handle<Image> = server.load(path.as_str().to_owned());
+            if sprite.image != handle {
+                *sprite = Sprite::from_image(handle);
+            }
+        }
+        None if sprite.image != Handle::default() => *sprite = plain(),
+        None => {}
+    }
 }
 
 fn spawn(mut commands: Commands) {
@@ -55,46 +84,66 @@ fn spawn(mut commands: Commands) {
         Player {
             facing: IVec2::NEG_Y,
         },
-        Sprite::from_color(Color::srgb(0.95, 0.80, 0.35), Vec2::new(10.0, 14.0)),
+        plain(),
         Transform::from_translation(tile_center(IVec2::new(5, 9)).extend(2.0)),
     ));
+}
+
+/// Stick deflection below this is noise.
+const STICK_DEAD_ZONE: f32 = 0.25;
+
+/// Where the keyboard or a gamepad points, at most unit length (a half-tilted stick walks at half
+/// speed).
+fn heading(keys: Option<&ButtonInput<KeyCode>>, pads: &Query<&Gamepad>) -> Vec2 {
+    let mut dir = Vec2::ZERO;
+    if let Some(keys) = keys {
+        for (codes, d) in [
+            ([KeyCode::KeyW, KeyCode::ArrowUp], Vec2::Y),
+            ([KeyCode::KeyS, KeyCode::ArrowDown], Vec2::NEG_Y),
+            ([KeyCode::KeyA, KeyCode::ArrowLeft], Vec2::NEG_X),
+            ([KeyCode::KeyD, KeyCode::ArrowRight], Vec2::X),
+        ] {
+            if keys.any_pressed(codes) {
+                dir += d;
+            }
+        }
+    }
+    if dir != Vec2::ZERO {
+        return dir.normalize();
+    }
+    for pad in pads {
+        for v in [pad.left_stick(), pad.dpad()] {
+            if v.length() > STICK_DEAD_ZONE {
+                return v.clamp_length_max(1.0);
+            }
+        }
+    }
+    Vec2::ZERO
 }
 
 fn walk(
     time: Res<Time>,
     keys: Option<Res<ButtonInput<KeyCode>>>,
+    pads: Query<&Gamepad>,
     talking: Query<(), With<DialogueRunner>>,
     mut player: Query<(&mut Player, &mut Transform)>,
 ) {
-    let Some(keys) = keys else { return };
     if !talking.is_empty() {
         return;
     }
     let Ok((mut player, mut transform)) = player.single_mut() else {
         return;
     };
-    let mut dir = IVec2::ZERO;
-    if keys.any_pressed([KeyCode::KeyW, KeyCode::ArrowUp]) {
-        dir.y += 1;
-    }
-    if keys.any_pressed([KeyCode::KeyS, KeyCode::ArrowDown]) {
-        dir.y -= 1;
-    }
-    if keys.any_pressed([KeyCode::KeyA, KeyCode::ArrowLeft]) {
-        dir.x -= 1;
-    }
-    if keys.any_pressed([KeyCode::KeyD, KeyCode::ArrowRight]) {
-        dir.x += 1;
-    }
-    if dir == IVec2::ZERO {
+    let dir = heading(keys.as_deref(), &pads);
+    if dir == Vec2::ZERO {
         return;
     }
-    player.facing = if dir.x != 0 {
-        IVec2::new(dir.x, 0)
+    player.facing = if dir.x.abs() >= dir.y.abs() {
+        IVec2::new(dir.x.signum() as i32, 0)
     } else {
-        IVec2::new(0, dir.y)
+        IVec2::new(0, dir.y.signum() as i32)
     };
-    let step = dir.as_vec2().normalize() * SPEED * time.delta_secs();
+    let step = dir * SPEED * time.delta_secs();
     let next = (transform.translation.truncate() + step)
         .clamp(Vec2::new(-4.0, -6.0) * TILE, Vec2::new(80.0, 14.0) * TILE);
     transform.translation = next.extend(transform.translation.z);
@@ -102,13 +151,30 @@ fn walk(
 
 fn keys(
     keys: Option<Res<ButtonInput<KeyCode>>>,
+    pads: Query<&Gamepad>,
     talking: Query<(), With<DialogueRunner>>,
     mut out: MessageWriter<PlayerAction>,
 ) {
-    let Some(keys) = keys else { return };
     if !talking.is_empty() {
         return;
     }
+    let buttons = [
+        (GamepadButton::South, PlayerAction::UseTool),
+        (GamepadButton::East, PlayerAction::Interact),
+        (GamepadButton::West, PlayerAction::Gift),
+        (GamepadButton::North, PlayerAction::NextItem),
+        (GamepadButton::RightTrigger, PlayerAction::Buy(0)),
+        (GamepadButton::LeftTrigger, PlayerAction::Buy(1)),
+        (GamepadButton::Select, PlayerAction::Sleep),
+    ];
+    for pad in &pads {
+        for (button, action) in buttons {
+            if pad.just_pressed(button) {
+                out.write(action);
+            }
+        }
+    }
+    let Some(keys) = keys else { return };
     let map = [
         (KeyCode::Space, PlayerAction::UseTool),
         (KeyCode::KeyE, PlayerAction::Interact),

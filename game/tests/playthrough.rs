@@ -370,3 +370,136 @@ fn save_round_trip_and_corrupt_saves() {
     let err = save::read(&path).unwrap_err().to_string();
     assert!(err.contains("version 9"), "{err}");
 }
+
+/// A gamepad drives the farmer like the keyboard: the left stick walks (a half-tilted stick at
+/// half speed), A uses the tool on the tile in front, Y selects the next item, and in a
+/// conversation A continues and the face buttons pick choices.
+#[test]
+fn a_gamepad_walks_acts_and_talks() {
+    let saves = tempfile::tempdir().unwrap();
+    let mut app = game(saves.path());
+    #[derive(Resource, Default)]
+    struct Seen(Vec<PlayerAction>);
+    app.init_resource::<Seen>().add_systems(
+        Update,
+        |mut seen: ResMut<Seen>, mut actions: MessageReader<PlayerAction>| {
+            seen.0.extend(actions.read().copied());
+        },
+    );
+    let pad = app.world_mut().spawn(Gamepad::default()).id();
+    let start = Vec2::new(2.0, 2.0) * sprout_farm::world::TILE;
+    place_player(&mut app, start, IVec2::NEG_Y);
+    let x = |app: &mut App| {
+        let mut q = app.world_mut().query_filtered::<&Transform, With<Player>>();
+        q.single(app.world()).unwrap().translation.x
+    };
+
+    // Full right for 10 frames of 16 ms: 72 units/s * 0.16 s.
+    app.world_mut()
+        .get_mut::<Gamepad>(pad)
+        .unwrap()
+        .analog_mut()
+        .set(GamepadAxis::LeftStickX, 1.0);
+    let before = x(&mut app);
+    for _ in 0..10 {
+        app.update();
+    }
+    let full = x(&mut app) - before;
+    assert!((full - 72.0 * 0.16).abs() < 1.5, "walked {full}");
+    let facing = {
+        let mut q = app.world_mut().query::<&Player>();
+        q.single(app.world()).unwrap().facing
+    };
+    assert_eq!(facing, IVec2::X);
+
+    // Half tilt, half the distance; inside the dead zone, none.
+    app.world_mut()
+        .get_mut::<Gamepad>(pad)
+        .unwrap()
+        .analog_mut()
+        .set(GamepadAxis::LeftStickX, 0.5);
+    let before = x(&mut app);
+    for _ in 0..10 {
+        app.update();
+    }
+    let half = x(&mut app) - before;
+    assert!(
+        (half - full / 2.0).abs() < 1.0,
+        "walked {half} at half tilt"
+    );
+    app.world_mut()
+        .get_mut::<Gamepad>(pad)
+        .unwrap()
+        .analog_mut()
+        .set(GamepadAxis::LeftStickX, 0.1);
+    let before = x(&mut app);
+    app.update();
+    assert_eq!(x(&mut app), before, "the dead zone holds still");
+
+    // Buttons become actions.
+    for (button, action) in [
+        (GamepadButton::South, PlayerAction::UseTool),
+        (GamepadButton::North, PlayerAction::NextItem),
+        (GamepadButton::Select, PlayerAction::Sleep),
+    ] {
+        app.world_mut().resource_mut::<Seen>().0.clear();
+        {
+            let mut g = app.world_mut().get_mut::<Gamepad>(pad).unwrap();
+            g.digital_mut().press(button);
+        }
+        app.update();
+        {
+            let mut g = app.world_mut().get_mut::<Gamepad>(pad).unwrap();
+            g.digital_mut().release(button);
+            g.digital_mut().clear();
+        }
+        // The action is read next frame (`Seen` may run before the input system).
+        app.update();
+        assert!(
+            app.world().resource::<Seen>().0.contains(&action),
+            "{button:?} should give {action:?}: {:?}",
+            app.world().resource::<Seen>().0
+        );
+    }
+
+    // In a conversation, A shows the whole line at once (the typewriter is still running).
+    app.world_mut().write_message(StartDialogue {
+        tree: Id::new("pim_first").unwrap(),
+    });
+    let revealed = |app: &mut App| {
+        let mut q = app.world_mut().query::<&DialogueRunner>();
+        q.single(app.world())
+            .ok()
+            .map(DialogueRunner::fully_revealed)
+    };
+    for _ in 0..10 {
+        if revealed(&mut app).is_some() {
+            break;
+        }
+        app.update();
+    }
+    assert_eq!(revealed(&mut app), Some(false), "the conversation started");
+    app.world_mut()
+        .get_mut::<Gamepad>(pad)
+        .unwrap()
+        .digital_mut()
+        .press(GamepadButton::South);
+    app.update();
+    assert_eq!(revealed(&mut app), Some(true), "A finished the line");
+
+    // The farmer wears the world's player sprite.
+    let text = std::fs::read_to_string(assets().join("world/kettle_hollow.world.ron")).unwrap();
+    let world: sprout_core::content::World = sprout_core::format::parse(&text).unwrap();
+    let expected = world
+        .player_sprite
+        .expect("the starter world names a player sprite");
+    let mut q = app.world_mut().query_filtered::<&Sprite, With<Player>>();
+    let sprite = q.single(app.world()).unwrap();
+    assert_eq!(
+        app.world()
+            .resource::<AssetServer>()
+            .get_path(&sprite.image)
+            .map(|p| p.path().to_string_lossy().into_owned()),
+        Some(expected.to_string())
+    );
+}

@@ -3,7 +3,7 @@
 //! state kept in memory, applies its effects to that state and prints them. Space or a click
 //! continues, 1-9 or a click picks a choice. Closes when the conversation ends.
 //!
-//! `cargo run -p bevy_sprout --example dialogue -- pim_first_meeting`
+//! `cargo run -p bevy_sprout --example dialogue -- pim_first`
 
 use bevy::prelude::*;
 use bevy_sprout::prelude::*;

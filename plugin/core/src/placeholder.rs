@@ -80,6 +80,11 @@ pub fn wanted(set: &ContentSet) -> Vec<Wanted> {
             owner: owner.to_owned(),
         });
     };
+    for w in &set.worlds {
+        if let Some(sprite) = &w.value.player_sprite {
+            add(sprite, Role::CharacterSprite, "player");
+        }
+    }
     for c in &set.characters {
         let c = &c.value;
         add(

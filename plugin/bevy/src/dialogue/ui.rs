@@ -28,11 +28,14 @@ pub enum DialogueUi {
 pub struct DialogueChoiceButton(pub usize);
 
 pub(super) fn plugin(app: &mut App) {
-    app.add_systems(Update, (keyboard, mouse).before(SproutSystems::Dialogue))
-        .add_systems(
-            Update,
-            (build_box, update_box).chain().in_set(SproutSystems::Ui),
-        );
+    app.add_systems(
+        Update,
+        (keyboard, gamepad, mouse).before(SproutSystems::Dialogue),
+    )
+    .add_systems(
+        Update,
+        (build_box, update_box).chain().in_set(SproutSystems::Ui),
+    );
 }
 
 fn keyboard(
@@ -61,6 +64,37 @@ fn keyboard(
     for (n, key) in DIGITS.iter().enumerate() {
         if keys.just_pressed(*key) {
             out.write(ChooseLine::Pick(n));
+        }
+    }
+}
+
+/// Gamepads: A (south) continues; with choices on offer, A, B, X, Y (south, east, west, north)
+/// pick the first four, once the line is fully shown.
+fn gamepad(
+    pads: Query<&Gamepad>,
+    mut out: MessageWriter<ChooseLine>,
+    running: Query<&DialogueRunner>,
+) {
+    let Ok(runner) = running.single() else {
+        return;
+    };
+    const FACES: [GamepadButton; 4] = [
+        GamepadButton::South,
+        GamepadButton::East,
+        GamepadButton::West,
+        GamepadButton::North,
+    ];
+    for pad in &pads {
+        if runner.offered.is_empty() || !runner.fully_revealed() {
+            if pad.just_pressed(GamepadButton::South) {
+                out.write(ChooseLine::Continue);
+            }
+            continue;
+        }
+        for (n, button) in FACES.into_iter().enumerate() {
+            if n < runner.offered.len() && pad.just_pressed(button) {
+                out.write(ChooseLine::Pick(n));
+            }
         }
     }
 }

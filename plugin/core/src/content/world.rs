@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Id, Season};
+use super::{AssetPath, Id, Season};
 
 /// The world: setting, tone, places, story flags and the names generators must never copy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -32,6 +32,11 @@ pub struct World {
     /// Names (people, places, products) from other games that must not appear in our content.
     #[serde(default)]
     pub do_not_copy: Vec<String>,
+    /// The farmer's world sprite (16×32, like the villagers'); the game draws a plain figure
+    /// without one. Art, so generators of the story bible leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub player_sprite: Option<AssetPath>,
 }
 
 /// Notes on one season.

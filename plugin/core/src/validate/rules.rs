@@ -444,6 +444,9 @@ impl<'a> Checker<'a> {
         self.text(at, &r.field("title"), &w.title, LABEL_MAX);
         self.text(at, &r.field("setting"), &w.setting, PROSE_MAX);
         self.text(at, &r.field("tone"), &w.tone, PROSE_MAX);
+        if let Some(sprite) = &w.player_sprite {
+            self.asset(at, &r.field("player_sprite"), sprite);
+        }
         if !(1..=60).contains(&w.days_per_season) {
             self.report(
                 at,
