@@ -104,6 +104,30 @@ fn story_and_image_jobs_are_staged_and_accepted() {
     let root = std::fs::canonicalize(tmp.path()).unwrap();
     let (mut app, assets) = app_over_copy(&root);
 
+    // Each job uses the model the settings name when it is submitted: an unknown one fails with
+    // its name, and the next job, back on the default, is unaffected.
+    app.world_mut().resource_mut::<GeneratorSettings>().model = Some("no-such-model".into());
+    let unknown = JobId::new();
+    app.world_mut().write_message(GenerateStory {
+        job: unknown,
+        spec: sprout_core::story::JobSpec {
+            job: sprout_core::story::Job::Item {
+                id: Id::new("nothing").unwrap(),
+                category: None,
+                brief: String::new(),
+            },
+            seed: 1,
+        },
+    });
+    app.update();
+    app.world_mut().resource_mut::<GeneratorSettings>().model = None;
+    wait(
+        &mut app,
+        Duration::from_secs(60),
+        "the unknown model",
+        |app| matches!(status(app, unknown), JobStatus::Failed(e) if e.contains("no-such-model")),
+    );
+
     // A cancelled job ends cancelled and stages nothing.
     let cancelled = JobId::new();
     let mut request = DialogueRequest::new(

@@ -108,7 +108,7 @@ pub(super) fn tab(
             ui.add(egui::DragValue::new(&mut state.seed));
             ui.end_row();
             ui.label("Model");
-            ui.label("default (SmolLM2-135M-Instruct, local)");
+            super::model_picker(ui, view);
             ui.end_row();
         });
     let ready = state.npc.is_some();

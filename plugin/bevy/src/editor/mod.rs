@@ -29,7 +29,7 @@ pub use dialogue::{SituationChoice, dialogue_job};
 
 use crate::generate::{
     AcceptGenerated, CancelGeneration, GenerateDialogue, GenerateImage, GenerateStory, Generations,
-    JobId, JobStatus, Preview, RejectGenerated,
+    GeneratorSettings, JobId, JobStatus, Preview, RejectGenerated,
 };
 use crate::library::{ContentStatus, Library};
 
@@ -221,6 +221,8 @@ fn panel(
     mut actions: Actions,
     mut textures: Local<Textures>,
     asset_dir: Res<crate::SproutSettings>,
+    mut generator: ResMut<GeneratorSettings>,
+    models: Local<ModelChoices>,
 ) -> Result {
     if !state.open {
         return Ok(());
@@ -261,6 +263,8 @@ fn panel(
                 jobs: &jobs,
                 textures: &mut textures,
                 library: &library,
+                generator: &mut generator,
+                models: &models,
             };
             match state.tab {
                 Tab::Dialogue => dialogue::tab(ui, state, &mut view, &mut actions),
@@ -305,6 +309,59 @@ pub struct JobView<'a, 'w> {
     pub textures: &'a mut Textures,
     /// The loaded content.
     pub library: &'a Library<'w>,
+    /// The generator's settings (the LLM to use).
+    pub generator: &'a mut GeneratorSettings,
+    /// The LLMs on offer.
+    pub models: &'a ModelChoices,
+}
+
+/// The text models of the registry, for the model picker: id, name, and whether it is already
+/// in the cache (otherwise the first job fetches it, with its progress in the bar).
+pub struct ModelChoices(pub Vec<(String, String, bool)>);
+
+impl Default for ModelChoices {
+    fn default() -> Self {
+        let manager = sprout_core::llm::ModelManager::new();
+        Self(
+            manager
+                .registry()
+                .text
+                .iter()
+                .map(|e| (e.id.clone(), e.name.clone(), manager.is_present(e)))
+                .collect(),
+        )
+    }
+}
+
+/// The LLM picker: sets [`GeneratorSettings::model`] for the jobs submitted from now on.
+pub fn model_picker(ui: &mut egui::Ui, view: &mut JobView) {
+    let models = &view.models.0;
+    let current = view
+        .generator
+        .model
+        .clone()
+        .or_else(|| models.first().map(|m| m.0.clone()))
+        .unwrap_or_default();
+    let label = |(_, name, cached): &(String, String, bool)| {
+        if *cached {
+            format!("{name} (local)")
+        } else {
+            format!("{name} (fetched on first use)")
+        }
+    };
+    let shown = models
+        .iter()
+        .find(|m| m.0 == current)
+        .map_or(current.clone(), label);
+    egui::ComboBox::from_id_salt("llm")
+        .selected_text(shown)
+        .show_ui(ui, |ui| {
+            for (i, m) in models.iter().enumerate() {
+                // The first entry is the default: `None`.
+                let value = (i > 0).then(|| m.0.clone());
+                ui.selectable_value(&mut view.generator.model, value, label(m));
+            }
+        });
 }
 
 /// What the user did with a shown job.

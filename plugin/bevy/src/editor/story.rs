@@ -161,6 +161,9 @@ pub(super) fn quest_tab(
             ui.label("Seed");
             ui.add(egui::DragValue::new(&mut form.seed));
             ui.end_row();
+            ui.label("Model");
+            super::model_picker(ui, view);
+            ui.end_row();
             ui.label("Writes");
             ui.label(job.as_ref().map_or_else(
                 || "(pick a giver; the id must be lowercase letters, digits and _)".to_owned(),

@@ -365,7 +365,8 @@ pub struct Generations {
 }
 
 /// Generation settings. Inference threads follow candle's `CANDLE_NUM_THREADS` (set it before
-/// starting the game: Bevy's task pools share the same cores).
+/// starting the game: Bevy's task pools share the same cores). `model` may change at any time
+/// (the editor's model picker does): each job uses the value it was submitted with.
 #[derive(Resource, Debug, Clone)]
 pub struct GeneratorSettings {
     /// Registry id of the LLM, or `None` for the default.
@@ -442,6 +443,7 @@ fn submit(
     worker: Res<Worker>,
     mut jobs: ResMut<Generations>,
     settings: Res<SproutSettings>,
+    generator: Res<GeneratorSettings>,
     server: Res<AssetServer>,
     assets: crate::library::ContentAssets,
     mut updates: MessageWriter<GenerationUpdate>,
@@ -478,6 +480,7 @@ fn submit(
         let command = worker::Command {
             job,
             request,
+            model: generator.model.clone(),
             content,
             cancel,
         };

@@ -29,6 +29,9 @@ use super::{GenerationUpdate, GeneratorSettings, ImageJob, ImageTarget, JobId, P
 pub(super) struct Command {
     pub job: JobId,
     pub request: Request,
+    /// The LLM to use (registry id; `None`: the default), from [`GeneratorSettings::model`] when
+    /// the job was submitted.
+    pub model: Option<String>,
     pub content: Box<ContentSet>,
     pub cancel: CancelToken,
 }
@@ -49,9 +52,9 @@ type Send<'a> = &'a dyn Fn(GenerationUpdate);
 /// A staged job: its preview, the main file's provenance, the files.
 type Done = (Preview, Provenance, StagedFiles);
 
-/// The models, loaded on first use.
+/// The models, loaded on first use; the LLM is reloaded when a job asks for another one.
 struct Models {
-    llm: Option<(LocalModel, ModelRef)>,
+    llm: Option<(LocalModel, ModelRef, Option<String>)>,
     sprite: Option<SpriteBackend>,
 }
 
@@ -71,6 +74,7 @@ pub(super) fn run(
     while let Ok(Command {
         job,
         request,
+        model,
         content,
         cancel,
     }) = inbox.recv()
@@ -80,6 +84,7 @@ pub(super) fn run(
             continue;
         }
         let ctx = Ctx {
+            model: model.as_deref(),
             settings: &settings,
             asset_dir: &asset_dir,
             job,
@@ -113,6 +118,7 @@ pub(super) fn run(
 
 /// One job's context.
 struct Ctx<'a> {
+    model: Option<&'a str>,
     settings: &'a GeneratorSettings,
     asset_dir: &'a Path,
     job: JobId,
@@ -122,12 +128,15 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// The LLM, fetched and loaded on first use.
+    /// The job's LLM, fetched and loaded on first use (or when the job asks for another).
     fn llm<'m>(&self, models: &'m mut Models) -> Result<(&'m LocalModel, &'m ModelRef), String> {
-        if models.llm.is_none() {
-            models.llm = Some(self.load_llm()?);
+        let wanted = self.model.map(str::to_owned);
+        if models.llm.as_ref().is_none_or(|(_, _, id)| *id != wanted) {
+            models.llm = None;
+            let (model, reference) = self.load_llm()?;
+            models.llm = Some((model, reference, wanted));
         }
-        let (m, r) = models.llm.as_ref().ok_or("no model")?;
+        let (m, r, _) = models.llm.as_ref().ok_or("no model")?;
         Ok((m, r))
     }
 
@@ -135,7 +144,7 @@ impl Ctx<'_> {
         let manager = ModelManager::new();
         let mut last = Instant::now();
         let (entry, path) = manager
-            .ensure(self.settings.model.as_deref(), &mut |p: PullProgress| {
+            .ensure(self.model, &mut |p: PullProgress| {
                 if last.elapsed().as_millis() > 200 {
                     last = Instant::now();
                     (self.send)(GenerationUpdate::Loading {
