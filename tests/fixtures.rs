@@ -6,9 +6,10 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use sprout_core::fs::copy_tree;
 use sprout_core::validate::validate_dir;
 
-use crate::support::{copy_tree, fixtures};
+use crate::support::fixtures;
 
 /// One expected or actual diagnostic, as `file rule line:col field`.
 fn expectations(case: &Path) -> BTreeSet<String> {
@@ -23,8 +24,8 @@ fn expectations(case: &Path) -> BTreeSet<String> {
 fn run_case(case: &Path) -> BTreeSet<String> {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    copy_tree(&fixtures().join("base"), root);
-    copy_tree(case, root);
+    copy_tree(&fixtures().join("base"), root).unwrap();
+    copy_tree(case, root).unwrap();
     std::fs::remove_file(root.join("expect.txt")).unwrap();
     if let Ok(list) = std::fs::read_to_string(root.join("remove.txt")) {
         for f in list.lines().filter(|l| !l.trim().is_empty()) {

@@ -9,11 +9,11 @@ use sprout_core::content::{ContentSet, Id, Situation};
 use sprout_core::llm::{
     Error, Event, FinishReason, Generation, GenerationRequest, TextBackend, Timings,
 };
-use sprout_core::story::{self, Job, JobSpec, Options, Project, Status, Templates};
+use sprout_core::story::{self, Generator, Job, JobSpec, Options, Project, Status, Templates};
 use sprout_core::validate::validate_dir;
 
 use crate::llm::model;
-use crate::support::{assets, copy_tree};
+use crate::support::assets;
 
 /// Counts the calls that reach the backend it wraps.
 struct Counting<'a> {
@@ -45,8 +45,7 @@ fn model_ref() -> ModelRef {
 fn project() -> (tempfile::TempDir, Project) {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("assets");
-    std::fs::create_dir_all(&a).unwrap();
-    copy_tree(&assets(), &a);
+    sprout_core::fs::copy_tree(&assets(), &a).unwrap();
     (dir, Project::new(a))
 }
 
@@ -66,6 +65,13 @@ fn an_npc_and_two_dialogue_trees_are_generated_valid_and_cached() {
     let mut set = load(&p);
     let templates = Templates::builtin();
     let options = Options::default();
+    let model_ref = model_ref();
+    let generator = Generator {
+        project: &p,
+        templates: &templates,
+        model: &model_ref,
+        options: &options,
+    };
     let m = model();
     let mut local = m.backend();
     let mut backend = Counting {
@@ -79,17 +85,9 @@ fn an_npc_and_two_dialogue_trees_are_generated_valid_and_cached() {
         },
         seed: 11,
     };
-    let o = story::generate(
-        &mut backend,
-        &model_ref(),
-        &templates,
-        &p,
-        &mut set,
-        &npc,
-        &options,
-        &mut |_| {},
-    )
-    .unwrap();
+    let o = generator
+        .generate(&mut backend, &mut set, &npc, &mut |_| {})
+        .unwrap();
     assert!(o.status.delivered(), "{:?}", o.status);
     assert!(p.assets.join("npcs/wren.npc.ron").is_file());
     assert!(p.assets.join("npcs/wren.npc.ron.prov.ron").is_file());
@@ -110,17 +108,9 @@ fn an_npc_and_two_dialogue_trees_are_generated_valid_and_cached() {
     });
     let mut calls_before = backend.calls;
     for t in &trees {
-        let o = story::generate(
-            &mut backend,
-            &model_ref(),
-            &templates,
-            &p,
-            &mut set,
-            t,
-            &options,
-            &mut |_| {},
-        )
-        .unwrap();
+        let o = generator
+            .generate(&mut backend, &mut set, t, &mut |_| {})
+            .unwrap();
         assert!(o.status.delivered(), "{:?}", o.status);
         assert!(o.attempts >= 1 && o.tokens > 0);
         eprintln!("{}", std::fs::read_to_string(&o.path).unwrap());
@@ -132,34 +122,18 @@ fn an_npc_and_two_dialogue_trees_are_generated_valid_and_cached() {
 
     // The same request again: up to date, no model work.
     calls_before = backend.calls;
-    let again = story::generate(
-        &mut backend,
-        &model_ref(),
-        &templates,
-        &p,
-        &mut set,
-        &trees[1],
-        &options,
-        &mut |_| {},
-    )
-    .unwrap();
+    let again = generator
+        .generate(&mut backend, &mut set, &trees[1], &mut |_| {})
+        .unwrap();
     assert_eq!(again.status, Status::UpToDate);
     // Gone from disk: a cache hit restores the same bytes, still with no model work.
     let path = p.assets.join("dialogue/wren_daily.dialogue.ron");
     let bytes = std::fs::read(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
     let mut set = load(&p);
-    let cached = story::generate(
-        &mut backend,
-        &model_ref(),
-        &templates,
-        &p,
-        &mut set,
-        &trees[1],
-        &options,
-        &mut |_| {},
-    )
-    .unwrap();
+    let cached = generator
+        .generate(&mut backend, &mut set, &trees[1], &mut |_| {})
+        .unwrap();
     assert_eq!(cached.status, Status::Cached);
     assert_eq!(backend.calls, calls_before, "a cache hit calls no model");
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
@@ -177,57 +151,26 @@ fn an_npc_and_two_dialogue_trees_are_generated_valid_and_cached() {
             .replace("wren_daily", "wren_daily "),
     )
     .unwrap();
-    let kept = story::generate(
-        &mut backend,
-        &model_ref(),
-        &templates,
-        &p,
-        &mut set,
-        &trees[1],
-        &options,
-        &mut |_| {},
-    )
-    .unwrap();
+    let kept = generator
+        .generate(&mut backend, &mut set, &trees[1], &mut |_| {})
+        .unwrap();
     assert!(matches!(kept.status, Status::Kept(_)), "{:?}", kept.status);
 }
 
-/// A backend that answers with something that is not the asked-for JSON.
-struct Garbage(usize);
+/// A backend that gives the same answer to every request: a server that talks nonsense or never
+/// answers, without a server.
+struct Fake<F>(F);
 
-impl TextBackend for Garbage {
+impl<F: FnMut() -> sprout_core::llm::Result<Generation> + Send> TextBackend for Fake<F> {
     fn describe(&self) -> String {
-        "garbage".into()
+        "fake".into()
     }
     fn generate(
         &mut self,
         _: &GenerationRequest,
         _: &mut dyn FnMut(Event<'_>),
     ) -> sprout_core::llm::Result<Generation> {
-        self.0 += 1;
-        Ok(Generation {
-            text: "Sure! Here is your dialogue: {nodes: [".into(),
-            tokens: vec![],
-            finish: FinishReason::Stop,
-            timings: Timings::default(),
-        })
-    }
-}
-
-/// A backend whose server never answers in time.
-struct TimesOut;
-
-impl TextBackend for TimesOut {
-    fn describe(&self) -> String {
-        "timeout".into()
-    }
-    fn generate(
-        &mut self,
-        _: &GenerationRequest,
-        _: &mut dyn FnMut(Event<'_>),
-    ) -> sprout_core::llm::Result<Generation> {
-        Err(Error::Http(
-            "http://127.0.0.1:9/v1/chat/completions: timed out after 1 s".into(),
-        ))
+        (self.0)()
     }
 }
 
@@ -249,6 +192,13 @@ fn garbage_and_timeouts_leave_every_file_untouched_with_a_clear_error() {
         max_repairs: 2,
         ..Options::default()
     };
+    let model_ref = model_ref();
+    let generator = Generator {
+        project: &p,
+        templates: &templates,
+        model: &model_ref,
+        options: &options,
+    };
     // Replacing a hand-written tree (forced) with garbage: rejected, with reasons, after 3 tries.
     let spec = JobSpec {
         job: Job::Dialogue {
@@ -261,19 +211,23 @@ fn garbage_and_timeouts_leave_every_file_untouched_with_a_clear_error() {
         },
         seed: 1,
     };
-    let mut garbage = Garbage(0);
-    let o = story::generate(
-        &mut garbage,
-        &model_ref(),
-        &templates,
-        &p,
-        &mut set,
-        &spec,
-        &options,
-        &mut |_| {},
-    )
-    .unwrap();
-    assert_eq!(garbage.0, 3);
+    // Something that is not the asked-for JSON.
+    let mut nonsense = Fake(|| {
+        Ok(Generation {
+            text: "Sure! Here is your dialogue: {nodes: [".into(),
+            tokens: vec![],
+            finish: FinishReason::Stop,
+            timings: Timings::default(),
+        })
+    });
+    let mut garbage = Counting {
+        inner: &mut nonsense,
+        calls: 0,
+    };
+    let o = generator
+        .generate(&mut garbage, &mut set, &spec, &mut |_| {})
+        .unwrap();
+    assert_eq!(garbage.calls, 3);
     let Status::Rejected(reasons) = &o.status else {
         panic!("{:?}", o.status)
     };
@@ -286,17 +240,15 @@ fn garbage_and_timeouts_leave_every_file_untouched_with_a_clear_error() {
     );
     assert_eq!(snapshot(&p.assets), before, "nothing under assets/ changed");
 
-    let e = story::generate(
-        &mut TimesOut,
-        &model_ref(),
-        &templates,
-        &p,
-        &mut set,
-        &spec,
-        &options,
-        &mut |_| {},
-    )
-    .unwrap_err();
+    // A server that never answers in time.
+    let mut times_out = Fake(|| {
+        Err(Error::Http(
+            "http://127.0.0.1:9/v1/chat/completions: timed out after 1 s".into(),
+        ))
+    });
+    let e = generator
+        .generate(&mut times_out, &mut set, &spec, &mut |_| {})
+        .unwrap_err();
     assert!(e.to_string().contains("timed out"), "{e}");
     assert_eq!(snapshot(&p.assets), before, "nothing under assets/ changed");
 }

@@ -71,19 +71,6 @@ fn tree(k: usize) -> DialogueTree {
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).expect("read fixture") {
-        let entry = entry.expect("entry");
-        let dest = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            std::fs::create_dir_all(&dest).expect("mkdir");
-            copy_tree(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).expect("copy");
-        }
-    }
-}
-
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -93,7 +80,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
     let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/base");
-    copy_tree(&base, root);
+    sprout_core::fs::copy_tree(&base, root).expect("copy the fixture");
     let out = root.join("dialogue/bench");
     std::fs::create_dir_all(&out).expect("mkdir");
     let mut paths = Vec::new();

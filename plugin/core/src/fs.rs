@@ -1,4 +1,4 @@
-//! File writes that a watching game can never observe half-done.
+//! File writes that a watching game can never observe half-done, and folder copies.
 
 use std::io::Write;
 use std::path::Path;
@@ -36,6 +36,30 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result.map_err(io)
 }
 
+/// Copies the folder `from` into `to`, recursively: `to` and the folders below it are created,
+/// files that exist are overwritten. Errors name the path that failed.
+pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Io { path, source }
+    };
+    std::fs::create_dir_all(to).map_err(io(to))?;
+    for entry in std::fs::read_dir(from).map_err(io(from))? {
+        let entry = entry.map_err(io(from))?;
+        let (src, dest) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type().map_err(io(&src))?.is_dir() {
+            copy_tree(&src, &dest)?;
+        } else {
+            std::fs::copy(&src, &dest)
+                .map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("copying to {}: {e}", dest.display()))
+                })
+                .map_err(io(&src))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +76,33 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["a.item.ron"]);
+    }
+
+    #[test]
+    fn copy_tree_copies_nested_folders_and_contents() {
+        let dir = tempfile::tempdir().unwrap();
+        let from = dir.path().join("from");
+        std::fs::create_dir_all(from.join("a/b")).unwrap();
+        std::fs::create_dir_all(from.join("empty")).unwrap();
+        std::fs::write(from.join("top.ron"), "top").unwrap();
+        std::fs::write(from.join("a/mid.ron"), "mid").unwrap();
+        std::fs::write(from.join("a/b/deep.png"), [0u8, 1, 2, 255]).unwrap();
+        let to = dir.path().join("to/inside");
+        copy_tree(&from, &to).unwrap();
+        for f in ["top.ron", "a/mid.ron", "a/b/deep.png"] {
+            assert_eq!(
+                std::fs::read(to.join(f)).unwrap(),
+                std::fs::read(from.join(f)).unwrap(),
+                "{f}"
+            );
+        }
+        assert!(to.join("empty").is_dir());
+        // Again over the copy: files are overwritten.
+        std::fs::write(from.join("a/mid.ron"), "changed").unwrap();
+        copy_tree(&from, &to).unwrap();
+        assert_eq!(std::fs::read(to.join("a/mid.ron")).unwrap(), b"changed");
+        // A missing source names itself.
+        let e = copy_tree(&dir.path().join("nope"), &to).unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
     }
 }

@@ -6,7 +6,7 @@
 //! - [`format`](mod@format): reading and writing RON with errors that name file, line, column and field;
 //! - [`validate`]: every rule a set of content files must pass;
 //! - [`export`]: dialogue trees as Yarn Spinner scripts;
-//! - [`fs`]: atomic writes, so a watching game never sees half a file;
+//! - [`fs`]: atomic writes, so a watching game never sees half a file, and folder copies;
 //! - [`placeholder`]: labelled placeholder art until the image generators replace it;
 //! - [`runtime`]: the dialogue runtime (conditions against game state, walking a tree).
 //! - [`cancel`]: the [`CancelToken`](cancel::CancelToken) that stops text and image generations;

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use sprout_core::content::{Id, Season, Situation};
 use sprout_core::story::batch::{DialogueMatrix, NpcSelection};
-use sprout_core::story::{Batch, Manifest, Project, Summary};
+use sprout_core::story::{Batch, Generator, Manifest, Project, Summary};
 
 use crate::story::{BackendArgs, load_content, print_summary};
 
@@ -21,7 +21,7 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let scratch = tempfile::tempdir()?;
     let copy = scratch.path().join("assets");
-    copy_tree(assets, &copy)?;
+    sprout_core::fs::copy_tree(assets, &copy)?;
     let mut set = load_content(&copy)?;
     let npcs: Vec<Id> = {
         let mut v: Vec<Id> = set.characters.iter().map(|c| c.value.id.clone()).collect();
@@ -57,10 +57,12 @@ pub fn run(
     let options = backend.options(false);
     let backends = backend.open(true)?;
     let batch = Batch {
-        project: &project,
-        templates: &templates,
-        model: &backends.model,
-        options: &options,
+        generator: Generator {
+            project: &project,
+            templates: &templates,
+            model: &backends.model,
+            options: &options,
+        },
         name: "bench".into(),
         jobs,
     };
@@ -120,18 +122,4 @@ fn per_tree(s: &Summary) {
         s.times.write.as_secs_f64() * 1e3 / n,
         s.tokens as f64 / s.times.generate.as_secs_f64().max(1e-9),
     );
-}
-
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for e in std::fs::read_dir(from)? {
-        let e = e?;
-        let dest = to.join(e.file_name());
-        if e.file_type()?.is_dir() {
-            copy_tree(&e.path(), &dest)?;
-        } else {
-            std::fs::copy(e.path(), dest)?;
-        }
-    }
-    Ok(())
 }

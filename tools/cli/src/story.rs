@@ -14,8 +14,8 @@ use sprout_core::content::provenance::ModelRef;
 use sprout_core::llm::http::{HttpBackend, HttpConfig};
 use sprout_core::llm::{LoadOptions, LocalModel, ModelManager, TextBackend};
 use sprout_core::story::{
-    Batch, BatchEvent, Manifest, Options, Project, Status, Summary, Templates, batch, measure,
-    regenerate,
+    Batch, BatchEvent, Generator, Manifest, Options, Project, Status, Summary, Templates, batch,
+    measure, regenerate,
 };
 
 /// Where generation runs and how.
@@ -151,10 +151,12 @@ pub fn run_batch(
     let backends = backend.open(true)?;
     let options = backend.options(force);
     let batch = Batch {
-        project: &project,
-        templates: &templates,
-        model: &backends.model,
-        options: &options,
+        generator: Generator {
+            project: &project,
+            templates: &templates,
+            model: &backends.model,
+            options: &options,
+        },
         name: manifest.name_for(manifest_path),
         jobs,
     };

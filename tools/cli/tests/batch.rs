@@ -16,27 +16,15 @@ fn sprout() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sprout"))
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
-
 /// A project folder with a copy of the starter assets and the manifest.
 fn project() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let assets = dir.path().join("assets");
-    copy_tree(
+    sprout_core::fs::copy_tree(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets"),
         &assets,
-    );
+    )
+    .unwrap();
     let manifest = dir.path().join("resume.manifest.ron");
     std::fs::write(&manifest, MANIFEST).unwrap();
     (dir, assets, manifest)

@@ -16,14 +16,13 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::content::provenance::{ModelRef, sha256_hex};
+use crate::content::provenance::sha256_hex;
 use crate::content::{ContentSet, Id, Season, Situation};
 use crate::format::parse;
 use crate::llm::{Event, TextBackend};
 
 use super::job::{Job, JobSpec};
-use super::pipeline::{Options, Outcome, Prepared, Project, StageTimes, Status};
-use super::templates::Templates;
+use super::pipeline::{Generator, Outcome, StageTimes, Status};
 use super::{Error, Result};
 
 fn three() -> usize {
@@ -367,14 +366,8 @@ impl Summary {
 
 /// A batch to run.
 pub struct Batch<'a> {
-    /// The project.
-    pub project: &'a Project,
-    /// The templates.
-    pub templates: &'a Templates,
-    /// The model (for keys and provenance).
-    pub model: &'a ModelRef,
-    /// Generation options.
-    pub options: &'a Options,
+    /// The project, templates, model and options every job runs with.
+    pub generator: Generator<'a>,
     /// The batch's name (journal file name).
     pub name: String,
     /// The jobs.
@@ -384,7 +377,8 @@ pub struct Batch<'a> {
 impl Batch<'_> {
     /// The journal's path.
     pub fn journal_path(&self) -> PathBuf {
-        self.project
+        self.generator
+            .project
             .batch_dir()
             .join(format!("{}.journal", self.name))
     }
@@ -410,15 +404,9 @@ impl Batch<'_> {
             for (i, spec) in self.jobs.iter().enumerate() {
                 let id = spec.job.output_id()?.to_string();
                 let done = j.entries().get(&id).is_some_and(|e| {
-                    Prepared::new(
-                        self.templates,
-                        self.project,
-                        set,
-                        spec,
-                        self.model,
-                        self.options,
-                    )
-                    .is_ok_and(|p| j.is_done(&id, &p.key) && e.key == p.key)
+                    self.generator
+                        .prepare(set, spec)
+                        .is_ok_and(|p| j.is_done(&id, &p.key) && e.key == p.key)
                 });
                 if done {
                     summary.resumed += 1;
@@ -443,16 +431,12 @@ impl Batch<'_> {
                         };
                         let spec = &self.jobs[i];
                         let label = spec.job.label();
+                        // Prepared again, not kept from the pass above: the jobs committed since
+                        // change the prompt (cast, ids), the schema's known ids, the request key
+                        // and the content the answer is validated against.
                         let prepared = {
                             let g = shared.lock().map_err(|_| poisoned())?;
-                            Prepared::new(
-                                self.templates,
-                                self.project,
-                                &g.0,
-                                spec,
-                                self.model,
-                                self.options,
-                            )
+                            self.generator.prepare(&g.0, spec)
                         };
                         let result = prepared.and_then(|p| {
                             on_event(BatchEvent::JobStarted {

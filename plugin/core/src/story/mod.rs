@@ -23,7 +23,7 @@ use std::path::PathBuf;
 pub use batch::{Batch, BatchEvent, Journal, JournalEntry, Manifest, Summary};
 pub use job::{Job, JobSpec};
 pub use pipeline::{
-    Candidate, Options, Outcome, Prepared, Project, StageTimes, Staged, Status, generate,
+    Candidate, Generator, Options, Outcome, Prepared, Project, StageTimes, Staged, Status,
     regenerate,
 };
 pub use report::{QualityReport, measure};

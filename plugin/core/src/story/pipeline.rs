@@ -25,6 +25,7 @@ use crate::validate::{DiagnosticKind, Severity, validate_set};
 
 use super::context::StoryContext;
 use super::job::{Job, JobSpec};
+use super::report::{Phrases, words};
 use super::schema::{dialogue_request, schema_for_job};
 use super::templates::Templates;
 use super::{Error, GENERATOR_PREFIX, Result};
@@ -540,26 +541,11 @@ impl Prepared {
     }
 }
 
-fn words(s: &str) -> Vec<String> {
-    s.split(|c: char| !c.is_alphanumeric() && c != '\'')
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
-}
-
 /// What the validator does not check but a writer would: no line said twice in one tree, and no
 /// run of six words lifted from the examples the prompt showed.
 fn dialogue_craft(tree: &DialogueTree, examples: &[String]) -> Vec<String> {
     let mut problems = Vec::new();
-    let lifted: std::collections::HashSet<Vec<String>> = examples
-        .iter()
-        .flat_map(|e| {
-            words(e)
-                .windows(6)
-                .map(<[String]>::to_vec)
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let lifted = Phrases::of(examples.iter().map(String::as_str));
     for (i, n) in tree.nodes.iter().enumerate() {
         let w = words(&n.text);
         if let Some(j) = tree.nodes[..i].iter().position(|m| words(&m.text) == w) {
@@ -567,7 +553,7 @@ fn dialogue_craft(tree: &DialogueTree, examples: &[String]) -> Vec<String> {
                 "nodes[{i}].text: says the same as nodes[{j}].text; every line must move the conversation on [repeated_line]"
             ));
         }
-        if w.windows(6).any(|win| lifted.contains(win)) {
+        if lifted.lifted_by(&w) {
             problems.push(format!(
                 "nodes[{i}].text: copies the example line; the example is for the voice only, write a new line [copied_line]"
             ));
@@ -847,24 +833,45 @@ fn provenance(p: &Prepared, sha: &str, attempts: u32, tokens: usize) -> Provenan
     }
 }
 
-/// Runs one job start to finish on `set`.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "independent borrows of one request; `Batch` bundles them for many jobs"
-)]
-pub fn generate(
-    backend: &mut dyn TextBackend,
-    model: &ModelRef,
-    templates: &Templates,
-    project: &Project,
-    set: &mut ContentSet,
-    spec: &JobSpec,
-    options: &Options,
-    on_event: &mut dyn FnMut(Event<'_>),
-) -> Result<Outcome> {
-    Prepared::new(templates, project, set, spec, model, options)?
-        .run(backend, on_event)?
-        .commit(set)
+/// What every job of a run shares: the project, the templates, the model (for keys and
+/// provenance) and the options. [`generate`](Self::generate) runs one job;
+/// [`Batch`](super::Batch) runs many with one.
+#[derive(Debug, Clone, Copy)]
+pub struct Generator<'a> {
+    /// The project.
+    pub project: &'a Project,
+    /// The templates.
+    pub templates: &'a Templates,
+    /// The model.
+    pub model: &'a ModelRef,
+    /// Generation options.
+    pub options: &'a Options,
+}
+
+impl Generator<'_> {
+    /// Renders `spec`'s prompt against `set` and decides whether model work is needed
+    /// ([`Prepared::new`]).
+    pub fn prepare(&self, set: &ContentSet, spec: &JobSpec) -> Result<Prepared> {
+        Prepared::new(
+            self.templates,
+            self.project,
+            set,
+            spec,
+            self.model,
+            self.options,
+        )
+    }
+
+    /// Runs one job start to finish on `set`: prepare, run on `backend`, commit.
+    pub fn generate(
+        &self,
+        backend: &mut dyn TextBackend,
+        set: &mut ContentSet,
+        spec: &JobSpec,
+        on_event: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Outcome> {
+        self.prepare(set, spec)?.run(backend, on_event)?.commit(set)
+    }
 }
 
 /// The job and sampling recorded in a generated file's provenance, to remake it.

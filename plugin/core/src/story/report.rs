@@ -59,11 +59,36 @@ pub struct BatchFigures {
     pub repairs: u32,
 }
 
-fn words(s: &str) -> Vec<String> {
+/// The words of a line, lowercased, apostrophes kept: what repeated and lifted lines are
+/// judged on.
+pub(crate) fn words(s: &str) -> Vec<String> {
     s.split(|c: char| !c.is_alphanumeric() && c != '\'')
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
         .collect()
+}
+
+/// How many words in a row a line must share with another to have lifted a phrase from it.
+const LIFTED_RUN: usize = 6;
+
+/// Every run of six words in some lines: a line that shares one lifted a phrase from them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Phrases(HashSet<Vec<String>>);
+
+impl Phrases {
+    /// The runs of `lines`.
+    pub(crate) fn of<'a>(lines: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut runs = HashSet::new();
+        for line in lines {
+            runs.extend(words(line).windows(LIFTED_RUN).map(<[String]>::to_vec));
+        }
+        Self(runs)
+    }
+
+    /// Whether the line whose [`words`] these are shares a run with them.
+    pub(crate) fn lifted_by(&self, words: &[String]) -> bool {
+        words.windows(LIFTED_RUN).any(|run| self.0.contains(run))
+    }
 }
 
 /// Measures the dialogue trees of `set` in `files` (all generated trees when `None`), with
@@ -111,19 +136,12 @@ pub fn measure(
                 .flat_map(|w| w.do_not_copy.iter().map(|s| s.to_lowercase())),
         )
         .collect();
-    // 6-word runs of hand-written lines.
-    let mut human: HashSet<Vec<String>> = HashSet::new();
-    for d in set
-        .dialogues
-        .iter()
-        .filter(|d| !generated.contains(&d.path))
-    {
-        for n in &d.value.nodes {
-            for w in words(&n.text).windows(6) {
-                human.insert(w.to_vec());
-            }
-        }
-    }
+    let human = Phrases::of(
+        set.dialogues
+            .iter()
+            .filter(|d| !generated.contains(&d.path))
+            .flat_map(|d| d.value.nodes.iter().map(|n| n.text.as_str())),
+    );
     let mut r = QualityReport {
         trees: trees.len(),
         ..QualityReport::default()
@@ -155,7 +173,7 @@ pub fn measure(
                 mentions = true;
             }
             let w = words(t);
-            if w.windows(6).any(|win| human.contains(win)) {
+            if human.lifted_by(&w) {
                 r.lifted_from_examples += 1;
             }
             n_uni += w.len();
@@ -270,5 +288,22 @@ impl core::fmt::Display for QualityReport {
             "on topic:            {}/{} trees mention a place, item, villager or crop of this world",
             self.on_topic_trees, self.trees
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn six_words_in_a_row_are_a_lifted_phrase_whatever_the_case_and_punctuation() {
+        assert_eq!(
+            words("Don't—ever, say 'never' 2 times!"),
+            ["don't", "ever", "say", "'never'", "2", "times"]
+        );
+        let examples = Phrases::of(["The bees don't like rain, not one bit."]);
+        assert!(examples.lifted_by(&words("Well, the BEES don't like rain... not one!")));
+        assert!(!examples.lifted_by(&words("The bees don't like rain at all.")));
+        assert!(!Phrases::default().lifted_by(&words("the bees don't like rain not")));
     }
 }

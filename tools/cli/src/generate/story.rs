@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use sprout_core::content::{Id, ItemCategory, Season, Situation};
-use sprout_core::story::{Job, JobSpec, Project, Status, generate};
+use sprout_core::story::{Generator, Job, JobSpec, Project, Status};
 
 use crate::story::{BackendArgs, load_content};
 
@@ -15,24 +15,20 @@ use crate::story::{BackendArgs, load_content};
 #[derive(Debug, Subcommand)]
 pub enum StoryGen {
     /// A story bible for a new game (into an asset folder that has none).
+    #[command(mut_arg("id", |a| a.help("The world's id")))]
+    #[command(mut_arg("brief", |a| a.help("The idea, in a few words")))]
     World {
-        /// The world's id.
-        #[arg(long)]
-        id: Id,
-        /// The idea, in a few words.
-        #[arg(long, default_value = "")]
-        brief: String,
+        #[command(flatten)]
+        about: About,
         #[command(flatten)]
         common: Common,
     },
     /// A villager, with placeholder portrait and sprite.
+    #[command(mut_arg("id", |a| a.help("The character's id")))]
+    #[command(mut_arg("brief", |a| a.help("Who they are, in a few words")))]
     Npc {
-        /// The character's id.
-        #[arg(long)]
-        id: Id,
-        /// Who they are, in a few words.
-        #[arg(long, default_value = "")]
-        brief: String,
+        #[command(flatten)]
+        about: About,
         #[command(flatten)]
         common: Common,
     },
@@ -89,6 +85,17 @@ pub enum StoryGen {
     },
 }
 
+/// The asset's id and what it is about; each command words their help for its asset.
+#[derive(Debug, Clone, Args)]
+pub struct About {
+    /// The asset's id.
+    #[arg(long)]
+    id: Id,
+    /// What it is about, in a few words.
+    #[arg(long, default_value = "")]
+    brief: String,
+}
+
 /// Options of every story command.
 #[derive(Debug, Clone, Args)]
 pub struct Common {
@@ -140,8 +147,14 @@ fn capitalise(s: &str) -> String {
 /// Runs one story command.
 pub fn run(command: StoryGen) -> anyhow::Result<ExitCode> {
     let (job, common) = match command {
-        StoryGen::World { id, brief, common } => (Job::World { id, brief }, common),
-        StoryGen::Npc { id, brief, common } => (Job::Npc { id, brief }, common),
+        StoryGen::World {
+            about: About { id, brief },
+            common,
+        } => (Job::World { id, brief }, common),
+        StoryGen::Npc {
+            about: About { id, brief },
+            common,
+        } => (Job::Npc { id, brief }, common),
         StoryGen::Dialogue {
             npc,
             situation,
@@ -199,26 +212,23 @@ pub fn run(command: StoryGen) -> anyhow::Result<ExitCode> {
     bar.set_message(format!("{}: generating", spec.job.label()));
     let mut tokens = 0usize;
     let started = std::time::Instant::now();
-    let outcome = generate(
-        backend.as_mut(),
-        &backends.model,
-        &templates,
-        &project,
-        &mut set,
-        &spec,
-        &options,
-        &mut |e| {
-            if let sprout_core::llm::Event::Token { .. } = e {
-                tokens += 1;
-                bar.set_message(format!(
-                    "{}: {tokens} tokens, {:.1} tok/s",
-                    spec.job.label(),
-                    tokens as f64 / started.elapsed().as_secs_f64().max(1e-3)
-                ));
-                bar.tick();
-            }
-        },
-    )?;
+    let generator = Generator {
+        project: &project,
+        templates: &templates,
+        model: &backends.model,
+        options: &options,
+    };
+    let outcome = generator.generate(backend.as_mut(), &mut set, &spec, &mut |e| {
+        if let sprout_core::llm::Event::Token { .. } = e {
+            tokens += 1;
+            bar.set_message(format!(
+                "{}: {tokens} tokens, {:.1} tok/s",
+                spec.job.label(),
+                tokens as f64 / started.elapsed().as_secs_f64().max(1e-3)
+            ));
+            bar.tick();
+        }
+    })?;
     bar.finish_and_clear();
     let path = outcome.path.display();
     match &outcome.status {
