@@ -4,6 +4,7 @@
 mod dialogue_graphs;
 mod fixtures;
 mod llm;
+mod llm_qwen;
 mod previews;
 mod roundtrip;
 mod sprite;

