@@ -73,7 +73,7 @@ pub enum Finish {
     Shadow {
         /// The sprite (PNG with alpha).
         input: PathBuf,
-        /// The shadow colour, `#rrggbbaa` (alpha is its opacity) [default: #00000066].
+        /// The shadow colour, `#rrggbbaa` (alpha is its opacity); default `#00000066`.
         #[arg(long, value_parser = color)]
         color: Option<[u8; 4]>,
         /// Pixels right of the sprite.

@@ -133,8 +133,8 @@ enum ModelsCommand {
 
 #[derive(Debug, Subcommand)]
 enum ExportCommand {
-    /// Every dialogue tree as a Yarn Spinner script: OUT/<tree>.yarn, plus
-    /// OUT/sprout-variables.yarn declaring the story flags. Exits 1, writing nothing, when a tree
+    /// Every dialogue tree as a Yarn Spinner script: `OUT/<tree>.yarn`, plus
+    /// `OUT/sprout-variables.yarn` declaring the story flags. Exits 1, writing nothing, when a tree
     /// cannot be exported.
     Yarn {
         /// The asset folder.
