@@ -278,7 +278,8 @@ fn native_engine_matches_candle() {
 
 /// The HTTP backend against a real llama.cpp server on loopback (llama-cpp-python's server, the
 /// same GGUF): the same dialogue request parses and validates. Needs `SPROUT_LLAMA_PYTHON`, a
-/// Python with `llama-cpp-python[server]` installed; without it the test says so and passes.
+/// Python with `llama-cpp-python[server]` installed; without it the test says so and passes, unless
+/// `SPROUT_REQUIRE_LLAMA_SERVER` is set (CI sets both: `.ci/run` builds the server once and caches it).
 #[test]
 fn http_backend_writes_a_valid_dialogue_tree_through_a_llama_cpp_server() {
     use sprout_core::llm::http::{HttpBackend, HttpConfig};
@@ -286,6 +287,10 @@ fn http_backend_writes_a_valid_dialogue_tree_through_a_llama_cpp_server() {
     use std::time::{Duration, Instant};
 
     let Some(python) = std::env::var_os("SPROUT_LLAMA_PYTHON") else {
+        assert!(
+            std::env::var_os("SPROUT_REQUIRE_LLAMA_SERVER").is_none(),
+            "SPROUT_REQUIRE_LLAMA_SERVER is set but SPROUT_LLAMA_PYTHON is not (CI installs it)"
+        );
         eprintln!("skipped: set SPROUT_LLAMA_PYTHON to a Python with llama-cpp-python[server]");
         return;
     };

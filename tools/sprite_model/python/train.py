@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 from model import SpriteUNet, save_config
 
@@ -88,6 +88,9 @@ def main():
     ap.add_argument("--channels", default="32,64,128")
     ap.add_argument("--emb", type=int, default=128)
     ap.add_argument("--cond-drop", type=float, default=0.1)
+    ap.add_argument("--init", help="a shipped model folder (models/sprite) to continue from when the run has "
+                    "no checkpoint: its EMA weights start both the model and the EMA, at its step, with a "
+                    "fresh optimizer and a new 500-step warm-up")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -125,6 +128,18 @@ def main():
         rng.setstate(state["rng"])
         torch.set_rng_state(state["torch_rng"])
         print(f"resumed at step {step}", flush=True)
+    elif args.init:
+        with open(os.path.join(args.init, "vocab.txt")) as f:
+            shipped = f.read().split("\n")[:-1]
+        if shipped != vocab:
+            raise SystemExit(f"{args.init}/vocab.txt differs from this data's vocabulary: cannot continue from it")
+        weights = load_file(os.path.join(args.init, "sprite.safetensors"))
+        model.load_state_dict(weights)
+        ema.load_state_dict(weights)
+        with open(os.path.join(args.init, "config.json")) as f:
+            step = json.load(f)["step"]
+        print(f"continuing from {args.init} at step {step}", flush=True)
+    warm_from = step if args.init and not os.path.exists(ckpt) else 0
 
     stop = {"now": False}
 
@@ -160,7 +175,7 @@ def main():
         xt = (1 - t)[:, None, None, None] * x0 + t[:, None, None, None] * noise
         v = model(xt, t, ids)
         loss = torch.mean((v - (noise - x0)) ** 2)
-        lr = args.lr * min(1.0, (step + 1) / 500)
+        lr = args.lr * min(1.0, (step - warm_from + 1) / 500)
         for g in opt.param_groups:
             g["lr"] = lr
         opt.zero_grad(set_to_none=True)
