@@ -14,6 +14,9 @@ pub fn plugin(app: &mut App) {
 fn spawn(mut commands: Commands) {
     commands.spawn((
         Camera2d,
+        // Pixel art wants hard edges, and 4× multisampling quadruples the fill work, which on a
+        // software renderer is most of a frame.
+        Msaa::Off,
         Projection::Orthographic(OrthographicProjection {
             scale: ZOOM,
             ..OrthographicProjection::default_2d()

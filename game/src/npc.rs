@@ -175,7 +175,9 @@ fn walk_schedules(
         } else {
             here + to.normalize() * step
         };
-        transform.translation = next.extend(transform.translation.z);
+        if next != here {
+            transform.translation = next.extend(transform.translation.z);
+        }
     }
 }
 

@@ -86,12 +86,18 @@ impl Default for SavePath {
     }
 }
 
-/// Writes `save` to `path` atomically, keeping the previous save as `<path>.bak`.
+/// Writes `save` to `path` atomically, keeping the previous save as `<path>.bak`. A previous
+/// file that does not read as a save is not made the backup (the last good backup stays): it is
+/// moved aside to `<path>.unreadable`, so nothing the player had is destroyed.
 pub fn write(path: &Path, save: &SaveFile) -> Result<(), SaveError> {
     let text = sprout_core::format::to_ron(save).map_err(sprout_core::Error::from)?;
     if path.exists() {
-        let bak = path.with_extension("ron.bak");
-        std::fs::copy(path, &bak).map_err(|source| SaveError::Io { path: bak, source })?;
+        let keep = if read(path).is_ok() {
+            path.with_extension("ron.bak")
+        } else {
+            path.with_extension("ron.unreadable")
+        };
+        std::fs::copy(path, &keep).map_err(|source| SaveError::Io { path: keep, source })?;
     }
     sprout_core::fs::write_atomic(path, text.as_bytes())?;
     Ok(())

@@ -365,6 +365,17 @@ fn save_round_trip_and_corrupt_saves() {
     );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), corrupt);
 
+    // Saving over it keeps the last good backup and moves the unreadable file aside.
+    let bak = path.with_extension("ron.bak");
+    let good_bak = std::fs::read_to_string(&bak).unwrap();
+    save::write(&path, &good).unwrap();
+    assert_eq!(std::fs::read_to_string(&bak).unwrap(), good_bak);
+    assert_eq!(
+        std::fs::read_to_string(path.with_extension("ron.unreadable")).unwrap(),
+        corrupt
+    );
+    assert_eq!(save::read(&path).unwrap(), good);
+
     // A save from another version says so.
     std::fs::write(&path, text.replacen("version: 1", "version: 9", 1)).unwrap();
     let err = save::read(&path).unwrap_err().to_string();

@@ -130,7 +130,7 @@ fn update(
                 let selected = selected.0.as_ref().map_or("nothing".to_owned(), |s| {
                     format!("{} ×{}", name_of(s.as_str()), state.count(s.as_str()))
                 });
-                text.0 = format!(
+                let status = format!(
                     "{title}\n{:?} {}, year {} | {}\n{} g | holding: {selected}",
                     state.season,
                     state.day,
@@ -138,6 +138,7 @@ fn update(
                     state.clock(),
                     state.gold
                 );
+                set_text(&mut text, status);
             }
             HudText::Side => {
                 let mut s = String::from("Inventory\n");
@@ -188,16 +189,28 @@ fn update(
                         s.push_str(&format!("  {}. {} - {} g\n", n + 1, item.name, item.price));
                     }
                 }
-                text.0 = s;
+                set_text(&mut text, s);
             }
             HudText::Toast => match &last.0 {
                 Some((msg, _)) => {
-                    msg.clone_into(&mut text.0);
-                    *vis = Visibility::Inherited;
+                    if text.0 != *msg {
+                        msg.clone_into(&mut text.0);
+                    }
+                    vis.set_if_neq(Visibility::Inherited);
                 }
-                None => *vis = Visibility::Hidden,
+                None => {
+                    vis.set_if_neq(Visibility::Hidden);
+                }
             },
             HudText::Help => {}
         }
+    }
+}
+
+/// Replaces a text only when it changed: a write, even of the same string, makes Bevy shape and
+/// lay the text out again.
+fn set_text(text: &mut Mut<Text>, new: String) {
+    if text.0 != new {
+        text.0 = new;
     }
 }
