@@ -31,7 +31,7 @@ fn main() {
     let villagers = add_villagers(&project.join("assets"), 20);
     let loaded = run(project, frames, 500);
 
-    println!("sample farm ({}): {}", "5 villagers, no crops", sample.line);
+    println!("sample farm (5 villagers, no crops): {}", sample.line);
     println!(
         "under load ({villagers} villagers, 500 crops): {}",
         loaded.line
