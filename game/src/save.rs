@@ -91,13 +91,23 @@ impl Default for SavePath {
 /// moved aside to `<path>.unreadable`, so nothing the player had is destroyed.
 pub fn write(path: &Path, save: &SaveFile) -> Result<(), SaveError> {
     let text = sprout_core::format::to_ron(save).map_err(sprout_core::Error::from)?;
-    if path.exists() {
-        let keep = if read(path).is_ok() {
-            path.with_extension("ron.bak")
-        } else {
-            path.with_extension("ron.unreadable")
-        };
-        std::fs::copy(path, &keep).map_err(|source| SaveError::Io { path: keep, source })?;
+    match std::fs::read(path) {
+        Ok(previous) => {
+            let readable = std::str::from_utf8(&previous).is_ok_and(|t| parse(path, t).is_ok());
+            let keep = path.with_extension(if readable {
+                "ron.bak"
+            } else {
+                "ron.unreadable"
+            });
+            sprout_core::fs::write_atomic(&keep, &previous)?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(source) => {
+            return Err(SaveError::Io {
+                path: path.to_owned(),
+                source,
+            });
+        }
     }
     sprout_core::fs::write_atomic(path, text.as_bytes())?;
     Ok(())
@@ -117,13 +127,18 @@ pub fn read(path: &Path) -> Result<SaveFile, SaveError> {
             });
         }
     };
+    parse(path, &text)
+}
+
+/// Parses the text of the save at `path`, checking its version.
+fn parse(path: &Path, text: &str) -> Result<SaveFile, SaveError> {
     // Check the version first, so an older or newer format gets the right message.
     #[derive(Deserialize)]
     #[serde(rename = "SaveFile")]
     struct Header {
         version: u32,
     }
-    if let Ok(header) = sprout_core::format::parse::<Header>(&text)
+    if let Ok(header) = sprout_core::format::parse::<Header>(text)
         && header.version != SAVE_VERSION
     {
         return Err(SaveError::Version {
@@ -131,7 +146,7 @@ pub fn read(path: &Path) -> Result<SaveFile, SaveError> {
             found: header.version,
         });
     }
-    sprout_core::format::parse::<SaveFile>(&text).map_err(|error| SaveError::Corrupt {
+    sprout_core::format::parse::<SaveFile>(text).map_err(|error| SaveError::Corrupt {
         path: path.to_owned(),
         error,
     })

@@ -138,7 +138,7 @@ fn update(
                     state.clock(),
                     state.gold
                 );
-                set_text(&mut text, status);
+                text.set_if_neq(Text(status));
             }
             HudText::Side => {
                 let mut s = String::from("Inventory\n");
@@ -189,12 +189,12 @@ fn update(
                         s.push_str(&format!("  {}. {} - {} g\n", n + 1, item.name, item.price));
                     }
                 }
-                set_text(&mut text, s);
+                text.set_if_neq(Text(s));
             }
             HudText::Toast => match &last.0 {
                 Some((msg, _)) => {
                     if text.0 != *msg {
-                        msg.clone_into(&mut text.0);
+                        msg.clone_into(&mut text.0); // no new String a frame while a toast shows
                     }
                     vis.set_if_neq(Visibility::Inherited);
                 }
@@ -204,13 +204,5 @@ fn update(
             },
             HudText::Help => {}
         }
-    }
-}
-
-/// Replaces a text only when it changed: a write, even of the same string, makes Bevy shape and
-/// lay the text out again.
-fn set_text(text: &mut Mut<Text>, new: String) {
-    if text.0 != new {
-        text.0 = new;
     }
 }

@@ -118,6 +118,7 @@ def main():
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
 
     step = 0
+    warm_from = 0  # the step the learning-rate warm-up starts at
     ckpt = os.path.join(args.out, "ckpt.pt")
     if os.path.exists(ckpt):
         state = torch.load(ckpt, weights_only=False)
@@ -138,8 +139,8 @@ def main():
         ema.load_state_dict(weights)
         with open(os.path.join(args.init, "config.json")) as f:
             step = json.load(f)["step"]
+        warm_from = step
         print(f"continuing from {args.init} at step {step}", flush=True)
-    warm_from = step if args.init and not os.path.exists(ckpt) else 0
 
     stop = {"now": False}
 
