@@ -208,13 +208,13 @@ fn truncated_and_foreign_files_are_refused_clearly() {
     let cut = dir.path().join("cut.gguf");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let e = LocalModel::load(&cut, &LoadOptions::default()).unwrap_err();
-    assert!(matches!(e, Error::BadModel { .. }), "{e}");
+    assert!(matches!(e, Error::BadModelFile { .. }), "{e}");
     assert!(e.to_string().contains("truncated"), "{e}");
 
     let header_only = dir.path().join("header.gguf");
     std::fs::write(&header_only, &bytes[..4096]).unwrap();
     let e = GgufFile::open(&header_only).unwrap_err();
-    assert!(matches!(e, Error::BadModel { .. }), "{e}");
+    assert!(matches!(e, Error::BadModelFile { .. }), "{e}");
 
     let foreign = dir.path().join("notes.gguf");
     std::fs::write(&foreign, b"this is not a model").unwrap();
@@ -283,67 +283,16 @@ fn native_engine_matches_candle() {
 #[test]
 fn http_backend_writes_a_valid_dialogue_tree_through_a_llama_cpp_server() {
     use sprout_core::llm::http::{HttpBackend, HttpConfig};
-    use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
 
-    let Some(python) = std::env::var_os("SPROUT_LLAMA_PYTHON") else {
-        assert!(
-            std::env::var_os("SPROUT_REQUIRE_LLAMA_SERVER").is_none(),
-            "SPROUT_REQUIRE_LLAMA_SERVER is set but SPROUT_LLAMA_PYTHON is not (CI installs it)"
-        );
-        eprintln!("skipped: set SPROUT_LLAMA_PYTHON to a Python with llama-cpp-python[server]");
-        return;
-    };
     let m = model(); // also keeps the other model tests off the cores meanwhile
     let (_, path) = ModelManager::new().locate(None).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    struct Server(std::process::Child);
-    impl Drop for Server {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _server = Server(
-        Command::new(python)
-            .args([
-                "-m",
-                "llama_cpp.server",
-                "--host",
-                "127.0.0.1",
-                "--n_ctx",
-                "2048",
-                "--n_threads",
-                "1",
-            ])
-            .arg("--port")
-            .arg(port.to_string())
-            .arg("--model")
-            .arg(&path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start llama_cpp.server"),
-    );
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "llama.cpp server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let Some(server) = crate::support::LlamaServer::start(&path) else {
+        return;
+    };
     drop(m);
 
     let (set, _) = ContentSet::load_dir(&assets());
-    let mut backend = HttpBackend::new(HttpConfig::new(
-        format!("http://127.0.0.1:{port}/v1"),
-        "smollm2",
-    ))
+    let mut backend = HttpBackend::new(HttpConfig::new(server.url(), "smollm2"))
     .unwrap();
     let mut req = DialogueRequest::new(
         Id::new("pim").unwrap(),

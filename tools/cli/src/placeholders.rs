@@ -11,6 +11,7 @@ pub fn run(dir: &Path, force: bool) -> anyhow::Result<ExitCode> {
     if !dir.is_dir() {
         bail!("{} is not a folder", dir.display());
     }
+    let _lock = crate::story::lock_project(dir, "sprout placeholders")?;
     let (set, problems) = ContentSet::load_dir(dir);
     for p in problems.iter().filter(|p| p.is_error()) {
         eprintln!("{p}");

@@ -113,6 +113,20 @@ impl BackendArgs {
     }
 }
 
+/// Takes the asset folder's lock for `holder`, or fails at once naming who has it.
+pub fn lock_project(assets: &Path, holder: &str) -> anyhow::Result<sprout_core::fs::ProjectLock> {
+    anyhow::ensure!(
+        assets.is_dir(),
+        "no asset folder at {} (pass --assets DIR)",
+        assets.display()
+    );
+    let project = Project::new(assets);
+    Ok(sprout_core::fs::ProjectLock::try_acquire(
+        &project.state,
+        holder,
+    )?)
+}
+
 /// Loads the content under `assets`, failing on parse errors (a broken file would make every
 /// validation fail).
 pub fn load_content(assets: &Path) -> anyhow::Result<ContentSet> {
@@ -144,7 +158,9 @@ pub fn run_batch(
     force: bool,
 ) -> anyhow::Result<ExitCode> {
     let manifest = Manifest::load(manifest_path)?;
+    let name = manifest.name_for(manifest_path)?;
     let project = Project::new(assets);
+    let _lock = lock_project(assets, &format!("sprout batch {name}"))?;
     let mut set = load_content(assets)?;
     let jobs = manifest.expand(&set)?;
     let templates = backend.templates()?;
@@ -157,7 +173,7 @@ pub fn run_batch(
             model: &backends.model,
             options: &options,
         },
-        name: manifest.name_for(manifest_path),
+        name,
         jobs,
     };
     eprintln!(
@@ -193,6 +209,15 @@ pub fn print_summary(s: &Summary) {
         "{} job(s): {} made ({} first try, {} repaired), {} cached, {} done earlier, {} kept, {} rejected, {} failed",
         s.total, made, s.made, s.repaired, s.cached, s.resumed, s.kept, s.rejected, s.failed
     );
+    if s.missing > 0 {
+        println!(
+            "{} job(s) have no file in the folder now; run the batch again to retry them",
+            s.missing
+        );
+    }
+    if s.retired > 0 {
+        println!("{} worker(s) stopped: their endpoint went down", s.retired);
+    }
     println!(
         "time {secs:.1} s; {} tokens; {:.2} asset(s)/min made; stages: render {:.2} s, generate {:.1} s, validate {:.2} s, write {:.2} s",
         s.tokens,
@@ -302,6 +327,20 @@ impl BatchBars {
                 self.overall.inc(1);
                 self.multi.suspend(|| eprintln!("{label}: FAILED: {error}"));
             }
+            BatchEvent::WorkerRetired {
+                worker,
+                error,
+                left,
+            } => {
+                self.multi.suspend(|| {
+                    eprintln!(
+                        "worker {worker} stopped, its job goes to the others ({left} left): {error}"
+                    );
+                });
+                if let Some(b) = self.workers.get(worker) {
+                    b.finish_with_message("stopped: endpoint down");
+                }
+            }
         }
     }
 
@@ -346,7 +385,7 @@ pub fn report(assets: &Path, manifest: Option<&Path>, json: bool) -> anyhow::Res
     let project = Project::new(assets);
     let (files, journal) = match manifest {
         Some(m) => {
-            let name = Manifest::load(m)?.name_for(m);
+            let name = Manifest::load(m)?.name_for(m)?;
             let path = project.batch_dir().join(format!("{name}.journal"));
             anyhow::ensure!(
                 path.is_file(),

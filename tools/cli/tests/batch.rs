@@ -176,3 +176,41 @@ fn a_broken_manifest_is_a_clear_error_naming_file_and_line() {
     assert!(!out.status.success());
     assert!(stderr.contains("bad.manifest.ron:2:"), "{stderr}");
 }
+
+/// Two writers on one folder: the second is refused at once, naming the first, and writes nothing
+/// (before: both ran every job, 8 model calls and 8 journal lines for 4 jobs, both exit 0).
+#[test]
+fn a_second_batch_on_a_folder_in_use_is_refused_naming_the_holder() {
+    let (dir, assets, manifest) = project();
+    let state = sprout_core::story::Project::new(&assets).state;
+    let held = sprout_core::fs::ProjectLock::try_acquire(&state, "sprout batch other").unwrap();
+    let out = batch(&assets, &manifest).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("sprout batch other") && stderr.contains("being written by"),
+        "{stderr}"
+    );
+    assert!(journal_lines(dir.path()).is_empty(), "the refused batch journaled");
+    // So are the other writers.
+    let out = sprout().arg("placeholders").arg(&assets).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sprout batch other"));
+    drop(held);
+}
+
+/// A manifest's name becomes a journal file name: a path in it is refused.
+#[test]
+fn a_manifest_name_that_is_a_path_is_refused() {
+    let (dir, assets, _) = project();
+    let bad = dir.path().join("evil.manifest.ron");
+    std::fs::write(&bad, "Manifest(name: \"../../outside\", jobs: [])").unwrap();
+    let out = batch(&assets, &bad).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("evil.manifest.ron") && stderr.contains("batch name"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("outside.journal").exists());
+}

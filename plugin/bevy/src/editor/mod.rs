@@ -459,6 +459,11 @@ pub fn show_job(
         JobStatus::Accepted(path) => {
             ui.label(format!("Accepted: {} (live now)", path.display()));
         }
+        JobStatus::Staged if job.waiting_for_lock => {
+            ui.label(
+                "Accepting once the asset folder is free: a `sprout batch` or `sprout gen` is writing it.",
+            );
+        }
         JobStatus::Staged => {
             ui.horizontal(|ui| {
                 if ui.button("Accept").clicked() {

@@ -339,6 +339,9 @@ pub struct Job {
     pub provenance: Option<Provenance>,
     /// The staged files, once staged.
     pub staged: Option<StagedFiles>,
+    /// Accept was asked while another writer (`sprout batch`, `sprout gen`) held the asset
+    /// folder's lock: the files move in on the first frame it is free.
+    pub waiting_for_lock: bool,
     cancel: CancelToken,
 }
 
@@ -473,6 +476,7 @@ fn submit(
                 live: None,
                 provenance: None,
                 staged: None,
+                waiting_for_lock: false,
                 cancel: cancel.clone(),
             },
         );
@@ -508,7 +512,29 @@ fn pump(
     let Ok(replies) = worker.replies.lock() else {
         return;
     };
-    while let Ok(reply) = replies.try_recv() {
+    loop {
+        let reply = match replies.try_recv() {
+            Ok(reply) => reply,
+            Err(std::sync::mpsc::TryRecvError::Empty) => break,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                // The worker thread is gone: no job in flight will ever finish.
+                let stranded: Vec<JobId> = jobs
+                    .jobs
+                    .iter()
+                    .filter(|(_, j)| j.status.is_active())
+                    .map(|(id, _)| *id)
+                    .collect();
+                for job in stranded {
+                    let update = GenerationUpdate::Failed {
+                        job,
+                        error: "the generation worker has stopped".to_owned(),
+                    };
+                    apply(&mut jobs, &update);
+                    updates.write(update);
+                }
+                break;
+            }
+        };
         let update = match reply {
             worker::Reply::Update(u) => u,
             worker::Reply::Staged {

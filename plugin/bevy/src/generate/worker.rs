@@ -1,5 +1,7 @@
 //! The generation worker: one thread that owns the models (loaded on first use, kept for the
-//! session) and runs jobs one at a time, reporting progress and staging results.
+//! session) and runs jobs one at a time, reporting progress and staging results. A job that
+//! panics (a model file that lies about itself, a bug) fails with the panic's message; the models
+//! are dropped and loaded afresh for the next job, and the worker goes on.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -92,15 +94,13 @@ pub(super) fn run(
             cancel: &cancel,
             send: &send,
         };
-        let result = match &request {
+        let result = contained(&mut models, |models| match &request {
             Request::Dialogue(r) => ctx
-                .llm(&mut models)
+                .llm(models)
                 .and_then(|(m, mr)| ctx.dialogue(m, mr, r)),
-            Request::Story(spec) => ctx
-                .llm(&mut models)
-                .and_then(|(m, mr)| ctx.story(m, mr, spec)),
-            Request::Image(r) => ctx.image(&mut models, r),
-        };
+            Request::Story(spec) => ctx.llm(models).and_then(|(m, mr)| ctx.story(m, mr, spec)),
+            Request::Image(r) => ctx.image(models, r),
+        });
         match result {
             Ok((preview, provenance, files)) => {
                 let _ = outbox.send(Reply::Staged {
@@ -114,6 +114,30 @@ pub(super) fn run(
             Err(error) => send(GenerationUpdate::Failed { job, error }),
         }
     }
+}
+
+/// Runs one job with the models, turning a panic into the job's error: the models (which may be
+/// half-built) are dropped, to be loaded afresh by the next job, and the worker goes on.
+fn contained<T>(
+    models: &mut Models,
+    job: impl FnOnce(&mut Models) -> Result<T, String>,
+) -> Result<T, String> {
+    let run = std::panic::AssertUnwindSafe(|| job(models));
+    std::panic::catch_unwind(run).unwrap_or_else(|panic| {
+        *models = Models {
+            llm: None,
+            sprite: None,
+        };
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_owned());
+        bevy::log::error!("a generation job panicked: {why}");
+        Err(format!(
+            "the generator crashed on this job ({why}); the worker restarted and loads the models afresh for the next job"
+        ))
+    })
 }
 
 /// One job's context.
@@ -550,4 +574,23 @@ fn opaque(img: &RgbaImage) -> RgbaImage {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_job_fails_with_its_message_and_the_models_start_afresh() {
+        let mut models = Models {
+            llm: None,
+            sprite: Some(SpriteBackend::embedded().unwrap()),
+        };
+        let r: Result<(), String> = contained(&mut models, |_| panic!("head_count is zero"));
+        let e = r.unwrap_err();
+        assert!(e.contains("head_count is zero") && e.contains("restarted"), "{e}");
+        assert!(models.sprite.is_none(), "the half-built models were dropped");
+        // The next job runs as usual.
+        assert_eq!(contained(&mut models, |_| Ok(7)), Ok(7));
+    }
 }

@@ -71,6 +71,36 @@ pub fn sidecar_target(sidecar: &Path) -> Option<PathBuf> {
     (!target.is_empty()).then(|| sidecar.with_file_name(target))
 }
 
+/// The marker that a write of `file` and its sidecar is under way: `.{name}.pending` beside it
+/// (a dot file, so watchers and the validator never see it).
+pub fn pending_path(file: &Path) -> PathBuf {
+    let name = file.file_name().unwrap_or_default().to_string_lossy();
+    file.with_file_name(format!(".{name}.pending"))
+}
+
+/// Writes a generated file and its provenance sidecar as one unit. They are two files, so two
+/// renames; a crash between them must not leave a new sidecar beside an old file (which would read
+/// as "edited by hand since it was generated", and be kept forever) nor a new file with no sidecar
+/// ("hand-written"). So: a `pending` marker first, then the sidecar, then the file, each atomic,
+/// then the marker removed. A marker found later ([`write_interrupted`]) says the pair is torn and
+/// may be remade.
+pub fn write_with_sidecar(file: &Path, bytes: &[u8], sidecar: &str) -> crate::Result<()> {
+    let marker = pending_path(file);
+    crate::fs::write_atomic(&marker, sha256_hex(bytes).as_bytes())?;
+    crate::fs::write_atomic(&sidecar_path(file), sidecar.as_bytes())?;
+    crate::fs::write_atomic(file, bytes)?;
+    std::fs::remove_file(&marker).map_err(|source| crate::Error::Io {
+        path: marker.clone(),
+        source,
+    })
+}
+
+/// Whether a [`write_with_sidecar`] of `file` was cut short (its marker is still there): the file
+/// and its sidecar may not match, and neither is a person's work.
+pub fn write_interrupted(file: &Path) -> bool {
+    pending_path(file).is_file()
+}
+
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
@@ -91,6 +121,21 @@ pub fn now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pair_write_leaves_no_marker_and_a_torn_one_is_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("items/a.item.ron");
+        write_with_sidecar(&f, b"(id: \"a\")", "(generator: \"x\")").unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"(id: \"a\")");
+        assert!(sidecar_path(&f).is_file());
+        assert!(!write_interrupted(&f));
+        // A crash after the sidecar and before the file: the marker stays.
+        crate::fs::write_atomic(&pending_path(&f), b"sha").unwrap();
+        assert!(write_interrupted(&f));
+        write_with_sidecar(&f, b"(id: \"b\")", "(generator: \"y\")").unwrap();
+        assert!(!write_interrupted(&f));
+    }
 
     #[test]
     fn sidecar_names_round_trip() {

@@ -7,9 +7,8 @@ use std::path::Path;
 use image::RgbaImage;
 
 use crate::content::Provenance;
-use crate::content::provenance::{now_rfc3339, sha256_hex, sidecar_path};
+use crate::content::provenance::{now_rfc3339, sha256_hex, write_with_sidecar};
 use crate::format::to_ron;
-use crate::fs::write_atomic;
 
 /// Encodes `image` as an 8-bit RGBA PNG with one `tEXt` chunk per `(keyword, text)` pair
 /// (keywords: 1–79 Latin-1 characters; text is Latin-1 too, other characters become `?`).
@@ -106,17 +105,14 @@ impl Generated {
 
     /// Writes `bytes` (a `.glb`, a layout...) to `path` and its provenance sidecar, atomically.
     pub fn write_bytes(&self, path: &Path, bytes: &[u8]) -> crate::Result<()> {
-        write_atomic(path, bytes)?;
-        write_atomic(
-            &sidecar_path(path),
-            to_ron(&self.provenance(bytes))?.as_bytes(),
-        )
+        write_with_sidecar(path, bytes, &to_ron(&self.provenance(bytes))?)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::content::provenance::sidecar_path;
     use crate::format::parse;
     use image::Rgba;
 

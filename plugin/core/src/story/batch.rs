@@ -4,14 +4,23 @@
 //! with no job done twice and none lost.
 //!
 //! Journal: `.sprout/batch/<name>.journal`, one JSON line per finished job, written and synced
-//! after the asset itself. On resume a job is skipped when its journal line has the same request
-//! key and the file on disk still has the recorded hash; a job killed between its write and its
-//! journal line finds its file up to date and costs no model work.
+//! after the asset itself. It records outcomes: on resume a job is skipped only when its last line
+//! delivered a file (made, repaired, cached, up to date) with the same request key and the file on
+//! disk still has the recorded hash, or kept a file that is still there. Rejected jobs, failed
+//! ones (never journaled) and files deleted since are made again. A job killed between its write
+//! and its journal line finds its file up to date and costs no model work. A damaged line (a kill
+//! mid-write, even inside a multi-byte character) is skipped with a warning; reading a journal
+//! (`read_journal`, for reports) never writes to it.
+//!
+//! Endpoint pools: with several servers, each worker holds one endpoint. A job whose endpoint is
+//! down ([`crate::llm::Error::is_unavailable`]) goes back to the front of the queue for the other
+//! workers and that worker retires; no job is lost or done twice. Only when every worker has
+//! retired do the jobs left fail (and a rerun does them).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -89,15 +98,30 @@ impl Manifest {
         })
     }
 
-    /// The batch's name: `name`, else the manifest's file name up to its first dot.
-    pub fn name_for(&self, path: &Path) -> String {
-        self.name.clone().unwrap_or_else(|| {
+    /// The batch's name: `name`, else the manifest's file name up to its first dot. It names the
+    /// journal file, so it must be a plain file stem: 1 to 64 ASCII letters, digits, `_` or `-`
+    /// (no separators, dots or `..`); anything else is an error naming the manifest.
+    pub fn name_for(&self, path: &Path) -> Result<String> {
+        let name = self.name.clone().unwrap_or_else(|| {
             path.file_name()
                 .and_then(|n| n.to_str())
                 .and_then(|n| n.split('.').next())
+                .filter(|n| !n.is_empty())
                 .unwrap_or("batch")
                 .to_owned()
-        })
+        });
+        let ok = (1..=64).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if ok {
+            Ok(name)
+        } else {
+            Err(Error::Request(format!(
+                "{}: batch name {name:?} must be 1 to 64 ASCII letters, digits, `_` or `-` (it names the journal file)",
+                path.display()
+            )))
+        }
     }
 
     /// Every job, in order, with its seed. Two jobs that would write the same file are an error.
@@ -192,8 +216,9 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Opens (or creates) the journal at `path`, reading what it has. A last line cut short by
-    /// a kill is ignored (that job is simply done again).
+    /// Opens (or creates) the journal at `path` for appending, reading what it has. A damaged
+    /// line (cut short by a kill, even inside a multi-byte character) is skipped with a warning:
+    /// that job is simply done again.
     pub fn open(path: &Path) -> Result<Self> {
         let io = |source| Error::Io {
             path: path.to_owned(),
@@ -202,33 +227,19 @@ impl Journal {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
-        let mut entries = HashMap::new();
-        if let Ok(f) = std::fs::File::open(path) {
-            for (n, line) in std::io::BufReader::new(f).lines().enumerate() {
-                let line = line.map_err(io)?;
-                match serde_json::from_str::<JournalEntry>(&line) {
-                    Ok(e) => {
-                        entries.insert(e.job.clone(), e);
-                    }
-                    Err(e) => tracing::warn!(
-                        "{}:{}: skipping a damaged journal line ({e})",
-                        path.display(),
-                        n + 1
-                    ),
-                }
-            }
-        }
+        let (entries, ends_with_newline) = match std::fs::read(path) {
+            Ok(bytes) => (read_entries(path, &bytes), bytes.last().is_none_or(|b| *b == b'\n')),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (HashMap::new(), true),
+            Err(e) => return Err(io(e)),
+        };
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(io)?;
         // A line cut short by a kill must not swallow the next one.
-        if std::fs::metadata(path).map_err(io)?.len() > 0 {
-            let text = std::fs::read(path).map_err(io)?;
-            if text.last() != Some(&b'\n') {
-                file.write_all(b"\n").map_err(io)?;
-            }
+        if !ends_with_newline {
+            file.write_all(b"\n").map_err(io)?;
         }
         Ok(Self {
             path: path.to_owned(),
@@ -242,15 +253,12 @@ impl Journal {
         &self.entries
     }
 
-    /// Whether `job` is done: recorded with `key`, and its file (if delivered) still as written.
+    /// Whether `job` is done: its last line has `key`, delivered a file that is still as
+    /// written, or kept a file that is still there. A rejected job is never done.
     pub fn is_done(&self, job: &str, key: &str) -> bool {
-        self.entries.get(job).is_some_and(|e| {
-            e.key == key
-                && match &e.sha256 {
-                    Some(sha) => std::fs::read(&e.file).is_ok_and(|b| &sha256_hex(&b) == sha),
-                    None => true,
-                }
-        })
+        self.entries
+            .get(job)
+            .is_some_and(|e| e.key == key && entry_holds(e))
     }
 
     /// Appends and syncs one entry.
@@ -266,6 +274,41 @@ impl Journal {
         self.entries.insert(entry.job.clone(), entry);
         Ok(())
     }
+}
+
+/// Whether what `e` says the job left behind is still in the folder.
+fn entry_holds(e: &JournalEntry) -> bool {
+    match e.status.as_str() {
+        "made" | "repaired" | "cached" | "up_to_date" => match &e.sha256 {
+            Some(sha) => std::fs::read(&e.file).is_ok_and(|b| &sha256_hex(&b) == sha),
+            None => e.file.is_file(),
+        },
+        // A torn generated pair reads as kept; the marker says it is not a person's work.
+        "kept" => e.file.is_file() && !crate::content::provenance::write_interrupted(&e.file),
+        _ => false,
+    }
+}
+
+/// The entries of a journal's bytes, the last line per job winning; damaged lines are skipped
+/// with a warning naming the file and line.
+fn read_entries(path: &Path, bytes: &[u8]) -> HashMap<String, JournalEntry> {
+    let mut entries = HashMap::new();
+    for (n, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<JournalEntry>(line) {
+            Ok(e) => {
+                entries.insert(e.job.clone(), e);
+            }
+            Err(e) => tracing::warn!(
+                "{}:{}: skipping a damaged journal line ({e}); that job will be done again",
+                path.display(),
+                n + 1
+            ),
+        }
+    }
+    entries
 }
 
 /// What the runner reports while it works.
@@ -305,6 +348,16 @@ pub enum BatchEvent {
         /// What happened.
         status: Status,
     },
+    /// A worker's endpoint is down: its job went back to the queue for the others, and the
+    /// worker stopped.
+    WorkerRetired {
+        /// The worker.
+        worker: usize,
+        /// Why (the backend's error).
+        error: String,
+        /// Workers still running.
+        left: usize,
+    },
     /// A job failed (backend error); it is not journaled, so a rerun tries it again.
     JobFailed {
         /// The worker.
@@ -335,6 +388,11 @@ pub struct Summary {
     pub rejected: usize,
     /// Backend errors.
     pub failed: usize,
+    /// Jobs whose file is not in the folder after the run (rejected, failed, or deleted and not
+    /// made again).
+    pub missing: usize,
+    /// Workers retired because their endpoint went down.
+    pub retired: usize,
     /// Tokens generated.
     pub tokens: usize,
     /// Wall time of this run.
@@ -358,9 +416,9 @@ impl Summary {
         self.times.add(&o.times);
     }
 
-    /// Whether every job delivered (or kept) a valid file.
+    /// Whether every job delivered (or kept) a valid file, and every job's file is there now.
     pub fn ok(&self) -> bool {
-        self.rejected == 0 && self.failed == 0
+        self.rejected == 0 && self.failed == 0 && self.missing == 0
     }
 }
 
@@ -384,7 +442,8 @@ impl Batch<'_> {
     }
 
     /// Runs the jobs not done yet on `workers` (one backend each: one for a local model, several
-    /// for servers), adding what is made to `set`.
+    /// for servers), adding what is made to `set`. A worker whose endpoint goes down hands its job
+    /// back and retires (see the module docs).
     pub fn run(
         &self,
         set: &mut ContentSet,
@@ -403,11 +462,11 @@ impl Batch<'_> {
             let j = journal.lock().map_err(|_| poisoned())?;
             for (i, spec) in self.jobs.iter().enumerate() {
                 let id = spec.job.output_id()?.to_string();
-                let done = j.entries().get(&id).is_some_and(|e| {
-                    self.generator
+                let done = j.entries().contains_key(&id)
+                    && self
+                        .generator
                         .prepare(set, spec)
-                        .is_ok_and(|p| j.is_done(&id, &p.key) && e.key == p.key)
-                });
+                        .is_ok_and(|p| j.is_done(&id, &p.key));
                 if done {
                     summary.resumed += 1;
                 } else {
@@ -419,101 +478,230 @@ impl Batch<'_> {
             total: summary.total,
             resumed: summary.resumed,
         });
-        let queue = Mutex::new(queue);
+        let pool = Pool {
+            state: Mutex::new(PoolState {
+                queue,
+                in_flight: 0,
+                alive: workers.len(),
+            }),
+            changed: Condvar::new(),
+        };
         let shared = Mutex::new((std::mem::take(set), summary));
-        std::thread::scope(|scope| {
-            for (worker, mut backend) in workers.into_iter().enumerate() {
-                let (queue, shared, journal) = (&queue, &shared, &journal);
-                scope.spawn(move || -> Result<()> {
-                    loop {
-                        let Some(i) = queue.lock().map_err(|_| poisoned())?.pop_front() else {
-                            return Ok(());
-                        };
-                        let spec = &self.jobs[i];
-                        let label = spec.job.label();
-                        // Prepared again, not kept from the pass above: the jobs committed since
-                        // change the prompt (cast, ids), the schema's known ids, the request key
-                        // and the content the answer is validated against.
-                        let prepared = {
-                            let g = shared.lock().map_err(|_| poisoned())?;
-                            self.generator.prepare(&g.0, spec)
-                        };
-                        let result = prepared.and_then(|p| {
-                            on_event(BatchEvent::JobStarted {
-                                worker,
-                                label: label.clone(),
-                                needs_model: p.needs_model(),
-                            });
-                            let t = Instant::now();
-                            let mut tokens = 0usize;
-                            let mut watch = |e: Event<'_>| {
-                                if let Event::Token { .. } = e {
-                                    tokens += 1;
-                                    on_event(BatchEvent::Tokens {
-                                        worker,
-                                        tokens,
-                                        tokens_per_second: tokens as f64
-                                            / t.elapsed().as_secs_f64().max(1e-3),
-                                    });
-                                }
+        let results: Vec<Result<()>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = workers
+                .into_iter()
+                .enumerate()
+                .map(|(worker, mut backend)| {
+                    let (pool, shared, journal) = (&pool, &shared, &journal);
+                    scope.spawn(move || -> Result<()> {
+                        while let Some(i) = pool.take()? {
+                            let end = self.run_job(worker, i, backend.as_mut(), shared, journal, on_event);
+                            let retire = match &end {
+                                Ok(JobEnd::Unavailable(error)) => Some(error.clone()),
+                                _ => None,
                             };
-                            p.run(backend.as_mut(), &mut watch)
-                        });
-                        let committed = result.and_then(|c| {
-                            let mut g = shared.lock().map_err(|_| poisoned())?;
-                            c.commit(&mut g.0)
-                        });
-                        match committed {
-                            Ok(outcome) => {
-                                journal
-                                    .lock()
-                                    .map_err(|_| poisoned())?
-                                    .record(JournalEntry {
-                                        job: outcome.spec.job.output_id()?.to_string(),
-                                        key: outcome.key.clone(),
-                                        status: outcome.status.word().into(),
-                                        file: outcome.path.clone(),
-                                        sha256: outcome.output_sha256.clone(),
-                                        attempts: outcome.attempts,
-                                        tokens: outcome.tokens,
-                                        reasons: match &outcome.status {
-                                            Status::Rejected(r) => r.clone(),
-                                            _ => Vec::new(),
-                                        },
-                                        times: outcome.times,
-                                    })?;
-                                shared.lock().map_err(|_| poisoned())?.1.count(&outcome);
-                                on_event(BatchEvent::JobFinished {
+                            let cancelled = matches!(end, Ok(JobEnd::Cancelled));
+                            let stranded = pool.finish(i, retire.is_some(), cancelled)?;
+                            if let Some(error) = retire {
+                                let left = pool.alive()?;
+                                shared.lock().map_err(|_| poisoned())?.1.retired += 1;
+                                on_event(BatchEvent::WorkerRetired {
                                     worker,
-                                    label,
-                                    status: outcome.status,
+                                    error: error.clone(),
+                                    left,
                                 });
-                            }
-                            Err(e) => {
-                                let error = e.to_string();
-                                {
-                                    let mut g = shared.lock().map_err(|_| poisoned())?;
-                                    g.1.failed += 1;
-                                    g.1.errors.push(format!("{label}: {error}"));
+                                // The last worker standing fails what is left, for a rerun.
+                                for j in stranded {
+                                    let label = self.jobs[j].job.label();
+                                    let error = format!("every endpoint is down (last: {error})");
+                                    {
+                                        let mut g = shared.lock().map_err(|_| poisoned())?;
+                                        g.1.failed += 1;
+                                        g.1.errors.push(format!("{label}: {error}"));
+                                    }
+                                    on_event(BatchEvent::JobFailed { worker, label, error });
                                 }
-                                on_event(BatchEvent::JobFailed {
-                                    worker,
-                                    label,
-                                    error,
-                                });
-                                if matches!(e, Error::Llm(crate::llm::Error::Cancelled)) {
-                                    queue.lock().map_err(|_| poisoned())?.clear();
-                                }
+                                return Ok(());
                             }
+                            end?;
                         }
-                    }
-                });
-            }
+                        Ok(())
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(poisoned())))
+                .collect()
         });
+        results.into_iter().collect::<Result<Vec<()>>>()?;
         let (content, mut summary) = shared.into_inner().map_err(|_| poisoned())?;
         *set = content;
+        // What the folder holds now, whatever this run or an earlier one did.
+        summary.missing = self
+            .jobs
+            .iter()
+            .filter(|spec| {
+                self.generator
+                    .prepare(set, spec)
+                    .map_or(true, |p| !p.path.is_file())
+            })
+            .count();
         summary.elapsed = started.elapsed();
         Ok(summary)
+    }
+
+    /// Runs job `i` on one worker: prepare, generate, commit, journal.
+    fn run_job(
+        &self,
+        worker: usize,
+        i: usize,
+        backend: &mut dyn TextBackend,
+        shared: &Mutex<(ContentSet, Summary)>,
+        journal: &Mutex<Journal>,
+        on_event: &(dyn Fn(BatchEvent) + Sync),
+    ) -> Result<JobEnd> {
+        let spec = &self.jobs[i];
+        let label = spec.job.label();
+        // Prepared again, not kept from the pass above: the jobs committed since change the
+        // prompt (cast, ids), the schema's known ids, the request key and the content the answer
+        // is validated against.
+        let prepared = {
+            let g = shared.lock().map_err(|_| poisoned())?;
+            self.generator.prepare(&g.0, spec)
+        };
+        let result = prepared.and_then(|p| {
+            on_event(BatchEvent::JobStarted {
+                worker,
+                label: label.clone(),
+                needs_model: p.needs_model(),
+            });
+            let t = Instant::now();
+            let mut tokens = 0usize;
+            let mut watch = |e: Event<'_>| {
+                if let Event::Token { .. } = e {
+                    tokens += 1;
+                    on_event(BatchEvent::Tokens {
+                        worker,
+                        tokens,
+                        tokens_per_second: tokens as f64 / t.elapsed().as_secs_f64().max(1e-3),
+                    });
+                }
+            };
+            p.run(backend, &mut watch)
+        });
+        let committed = result.and_then(|c| {
+            let mut g = shared.lock().map_err(|_| poisoned())?;
+            c.commit(&mut g.0)
+        });
+        match committed {
+            Ok(outcome) => {
+                journal.lock().map_err(|_| poisoned())?.record(JournalEntry {
+                    job: outcome.spec.job.output_id()?.to_string(),
+                    key: outcome.key.clone(),
+                    status: outcome.status.word().into(),
+                    file: outcome.path.clone(),
+                    sha256: outcome.output_sha256.clone(),
+                    attempts: outcome.attempts,
+                    tokens: outcome.tokens,
+                    reasons: match &outcome.status {
+                        Status::Rejected(r) => r.clone(),
+                        _ => Vec::new(),
+                    },
+                    times: outcome.times,
+                })?;
+                shared.lock().map_err(|_| poisoned())?.1.count(&outcome);
+                on_event(BatchEvent::JobFinished {
+                    worker,
+                    label,
+                    status: outcome.status,
+                });
+                Ok(JobEnd::Done)
+            }
+            Err(Error::Llm(e)) if e.is_unavailable() => Ok(JobEnd::Unavailable(e.to_string())),
+            Err(e) => {
+                let error = e.to_string();
+                {
+                    let mut g = shared.lock().map_err(|_| poisoned())?;
+                    g.1.failed += 1;
+                    g.1.errors.push(format!("{label}: {error}"));
+                }
+                on_event(BatchEvent::JobFailed {
+                    worker,
+                    label,
+                    error,
+                });
+                Ok(if matches!(e, Error::Llm(crate::llm::Error::Cancelled)) {
+                    JobEnd::Cancelled
+                } else {
+                    JobEnd::Done
+                })
+            }
+        }
+    }
+}
+
+/// How one job ended, for the pool.
+enum JobEnd {
+    /// Finished, failed or rejected: journaled or counted.
+    Done,
+    /// The batch was cancelled: the jobs left are dropped.
+    Cancelled,
+    /// The worker's endpoint is down: the job goes back to the queue.
+    Unavailable(String),
+}
+
+/// The queue the workers share. A worker whose queue is empty waits while jobs are in flight on
+/// others: one of them may come back.
+struct Pool {
+    state: Mutex<PoolState>,
+    changed: Condvar,
+}
+
+struct PoolState {
+    queue: VecDeque<usize>,
+    in_flight: usize,
+    alive: usize,
+}
+
+impl Pool {
+    /// The next job, or `None` when there is none and none can come back.
+    fn take(&self) -> Result<Option<usize>> {
+        let mut st = self.state.lock().map_err(|_| poisoned())?;
+        loop {
+            if let Some(i) = st.queue.pop_front() {
+                st.in_flight += 1;
+                return Ok(Some(i));
+            }
+            if st.in_flight == 0 {
+                return Ok(None);
+            }
+            st = self.changed.wait(st).map_err(|_| poisoned())?;
+        }
+    }
+
+    /// Job `i` is over on its worker: handed back when the worker `retires` (who then gets the
+    /// queue's jobs to fail if it was the last one alive), or the queue cleared when `cancelled`.
+    fn finish(&self, i: usize, retires: bool, cancelled: bool) -> Result<Vec<usize>> {
+        let mut st = self.state.lock().map_err(|_| poisoned())?;
+        st.in_flight -= 1;
+        let mut stranded = Vec::new();
+        if cancelled {
+            st.queue.clear();
+        }
+        if retires {
+            st.queue.push_front(i);
+            st.alive -= 1;
+            if st.alive == 0 {
+                stranded = st.queue.drain(..).collect();
+            }
+        }
+        self.changed.notify_all();
+        Ok(stranded)
+    }
+
+    fn alive(&self) -> Result<usize> {
+        Ok(self.state.lock().map_err(|_| poisoned())?.alive)
     }
 }
 
@@ -522,9 +710,13 @@ fn poisoned() -> Error {
 }
 
 /// The journal entries of a batch, for reports.
+/// Read-only: the file is not created, repaired or appended to.
 pub fn read_journal(path: &Path) -> Result<Vec<JournalEntry>> {
-    let j = Journal::open(path)?;
-    let mut v: Vec<_> = j.entries().values().cloned().collect();
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut v: Vec<_> = read_entries(path, &bytes).into_values().collect();
     v.sort_by(|a, b| a.job.cmp(&b.job));
     Ok(v)
 }
@@ -605,6 +797,121 @@ mod tests {
         .unwrap();
         let e = Manifest::load(&p).unwrap_err().to_string();
         assert!(e.contains("x.manifest.ron:3:"), "{e}");
+    }
+
+    #[test]
+    fn batch_names_must_be_plain_file_stems() {
+        let p = Path::new("dir/story.manifest.ron");
+        let named = |n: &str| Manifest {
+            name: Some(n.into()),
+            seed: 0,
+            jobs: vec![],
+            dialogue: vec![],
+        };
+        assert_eq!(named("spring-2").name_for(p).unwrap(), "spring-2");
+        assert_eq!(
+            Manifest { name: None, ..named("x") }.name_for(p).unwrap(),
+            "story"
+        );
+        for bad in ["../x", "a/b", "", ".hidden", "a b", "é", &"x".repeat(65)] {
+            let e = named(bad).name_for(p).unwrap_err().to_string();
+            assert!(e.contains("story.manifest.ron") && e.contains("batch name"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn only_delivered_or_still_kept_files_are_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.ron");
+        let entry = |status: &str, sha256: Option<String>| JournalEntry {
+            job: "a".into(),
+            key: "k".into(),
+            status: status.into(),
+            file: file.clone(),
+            sha256,
+            attempts: 1,
+            tokens: 0,
+            reasons: vec![],
+            times: StageTimes::default(),
+        };
+        std::fs::write(&file, "x").unwrap();
+        assert!(entry_holds(&entry("made", Some(sha256_hex(b"x")))));
+        assert!(entry_holds(&entry("kept", None)));
+        assert!(!entry_holds(&entry("rejected", None)), "a rejection is never done");
+        assert!(!entry_holds(&entry("made", Some(sha256_hex(b"y")))));
+        std::fs::remove_file(&file).unwrap();
+        assert!(!entry_holds(&entry("kept", None)), "a kept file since deleted");
+        assert!(!entry_holds(&entry("up_to_date", None)));
+    }
+
+    #[test]
+    fn a_line_torn_inside_a_character_is_skipped_and_reading_never_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.journal");
+        let good = r#"{"job":"a","key":"k","status":"kept","file":"a.ron","sha256":null,"attempts":0,"tokens":0,"reasons":[],"times":{"render":{"secs":0,"nanos":0},"generate":{"secs":0,"nanos":0},"validate":{"secs":0,"nanos":0},"write":{"secs":0,"nanos":0}}}"#;
+        let mut bytes = format!("{good}
+").into_bytes();
+        bytes.extend_from_slice(b"{\"job\":\"b\",\"reasons\":[\"caf\xC3");
+        std::fs::write(&p, &bytes).unwrap();
+        let read = read_journal(&p).unwrap();
+        assert_eq!(read.len(), 1, "{read:?}");
+        assert_eq!(std::fs::read(&p).unwrap(), bytes, "a read wrote to the journal");
+        // Opened for a run: the torn line is closed off so the next line stands alone.
+        let mut j = Journal::open(&p).unwrap();
+        assert_eq!(j.entries().len(), 1);
+        j.record(JournalEntry {
+            job: "c".into(),
+            ..read[0].clone()
+        })
+        .unwrap();
+        assert_eq!(read_journal(&p).unwrap().len(), 2);
+        // A missing journal is an error for a reader, and is not created.
+        let none = dir.path().join("none.journal");
+        assert!(read_journal(&none).is_err());
+        assert!(!none.exists());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Fuzz: any bytes after whole lines (a kill mid-write, a disk error, a hostile edit) never
+        /// panic the reader and never lose a whole line before them.
+        #[test]
+        fn journal_reading_survives_any_trailing_bytes(
+            jobs in proptest::collection::btree_set("[a-z_é]{1,12}", 0..6),
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            cut in 0usize..400,
+        ) {
+            let mut bytes = Vec::new();
+            for job in &jobs {
+                let e = JournalEntry {
+                    job: job.clone(),
+                    key: "k".into(),
+                    status: "made".into(),
+                    file: PathBuf::from(format!("{job}.ron")),
+                    sha256: None,
+                    attempts: 1,
+                    tokens: 2,
+                    reasons: vec![format!("{job} café")],
+                    times: StageTimes::default(),
+                };
+                bytes.extend_from_slice(serde_json::to_string(&e).unwrap().as_bytes());
+                bytes.push(b'\n');
+            }
+            let path = Path::new("fuzz.journal");
+            let whole = read_entries(path, &bytes);
+            proptest::prop_assert_eq!(whole.len(), jobs.len());
+            let mut torn = bytes.clone();
+            torn.extend_from_slice(&tail);
+            let read = read_entries(path, &torn);
+            proptest::prop_assert!(whole.iter().all(|(job, e)| read.get(job) == Some(e)));
+            // Cut anywhere (inside a character too): every line that ended before the cut is kept
+            // (and the last one too when only its newline was cut off).
+            let cut = cut.min(bytes.len());
+            let kept = read_entries(path, &bytes[..cut]);
+            let ended = bytes[..cut].iter().filter(|b| **b == b'\n').count();
+            proptest::prop_assert!(kept.len() == ended || kept.len() == ended + 1);
+        }
     }
 
     #[test]

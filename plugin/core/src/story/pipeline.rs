@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::content::provenance::{ModelRef, TemplateRef, now_rfc3339, sha256_hex, sidecar_path};
+use crate::content::provenance::{
+    ModelRef, TemplateRef, now_rfc3339, sha256_hex, sidecar_path, write_interrupted,
+    write_with_sidecar,
+};
 use crate::content::{Character, ContentSet, DialogueTree, Item, Provenance, Quest, World};
 use crate::format::{parse, to_ron};
 use crate::fs::write_atomic;
@@ -299,7 +302,7 @@ impl Prepared {
 
     /// The existing file: up to date, to be kept, or to be replaced.
     fn decide_early(&self) -> Option<(Status, Option<String>)> {
-        if self.options.force {
+        if self.options.force || write_interrupted(&self.path) {
             return None;
         }
         let bytes = std::fs::read(&self.path).ok()?;
@@ -618,8 +621,7 @@ impl Candidate {
         }) = valid
         {
             let sidecar = to_ron(&provenance)?;
-            write_atomic(&path, ron.as_bytes())?;
-            write_atomic(&sidecar_path(&path), sidecar.as_bytes())?;
+            write_with_sidecar(&path, ron.as_bytes(), &sidecar)?;
             set.remove(&path);
             set.remove(&sidecar_path(&path));
             set.add_source(path.clone(), ron)
