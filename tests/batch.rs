@@ -408,7 +408,7 @@ fn an_endpoint_pool_of_llama_cpp_servers_survives_one_killed_mid_batch() {
     let (urls, b) = ([a.url(), b.url()], std::sync::Mutex::new(Some(b)));
     let (_dir, p) = project();
     let manifest = manifest(
-        r#"Manifest(name: "served", seed: 5, dialogue: [(npcs: Only(["pim", "sefa"]), situations: [Daily, GiftLiked], nodes: 1)])"#,
+        r#"Manifest(name: "served", seed: 5, dialogue: [(npcs: Only(["pim", "sefa"]), situations: [Daily, GiftLiked], seasons: [Autumn], nodes: 1)])"#,
     );
     let (mut set, problems) = ContentSet::load_dir(&p.assets);
     assert!(problems.is_empty(), "{problems:?}");
