@@ -1,8 +1,11 @@
 //! End-to-end tests across Sprout's crates. One test binary (`cargo test -p sprout_tests`), one
 //! module per concern.
 
+mod batch;
+mod content_fuzz;
 mod dialogue_graphs;
 mod fixtures;
+mod gguf;
 mod llm;
 mod llm_qwen;
 mod previews;

@@ -25,9 +25,10 @@ pub(crate) fn plugin(app: &mut App) {
     app.add_systems(Update, (landmarks, buy).in_set(crate::FarmSystems::Act));
 }
 
-/// Sells everything sellable; returns the gold earned.
+/// Sells everything sellable; returns the gold earned. Sums saturate: a day's sales that would
+/// pass `u32::MAX` gold pay `u32::MAX`.
 pub fn ship_all(state: &mut FarmState, item: impl Fn(&str) -> Option<Item>) -> u32 {
-    let mut earned = 0;
+    let mut earned = 0u32;
     let held: Vec<(Id, u32)> = state
         .inventory
         .iter()
@@ -37,12 +38,12 @@ pub fn ship_all(state: &mut FarmState, item: impl Fn(&str) -> Option<Item>) -> u
         if let Some(it) = item(id.as_str())
             && SELLABLE.contains(&it.category)
         {
-            state.take(&id, count);
-            earned += it.price * count;
+            let sold = state.take(&id, count);
+            earned = earned.saturating_add(it.price.saturating_mul(sold));
         }
     }
-    state.gold += earned;
-    state.earned += earned;
+    state.earn(earned);
+    state.earned = state.earned.saturating_add(earned);
     earned
 }
 
@@ -115,12 +116,39 @@ fn buy(
         }
         let stock = shop_stock(&library, &state);
         let Some(item) = stock.get(*n) else { continue };
-        if state.gold < item.price {
+        let Some(left) = state.gold.checked_sub(item.price) else {
             toast.write(Toast(format!("{} costs {} g.", item.name, item.price)));
             continue;
-        }
-        state.gold -= item.price;
+        };
+        state.gold = left;
         state.give(&item.id, 1);
         toast.write(Toast(format!("Bought {} for {} g.", item.name, item.price)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipping_a_huge_stack_at_a_huge_price_saturates() {
+        let melon = Item {
+            id: Id::new("melon").unwrap(),
+            name: "Melon".into(),
+            description: "Heavy.".into(),
+            category: ItemCategory::Produce,
+            price: u32::MAX,
+            icon: sprout_core::content::AssetPath::new("sprites/items/melon.png").unwrap(),
+        };
+        let mut state = FarmState {
+            gold: 10,
+            earned: u32::MAX - 1,
+            ..FarmState::default()
+        };
+        state.give(&melon.id, u32::MAX);
+        let earned = ship_all(&mut state, |id| (id == "melon").then(|| melon.clone()));
+        assert_eq!(earned, u32::MAX);
+        assert_eq!((state.gold, state.earned), (u32::MAX, u32::MAX));
+        assert_eq!(state.count("melon"), 0);
     }
 }

@@ -99,7 +99,8 @@ impl Field {
             };
             if planted.days >= crop.days_to_ripe() {
                 state.give(&crop.harvest, crop.harvest_count);
-                *state.harvested.entry(crop.id.clone()).or_default() += 1;
+                let harvests = state.harvested.entry(crop.id.clone()).or_default();
+                *harvests = harvests.saturating_add(1);
                 match crop.regrow_days {
                     Some(regrow) => planted.days = crop.days_to_ripe().saturating_sub(regrow),
                     None => plot.crop = None,
@@ -151,7 +152,7 @@ impl Field {
                 if wither {
                     plot.crop = None;
                 } else if plot.watered {
-                    planted.days += 1;
+                    planted.days = planted.days.saturating_add(1);
                 }
             }
             plot.watered = false;

@@ -1,5 +1,7 @@
 //! Saving and loading: one versioned RON file, written atomically, the previous save kept as
-//! `.bak`. A save that cannot be read is reported and left untouched; the game goes on.
+//! `.bak`. A save that cannot be read is reported and left untouched; the game goes on. So is a
+//! save whose numbers no play can reach (a clock at 4294967295 minutes, day 0, friendship past
+//! the scale, a player at NaN): it is refused as a whole rather than loaded half-clamped.
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::farming::Field;
 use crate::player::Player;
-use crate::state::FarmState;
+use crate::state::{FarmState, MINUTES_MAX, YEAR_MAX};
 use crate::time::NewDay;
 use crate::ui::Toast;
 
@@ -50,6 +52,18 @@ pub enum SaveError {
         path: PathBuf,
         /// Where and why.
         error: sprout_core::format::ParseError,
+    },
+    /// A value outside what play can reach.
+    #[error("{path}: `{field}` is {value}, outside {allowed} (the save was left as it is)")]
+    OutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// The field, e.g. `state.minutes`.
+        field: String,
+        /// The value found.
+        value: String,
+        /// What is allowed.
+        allowed: String,
     },
     /// Written by another version.
     #[error("{path}: save format version {found}, this game reads version {SAVE_VERSION}")]
@@ -146,10 +160,53 @@ fn parse(path: &Path, text: &str) -> Result<SaveFile, SaveError> {
             found: header.version,
         });
     }
-    sprout_core::format::parse::<SaveFile>(text).map_err(|error| SaveError::Corrupt {
+    let save =
+        sprout_core::format::parse::<SaveFile>(text).map_err(|error| SaveError::Corrupt {
+            path: path.to_owned(),
+            error,
+        })?;
+    check_bounds(&save).map_err(|(field, value, allowed)| SaveError::OutOfRange {
         path: path.to_owned(),
-        error,
-    })
+        field,
+        value,
+        allowed,
+    })?;
+    Ok(save)
+}
+
+/// The first field of `save` outside what play can reach, as (field, value, allowed).
+fn check_bounds(save: &SaveFile) -> Result<(), (String, String, String)> {
+    use sprout_core::content::FRIENDSHIP_MAX;
+    use sprout_core::validate::limits::DAYS_PER_SEASON_MAX;
+    fn within(field: &str, value: u32, lo: u32, hi: u32) -> Result<(), (String, String, String)> {
+        if (lo..=hi).contains(&value) {
+            Ok(())
+        } else {
+            Err((field.into(), value.to_string(), format!("{lo}..={hi}")))
+        }
+    }
+    let s = &save.state;
+    within("state.day", s.day, 1, DAYS_PER_SEASON_MAX)?;
+    within("state.year", s.year, 1, YEAR_MAX)?;
+    within("state.minutes", s.minutes, 0, MINUTES_MAX)?;
+    for (npc, points) in &s.friendship {
+        if !(0..=FRIENDSHIP_MAX).contains(points) {
+            return Err((
+                format!("state.friendship[{npc}]"),
+                points.to_string(),
+                format!("0..={FRIENDSHIP_MAX}"),
+            ));
+        }
+    }
+    let (x, y) = save.player;
+    if !(x.is_finite() && y.is_finite()) {
+        return Err((
+            "player".into(),
+            format!("({x}, {y})"),
+            "finite coordinates".into(),
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn plugin(app: &mut App) {
@@ -219,5 +276,97 @@ fn autosave(
     if let Err(e) = write(&path.0, &snapshot(&state, &field, transform)) {
         warn!("autosave failed: {e}");
         toast.write(Toast(format!("Autosave failed: {e}")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A save whose clock reads `u32::MAX` minutes (and whose gold, stack and plant are at
+    /// `u32::MAX`, which saturating arithmetic makes reachable and harmless).
+    const OVERFLOW: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/saves/minutes_overflow.save.ron"
+    );
+
+    #[test]
+    fn a_save_past_the_clock_is_refused_left_as_it_is_and_never_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("farm.save.ron");
+        let hostile = std::fs::read(OVERFLOW).unwrap();
+        std::fs::write(&path, &hostile).unwrap();
+
+        let err = read(&path).unwrap_err();
+        assert!(
+            matches!(&err, SaveError::OutOfRange { field, value, .. }
+                if field == "state.minutes" && value == "4294967295"),
+            "{err}"
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.contains("farm.save.ron") && msg.contains("left as it is"),
+            "{msg}"
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            hostile,
+            "the file is untouched"
+        );
+
+        // Saving over it moves it aside rather than making it the backup or deleting it.
+        let good = SaveFile {
+            version: SAVE_VERSION,
+            state: FarmState::default(),
+            field: Field::default(),
+            player: (0.0, 0.0),
+        };
+        write(&path, &good).unwrap();
+        assert_eq!(
+            std::fs::read(path.with_extension("ron.unreadable")).unwrap(),
+            hostile
+        );
+        assert!(!path.with_extension("ron.bak").exists());
+        assert_eq!(read(&path).unwrap(), good);
+    }
+
+    #[test]
+    fn bounds_cover_the_calendar_friendship_and_position() {
+        let text = std::fs::read_to_string(OVERFLOW).unwrap();
+        let mut save = sprout_core::format::parse::<SaveFile>(&text).unwrap();
+        save.state.minutes = MINUTES_MAX;
+        assert_eq!(
+            check_bounds(&save),
+            Ok(()),
+            "u32::MAX gold, stacks and days load"
+        );
+        // ...and the game's sums stay put there.
+        assert!(save.state.advance_clock(u32::MAX));
+        save.state.earn(1);
+        assert_eq!((save.state.minutes, save.state.gold), (u32::MAX, u32::MAX));
+        save.state.minutes = MINUTES_MAX;
+
+        let field_of = |change: &dyn Fn(&mut SaveFile)| {
+            let mut s = save.clone();
+            change(&mut s);
+            check_bounds(&s).unwrap_err().0
+        };
+        assert_eq!(
+            field_of(&|s| s.state.minutes = MINUTES_MAX + 1),
+            "state.minutes"
+        );
+        assert_eq!(field_of(&|s| s.state.day = 0), "state.day");
+        assert_eq!(field_of(&|s| s.state.day = u32::MAX), "state.day");
+        assert_eq!(field_of(&|s| s.state.year = u32::MAX), "state.year");
+        assert_eq!(
+            field_of(&|s| {
+                s.state
+                    .friendship
+                    .insert(sprout_core::content::Id::new("sefa").unwrap(), i32::MAX);
+            }),
+            "state.friendship[sefa]"
+        );
+        assert_eq!(field_of(&|s| s.player.0 = f32::NAN), "player");
+        assert_eq!(field_of(&|s| s.player.1 = f32::INFINITY), "player");
     }
 }

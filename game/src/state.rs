@@ -1,5 +1,9 @@
 //! The player's progress: calendar, clock, gold, inventory, friendships, flags and quests.
 //! It is what dialogue conditions are evaluated against ([`Facts`]) and what a save file holds.
+//!
+//! Every sum here saturates: gold, counts, days and minutes stop at their largest value instead of
+//! panicking (debug) or wrapping to nothing (release). The validator keeps content far below
+//! that, and a save is bounded when it is read (`save`), so saturating is the last line only.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,6 +16,11 @@ use sprout_core::runtime::Facts;
 pub const DAY_START: u32 = 6 * 60;
 /// Minutes after midnight (of the next day) when the player collapses (02:00).
 pub const DAY_END: u32 = 26 * 60;
+/// The latest the clock can read: a day's end and a whole day of slack for one long frame.
+/// A save whose clock reads later is refused.
+pub const MINUTES_MAX: u32 = DAY_END + 24 * 60;
+/// The last year the calendar counts to (it stays there).
+pub const YEAR_MAX: u32 = 9999;
 
 /// Everything about the player's progress.
 #[derive(Resource, Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,9 +85,39 @@ impl FarmState {
         self.inventory.get(item).copied().unwrap_or(0)
     }
 
-    /// Adds items.
+    /// Adds items (a stack that would pass `u32::MAX` stays there).
     pub fn give(&mut self, item: &Id, n: u32) {
-        *self.inventory.entry(item.clone()).or_default() += n;
+        let held = self.inventory.entry(item.clone()).or_default();
+        *held = held.saturating_add(n);
+    }
+
+    /// Adds gold (saturating).
+    pub fn earn(&mut self, gold: u32) {
+        self.gold = self.gold.saturating_add(gold);
+    }
+
+    /// Moves the clock on by `minutes` (saturating); returns whether it is now bedtime.
+    pub fn advance_clock(&mut self, minutes: u32) -> bool {
+        self.minutes = self.minutes.saturating_add(minutes);
+        self.minutes >= DAY_END
+    }
+
+    /// Starts the next morning: the day, and after `days_per_season` days the season (and after
+    /// winter the year), move on. Returns whether the season changed.
+    pub fn next_day(&mut self, days_per_season: u32) -> bool {
+        self.minutes = DAY_START;
+        self.day = self.day.saturating_add(1);
+        self.talked_today.clear();
+        self.gifted_today.clear();
+        if self.day <= days_per_season {
+            return false;
+        }
+        self.day = 1;
+        self.season = self.season.next();
+        if self.season == Season::Spring {
+            self.year = self.year.saturating_add(1).min(YEAR_MAX);
+        }
+        true
     }
 
     /// Removes up to `n` items; returns how many were removed.
@@ -97,7 +136,7 @@ impl FarmState {
     /// Changes friendship, kept within 0..=1000.
     pub fn befriend(&mut self, npc: &Id, points: i32) {
         let f = self.friendship.entry(npc.clone()).or_default();
-        *f = (*f + points).clamp(0, FRIENDSHIP_MAX);
+        *f = f.saturating_add(points).clamp(0, FRIENDSHIP_MAX);
     }
 
     /// The hour of the day, 0–23.
@@ -124,7 +163,7 @@ impl FarmState {
             Effect::TakeItem { item, count } => {
                 self.take(item, *count);
             }
-            Effect::GiveGold(g) => self.gold += g,
+            Effect::GiveGold(g) => self.earn(*g),
             Effect::Friendship { npc, points } => self.befriend(npc, *points),
             Effect::SetFlag(f) => {
                 self.flags.insert(f.clone());
@@ -171,4 +210,61 @@ impl Facts for FarmState {
 
 pub(crate) fn plugin(app: &mut App) {
     app.init_resource::<FarmState>();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> Id {
+        Id::new(s).unwrap()
+    }
+
+    #[test]
+    fn gold_counts_and_friendship_saturate_instead_of_overflowing() {
+        let mut s = FarmState {
+            gold: u32::MAX - 1,
+            ..FarmState::default()
+        };
+        s.apply(&Effect::GiveGold(u32::MAX));
+        assert_eq!(s.gold, u32::MAX);
+        let turnip = id("turnip");
+        s.give(&turnip, u32::MAX);
+        s.apply(&Effect::GiveItem {
+            item: turnip.clone(),
+            count: 7,
+        });
+        assert_eq!(s.count("turnip"), u32::MAX);
+        let ana = id("ana");
+        s.befriend(&ana, i32::MAX);
+        s.befriend(&ana, i32::MAX);
+        assert_eq!(s.friendship[&ana], FRIENDSHIP_MAX);
+        s.befriend(&ana, i32::MIN);
+        assert_eq!(s.friendship[&ana], 0);
+    }
+
+    #[test]
+    fn the_clock_and_the_calendar_saturate() {
+        let mut s = FarmState {
+            minutes: u32::MAX - 5,
+            ..FarmState::default()
+        };
+        assert!(s.advance_clock(u32::MAX));
+        assert_eq!(s.minutes, u32::MAX);
+        assert!(!s.next_day(28));
+        assert_eq!((s.minutes, s.day), (DAY_START, 2));
+
+        s.day = u32::MAX;
+        assert!(
+            s.next_day(28),
+            "a day past the season's end turns the season"
+        );
+        assert_eq!((s.day, s.season), (1, Season::Summer));
+
+        s.season = Season::Winter;
+        s.day = 28;
+        s.year = YEAR_MAX;
+        assert!(s.next_day(28));
+        assert_eq!((s.season, s.year), (Season::Spring, YEAR_MAX));
+    }
 }

@@ -4,7 +4,7 @@
 use bevy::prelude::*;
 use bevy_sprout::prelude::*;
 
-use crate::state::{DAY_END, DAY_START, FarmState};
+use crate::state::FarmState;
 
 /// Game minutes that pass per real second.
 #[derive(Resource, Debug, Clone, Copy)]
@@ -56,8 +56,8 @@ fn tick(
     let whole = fraction.0.floor();
     if whole >= 1.0 {
         fraction.0 -= whole;
-        state.minutes += whole as u32;
-        if state.minutes >= DAY_END {
+        // `as` saturates a float; the clock saturates too (a loaded save is bounded anyway).
+        if state.advance_clock(whole as u32) {
             info!("it is 2 am: the player collapses into bed");
             sleep.write(Sleep);
         }
@@ -74,19 +74,7 @@ fn sleep(
         return;
     }
     let days_per_season = library.world().map_or(28, |w| w.days_per_season);
-    state.minutes = DAY_START;
-    state.day += 1;
-    state.talked_today.clear();
-    state.gifted_today.clear();
-    let mut new_season = false;
-    if state.day > days_per_season {
-        state.day = 1;
-        state.season = state.season.next();
-        new_season = true;
-        if state.season == Season::Spring {
-            state.year += 1;
-        }
-    }
+    let new_season = state.next_day(days_per_season);
     info!(
         "good morning: {:?} {}, year {}",
         state.season, state.day, state.year

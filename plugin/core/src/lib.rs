@@ -10,6 +10,7 @@
 //! - [`placeholder`]: labelled placeholder art until the image generators replace it;
 //! - [`runtime`]: the dialogue runtime (conditions against game state, walking a tree).
 //! - [`cancel`]: the [`CancelToken`](cancel::CancelToken) that stops text and image generations;
+//! - [`endpoint`]: server URLs without their secrets, when secrets may be sent, circuit breakers;
 //! - `diffusion` (feature `image`): the image backend trait; (feature `diffusion`) Stable
 //!   Diffusion on candle.
 //! - `finish` (feature `image`): finishing for games: pixel art, palettes, background removal,
@@ -23,6 +24,7 @@ pub mod cancel;
 pub mod content;
 #[cfg(feature = "image")]
 pub mod diffusion;
+pub mod endpoint;
 pub mod export;
 #[cfg(feature = "image")]
 pub mod finish;
@@ -63,6 +65,14 @@ pub enum Error {
     /// A value could not be written as RON.
     #[error("cannot write RON: {0}")]
     Serialize(#[from] ron::Error),
+    /// Another writer holds the project's lock (`.sprout/lock`).
+    #[error("{}: this asset folder is being written by {holder}; wait for it to finish (or stop it) and try again", path.display())]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// Who holds it (command and pid), as it wrote itself into the lock file.
+        holder: String,
+    },
     /// Content that failed validation; nothing was written.
     #[error("{} problem(s), first: {}", .0.len(), .0.first().map(ToString::to_string).unwrap_or_default())]
     Invalid(Vec<validate::Diagnostic>),

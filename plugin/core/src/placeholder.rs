@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::content::provenance::{now_rfc3339, sha256_hex, sidecar_path};
-use crate::content::{AssetPath, ContentSet, Provenance};
+use crate::content::{AssetKind, AssetPath, ContentSet, Provenance};
 use crate::format::{parse, to_ron};
-use crate::fs::write_atomic;
+use crate::validate::{Diagnostic, DiagnosticKind};
 use crate::{Error, Result};
 
 /// The `generator` recorded in every placeholder's provenance.
@@ -125,9 +125,19 @@ pub struct Drawn {
 
 /// Draws a placeholder for every wanted image that is missing below `set.root`. With `force`,
 /// existing placeholders are redrawn too; files without placeholder provenance are never touched.
+/// A wanted path that is not a `.png` (a set built in code can hold one; parsing rejects them) is
+/// refused before anything is drawn: [`Error::Invalid`] names each.
 pub fn draw_missing(set: &ContentSet, force: bool) -> Result<Drawn> {
+    let wanted = wanted(set);
+    let refused: Vec<_> = wanted
+        .iter()
+        .filter_map(|w| not_an_image(w, &w.path.under(&set.root)))
+        .collect();
+    if !refused.is_empty() {
+        return Err(Error::Invalid(refused));
+    }
     let mut drawn = Drawn::default();
-    for w in wanted(set) {
+    for w in wanted {
         let file = w.path.under(&set.root);
         if file.exists() && !(force && is_placeholder(&file)) {
             drawn.kept.push(file);
@@ -141,7 +151,12 @@ pub fn draw_missing(set: &ContentSet, force: bool) -> Result<Drawn> {
 
 /// Draws the placeholder for `w` into `file` (anywhere: a staging folder mirrors the asset
 /// folder's layout), with its provenance sidecar; both atomically.
+/// A placeholder is a PNG: anywhere else (`npcs/ghost.npc.ron`) it would replace or shadow a
+/// file of another kind, so it is refused.
 pub fn draw_to(w: &Wanted, file: &Path) -> Result<()> {
+    if let Some(refused) = not_an_image(w, file) {
+        return Err(Error::Invalid(vec![refused]));
+    }
     let (width, height) = w.role.size();
     let rgba = draw(&w.role, &w.owner);
     let png = encode_png(width, height, &rgba).map_err(|e| Error::Io {
@@ -163,8 +178,26 @@ pub fn draw_to(w: &Wanted, file: &Path) -> Result<()> {
         ]),
         created: now_rfc3339(),
     };
-    write_atomic(file, &png)?;
-    write_atomic(&sidecar_path(file), to_ron(&provenance)?.as_bytes())
+    crate::content::provenance::write_with_sidecar(file, &png, &to_ron(&provenance)?)
+}
+
+/// The diagnostic refusing to draw `w` into `file`, unless both are `.png` paths.
+fn not_an_image(w: &Wanted, file: &Path) -> Option<Diagnostic> {
+    let png = file.extension().is_some_and(|e| e == AssetKind::Image.extension());
+    let problem = match w.path.check_kind(AssetKind::Image) {
+        Err(e) => e.to_string(),
+        Ok(()) if !png => format!("`{}` is not a `.png` file", file.display()),
+        Ok(()) => return None,
+    };
+    Some(Diagnostic::new(
+        DiagnosticKind::InvalidPath,
+        file,
+        format!(
+            "{problem}: no placeholder {} of `{}` is drawn there",
+            w.role.label(),
+            w.owner
+        ),
+    ))
 }
 
 /// Whether `file` has a sidecar saying it is a placeholder.
@@ -374,6 +407,49 @@ fn glyph(cv: &mut Canvas, ch: char, x: i32, y: i32, scale: i32, c: Rgba) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn item_with_icon(id: &str, icon: &str) -> crate::content::Document<crate::content::Item> {
+        crate::content::Document {
+            path: PathBuf::from(format!("items/{id}.item.ron")),
+            source: "".into(),
+            value: crate::content::Item {
+                id: crate::content::Id::new(id).unwrap(),
+                name: "Ghost".into(),
+                description: "Boo.".into(),
+                category: crate::content::ItemCategory::Material,
+                price: 1,
+                icon: AssetPath::new(icon).unwrap(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_wanted_path_that_is_not_a_png_is_refused_and_nothing_is_drawn() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut set = ContentSet::new(dir.path());
+        set.items
+            .push(item_with_icon("stone", "sprites/items/stone.png"));
+        set.items.push(item_with_icon("ghost", "npcs/ghost.npc.ron"));
+        let Err(Error::Invalid(refused)) = draw_missing(&set, false) else {
+            panic!("a .ron icon was drawn");
+        };
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert_eq!(refused[0].kind, DiagnosticKind::InvalidPath);
+        assert!(refused[0].message.contains("npcs/ghost.npc.ron"), "{}", refused[0]);
+        assert!(!dir.path().join("npcs/ghost.npc.ron").exists());
+        assert!(
+            !dir.path().join("sprites/items/stone.png").exists(),
+            "refused before anything was drawn"
+        );
+
+        // Drawing one directly into a file that is not a PNG is refused too.
+        let w = &wanted(&set)[1];
+        assert_eq!(w.path.as_str(), "sprites/items/stone.png");
+        let ron = dir.path().join("items/stone.item.ron");
+        assert!(draw_to(w, &ron).is_err());
+        assert!(!ron.exists());
+        assert!(draw_to(w, &dir.path().join("sprites/items/stone.png")).is_ok());
+    }
 
     #[test]
     fn every_role_draws_a_marked_image_of_its_size() {

@@ -5,17 +5,23 @@ use std::time::Duration;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use sprout_core::llm::gguf;
 use sprout_core::llm::{ModelManager, PullProgress};
 
-/// `sprout models list`: every registry model, whether it is downloaded, and where.
+/// `sprout models list`: every registry model, whether it is downloaded (present with the right
+/// size and a well-formed header: [`gguf::check`], not the full hash of `models verify`), and where.
 pub fn list() -> anyhow::Result<ExitCode> {
     let m = ModelManager::new();
     println!("model folder: {}", m.dir().display());
     for (i, e) in m.registry().text.iter().enumerate() {
-        let state = if m.is_present(e) {
-            "downloaded"
-        } else {
+        let mut problem = None;
+        let state = if !m.is_present(e) {
             "not downloaded"
+        } else if let Err(err) = gguf::check(&m.path_of(e)) {
+            problem = Some(err);
+            "damaged (bad header)"
+        } else {
+            "downloaded"
         };
         let default = if i == 0 { " (default)" } else { "" };
         println!(
@@ -27,6 +33,9 @@ pub fn list() -> anyhow::Result<ExitCode> {
             e.licence,
             m.path_of(e).display()
         );
+        if let Some(err) = problem {
+            println!("    {err}\n    run `sprout models pull {}` to fetch it again", e.id);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

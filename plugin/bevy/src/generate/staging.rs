@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bevy::prelude::*;
+use sprout_core::content::AssetKind;
 use sprout_core::content::provenance::sidecar_path;
 use sprout_core::fs::write_atomic;
 
@@ -57,8 +58,9 @@ impl StagedFiles {
     }
 
     /// Copies every staged file into `asset_dir` atomically, in order, then deletes the staging
-    /// folder. Everything is read before anything is written, so a staged folder that lost a
-    /// file changes nothing.
+    /// folder. Everything is read and checked before anything is written, so a staged folder that
+    /// lost a file changes nothing, and neither does one that would put an image or a mesh under
+    /// another kind's name (a PNG staged as `npcs/ghost.npc.ron` never replaces that file).
     pub fn accept(&self, asset_dir: &Path) -> sprout_core::Result<PathBuf> {
         let mut contents = Vec::with_capacity(self.files.len());
         for rel in &self.files {
@@ -76,6 +78,9 @@ impl StagedFiles {
             });
         };
         for (to, bytes) in &contents {
+            refuse_wrong_kind(to, bytes)?;
+        }
+        for (to, bytes) in &contents {
             write_atomic(to, bytes)?;
         }
         self.discard();
@@ -88,20 +93,111 @@ impl StagedFiles {
     }
 }
 
-/// Accept moves the staged files into the asset folder; reject deletes them.
+/// Binary kinds a job stages, by the bytes they start with, and the extension each must be
+/// written under.
+const KINDS: [(&[u8], AssetKind); 2] = [
+    (b"\x89PNG\r\n\x1a\n", AssetKind::Image),
+    (b"glTF", AssetKind::Mesh),
+];
+
+/// An error unless `bytes`, when they are an image or a mesh, go to a path of that kind.
+fn refuse_wrong_kind(to: &Path, bytes: &[u8]) -> sprout_core::Result<()> {
+    let Some((_, kind)) = KINDS.iter().find(|(magic, _)| bytes.starts_with(magic)) else {
+        return Ok(());
+    };
+    if to.extension().is_some_and(|e| e == kind.extension()) {
+        return Ok(());
+    }
+    let what = match kind {
+        AssetKind::Mesh => "a glTF mesh",
+        _ => "a PNG image",
+    };
+    let replace = if to.exists() {
+        "would replace that file"
+    } else {
+        "would be written there"
+    };
+    Err(sprout_core::Error::Io {
+        path: to.to_owned(),
+        source: std::io::Error::other(format!(
+            "{what} {replace}; it must go to a `.{}` path, so nothing was accepted",
+            kind.extension()
+        )),
+    })
+}
+
+/// Accept moves the staged files into the asset folder; reject deletes them. Accepting takes the
+/// project's lock (`sprout_core::fs::ProjectLock`): while a `sprout batch` or `sprout gen` writes
+/// the same folder, the accept waits (the job stays staged, nothing is lost) and is done on the
+/// first frame the lock is free.
 pub(super) fn decide(
     mut accepts: MessageReader<AcceptGenerated>,
     mut rejects: MessageReader<RejectGenerated>,
     mut jobs: ResMut<Generations>,
     settings: Res<SproutSettings>,
+    generator: Res<super::GeneratorSettings>,
+    mut waiting: Local<Vec<JobId>>,
     mut updates: MessageWriter<GenerationUpdate>,
 ) {
-    for AcceptGenerated(job) in accepts.read() {
+    let asked: Vec<JobId> = accepts.read().map(|AcceptGenerated(job)| *job).collect();
+    for job in asked {
+        if !waiting.contains(&job) {
+            waiting.push(job);
+        }
+    }
+    if !waiting.is_empty() {
+        let lock = match sprout_core::fs::ProjectLock::try_acquire(
+            &generator.state_dir,
+            "the editor (Accept)",
+        ) {
+            Ok(lock) => Some(lock),
+            Err(e) => {
+                if waiting.iter().any(|j| !jobs.jobs.get(j).is_some_and(|j| j.waiting_for_lock)) {
+                    warn!("accept waits: {e}");
+                }
+                for j in waiting.iter() {
+                    if let Some(j) = jobs.jobs.get_mut(j) {
+                        j.waiting_for_lock = true;
+                    }
+                }
+                None
+            }
+        };
+        if let Some(_lock) = lock {
+            for job in std::mem::take(&mut *waiting) {
+                accept(job, &mut jobs, &settings, &mut updates);
+            }
+        }
+    }
+    for RejectGenerated(job) in rejects.read() {
+        waiting.retain(|j| j != job);
         let Some(j) = jobs.jobs.get(job) else {
             continue;
         };
+        if let Some(staged) = &j.staged {
+            staged.discard();
+        }
+        let update = GenerationUpdate::Rejected { job: *job };
+        super::apply(&mut jobs, &update);
+        updates.write(update);
+    }
+}
+
+/// Moves one staged job's files into the assets (the caller holds the project lock).
+fn accept(
+    job: JobId,
+    jobs: &mut Generations,
+    settings: &SproutSettings,
+    updates: &mut MessageWriter<GenerationUpdate>,
+) {
+    let job = &job;
+    {
+        let Some(j) = jobs.jobs.get_mut(job) else {
+            return;
+        };
+        j.waiting_for_lock = false;
         let (Some(staged), JobStatus::Staged) = (&j.staged, &j.status) else {
-            continue;
+            return;
         };
         let update = match staged.accept(&settings.asset_dir) {
             Ok(path) => {
@@ -113,18 +209,7 @@ pub(super) fn decide(
                 error: format!("accept failed: {e}"),
             },
         };
-        super::apply(&mut jobs, &update);
-        updates.write(update);
-    }
-    for RejectGenerated(job) in rejects.read() {
-        let Some(j) = jobs.jobs.get(job) else {
-            continue;
-        };
-        if let Some(staged) = &j.staged {
-            staged.discard();
-        }
-        let update = GenerationUpdate::Rejected { job: *job };
-        super::apply(&mut jobs, &update);
+        super::apply(jobs, &update);
         updates.write(update);
     }
 }
@@ -179,5 +264,40 @@ mod tests {
         std::fs::remove_file(staged.dir.join("b.ron")).unwrap();
         assert!(staged.accept(&assets).is_err());
         assert!(!assets.join("a.png").exists(), "nothing was copied");
+    }
+
+    #[test]
+    fn an_image_is_never_accepted_over_a_file_of_another_kind() {
+        let tmp = tempfile::tempdir().unwrap();
+        let assets = tmp.path().join("assets");
+        let npc = assets.join("npcs/ghost.npc.ron");
+        std::fs::create_dir_all(npc.parent().unwrap()).unwrap();
+        std::fs::write(&npc, "Character(id: \"ghost\")").unwrap();
+        let png = sprout_core::placeholder::encode_png(1, 1, &[255, 0, 255, 255]).unwrap();
+
+        // An item icon named `npcs/ghost.npc.ron`: a PNG staged under a content file's name.
+        let mut staged = StagedFiles::for_job(&tmp.path().join("staging"), JobId(9));
+        staged
+            .write(Path::new("npcs/ghost.npc.ron"), &png, Some(b"prov"))
+            .unwrap();
+        let err = staged.accept(&assets).unwrap_err().to_string();
+        assert!(err.contains("ghost.npc.ron") && err.contains(".png"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&npc).unwrap(),
+            "Character(id: \"ghost\")",
+            "the content file is untouched"
+        );
+        assert!(!assets.join("npcs/ghost.npc.ron.prov.ron").exists(), "nothing was copied");
+
+        // The same image to a `.png` path is accepted; text to a `.ron` path as before.
+        let mut staged = StagedFiles::for_job(&tmp.path().join("staging"), JobId(10));
+        staged
+            .write(Path::new("sprites/items/ghost.png"), &png, Some(b"prov"))
+            .unwrap();
+        staged
+            .write(Path::new("npcs/ghost.npc.ron"), b"Character()", None)
+            .unwrap();
+        staged.accept(&assets).unwrap();
+        assert_eq!(std::fs::read(assets.join("sprites/items/ghost.png")).unwrap(), png);
     }
 }

@@ -1,4 +1,9 @@
 //! Paths to binary assets (sprites, portraits, meshes) relative to the asset root.
+//!
+//! An [`AssetPath`] is any safe relative path; where content names a file of a known kind (every
+//! sprite, portrait and icon is an image) the field is read with [`image`], which also requires
+//! that kind's extension, so `icon: "npcs/ghost.npc.ron"` is rejected where it is parsed and no
+//! tool ever writes a PNG over a content file.
 
 use core::fmt;
 use std::path::{Path, PathBuf};
@@ -24,6 +29,32 @@ pub struct AssetPathError {
     pub path: String,
     /// What is wrong with it.
     pub reason: &'static str,
+}
+
+/// What kind of file an asset path names; each kind has one extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AssetKind {
+    /// A PNG image: sprites, portraits, icons, textures.
+    Image,
+    /// A binary glTF mesh: props.
+    Mesh,
+}
+
+impl AssetKind {
+    /// The extension files of this kind have, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            AssetKind::Image => "png",
+            AssetKind::Mesh => "glb",
+        }
+    }
+
+    fn wrong_extension(self) -> &'static str {
+        match self {
+            AssetKind::Image => "an image must be a `.png` file",
+            AssetKind::Mesh => "a mesh must be a `.glb` file",
+        }
+    }
 }
 
 impl AssetPath {
@@ -65,6 +96,30 @@ impl AssetPath {
         Ok(Self(path))
     }
 
+    /// Checks `s`, including that it has the extension of `kind`, and wraps it.
+    pub fn of_kind(s: impl Into<String>, kind: AssetKind) -> Result<Self, AssetPathError> {
+        let path = Self::new(s)?;
+        path.check_kind(kind)?;
+        Ok(path)
+    }
+
+    /// Whether the path has the extension of `kind` (`.png` for an image).
+    pub fn is(&self, kind: AssetKind) -> bool {
+        Path::new(&self.0).extension().and_then(|e| e.to_str()) == Some(kind.extension())
+    }
+
+    /// `Ok` when the path has the extension of `kind`, else the error to report.
+    pub fn check_kind(&self, kind: AssetKind) -> Result<(), AssetPathError> {
+        if self.is(kind) {
+            Ok(())
+        } else {
+            Err(AssetPathError {
+                path: self.0.clone(),
+                reason: kind.wrong_extension(),
+            })
+        }
+    }
+
     /// The path as written.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -93,6 +148,23 @@ impl<'de> Deserialize<'de> for AssetPath {
         let s = String::deserialize(deserializer)?;
         Self::new(s).map_err(serde::de::Error::custom)
     }
+}
+
+/// Reads an [`AssetPath`] that must name an image (`.png`): `#[serde(deserialize_with = ...)]`
+/// on every sprite, portrait and icon field.
+pub(crate) fn image<'de, D: Deserializer<'de>>(deserializer: D) -> Result<AssetPath, D::Error> {
+    let s = String::deserialize(deserializer)?;
+    AssetPath::of_kind(s, AssetKind::Image).map_err(serde::de::Error::custom)
+}
+
+/// [`image`] for an optional field.
+pub(crate) fn optional_image<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<AssetPath>, D::Error> {
+    Option::<String>::deserialize(deserializer)?
+        .map(|s| AssetPath::of_kind(s, AssetKind::Image))
+        .transpose()
+        .map_err(serde::de::Error::custom)
 }
 
 impl schemars::JsonSchema for AssetPath {
@@ -135,5 +207,66 @@ mod tests {
         ] {
             assert!(AssetPath::new(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn a_kind_requires_its_extension() {
+        assert!(AssetPath::of_kind("sprites/items/a.png", AssetKind::Image).is_ok());
+        assert!(AssetPath::of_kind("props/a.glb", AssetKind::Mesh).is_ok());
+        for (bad, kind) in [
+            ("npcs/ghost.npc.ron", AssetKind::Image),
+            ("sprites/items/a.png.ron", AssetKind::Image),
+            ("sprites/items/a.glb", AssetKind::Image),
+            ("props/a.png", AssetKind::Mesh),
+        ] {
+            let err = AssetPath::of_kind(bad, kind).unwrap_err();
+            assert!(
+                err.to_string().starts_with(INVALID_PATH_PREFIX) && err.to_string().contains(bad),
+                "{err}"
+            );
+        }
+        // Still a valid path of no particular kind.
+        assert!(
+            !AssetPath::new("npcs/ghost.npc.ron")
+                .unwrap()
+                .is(AssetKind::Image)
+        );
+    }
+
+    #[test]
+    fn image_fields_reject_other_kinds_where_they_are_parsed() {
+        use crate::format::{ParseErrorKind, parse};
+        let item = "Item(\n    id: \"ghost\",\n    name: \"Ghost\",\n    description: \"Boo.\",\n    category: Material,\n    price: 1,\n    icon: \"npcs/ghost.npc.ron\",\n)";
+        let err = parse::<crate::content::Item>(item).unwrap_err();
+        assert_eq!(err.kind, ParseErrorKind::InvalidPath, "{err}");
+        assert_eq!(err.field.unwrap().to_string(), "icon");
+        assert_eq!((err.position.line, err.position.col), (7, 11));
+        assert!(err.message.contains("npcs/ghost.npc.ron") && err.message.contains(".png"));
+        assert!(
+            parse::<crate::content::Item>(
+                &item.replace("npcs/ghost.npc.ron", "sprites/items/ghost.png")
+            )
+            .is_ok()
+        );
+
+        #[derive(Debug, serde::Deserialize)]
+        struct Optional {
+            #[serde(default, deserialize_with = "optional_image")]
+            sprite: Option<AssetPath>,
+        }
+        let read = |src: &str| parse::<Optional>(src).map(|o| o.sprite.map(|p| p.to_string()));
+        assert_eq!(
+            read("(sprite: \"a/b.png\")").unwrap().as_deref(),
+            Some("a/b.png")
+        );
+        assert_eq!(
+            read("(sprite: Some(\"a/b.png\"))").unwrap().as_deref(),
+            Some("a/b.png")
+        );
+        assert_eq!(read("()").unwrap(), None);
+        assert_eq!(
+            read("(sprite: \"props/a.glb\")").unwrap_err().kind,
+            ParseErrorKind::InvalidPath
+        );
     }
 }

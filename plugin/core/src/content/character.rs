@@ -35,9 +35,11 @@ pub struct Character {
     pub relationships: Vec<Relationship>,
     /// Where they are through the day.
     pub schedule: Vec<ScheduleEntry>,
-    /// Portrait image shown in dialogue.
+    /// Portrait image shown in dialogue (a `.png`).
+    #[serde(deserialize_with = "super::asset_path::image")]
     pub portrait: AssetPath,
-    /// World sprite.
+    /// World sprite (a `.png`).
+    #[serde(deserialize_with = "super::asset_path::image")]
     pub sprite: AssetPath,
 }
 

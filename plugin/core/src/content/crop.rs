@@ -25,7 +25,8 @@ pub struct Crop {
     pub seasons: Vec<Season>,
     /// Growth stages from seed to ripe; each lasts `days` watered days.
     pub stages: Vec<GrowthStage>,
-    /// Sprite of the ripe plant, ready to harvest.
+    /// Sprite of the ripe plant, ready to harvest (a `.png`).
+    #[serde(deserialize_with = "super::asset_path::image")]
     pub ripe_sprite: AssetPath,
     /// If set, the plant stays after harvest and is ripe again after this many days.
     #[serde(default)]
@@ -38,14 +39,18 @@ pub struct Crop {
 pub struct GrowthStage {
     /// Watered days spent in this stage (at least 1).
     pub days: u32,
-    /// What the plant looks like in this stage.
+    /// What the plant looks like in this stage (a `.png`).
+    #[serde(deserialize_with = "super::asset_path::image")]
     pub sprite: AssetPath,
 }
 
 impl Crop {
     /// Watered days from planting until the first harvest.
     pub fn days_to_ripe(&self) -> u32 {
-        self.stages.iter().map(|s| s.days).sum()
+        // Saturating: a sum past `u32::MAX` means "never ripe", not a panic or a wrap to 0.
+        self.stages
+            .iter()
+            .fold(0u32, |total, s| total.saturating_add(s.days))
     }
 
     /// The sprite for a plant that has grown for `days` watered days.

@@ -18,7 +18,8 @@ pub struct Item {
     pub category: ItemCategory,
     /// Gold paid when sold (seeds: gold asked at the shop).
     pub price: u32,
-    /// Inventory icon.
+    /// Inventory icon (a `.png`).
+    #[serde(deserialize_with = "super::asset_path::image")]
     pub icon: AssetPath,
 }
 

@@ -28,7 +28,7 @@ mod world;
 
 use std::path::Path;
 
-pub use asset_path::{AssetPath, AssetPathError};
+pub use asset_path::{AssetKind, AssetPath, AssetPathError};
 pub use calendar::{Season, TimeSlot};
 pub use character::{Birthday, Character, RelationKind, Relationship, ScheduleEntry};
 pub use condition::{Condition, FRIENDSHIP_MAX};

@@ -34,7 +34,11 @@ pub struct World {
     pub do_not_copy: Vec<String>,
     /// The farmer's world sprite (16×32, like the villagers'); the game draws a plain figure
     /// without one. Art, so generators of the story bible leave it out.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::asset_path::optional_image"
+    )]
     #[schemars(skip)]
     pub player_sprite: Option<AssetPath>,
 }

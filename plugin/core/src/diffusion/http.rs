@@ -3,9 +3,22 @@
 //! on `/prompt`, polled on `/history/{id}`, fetched from `/view`) and the `OpenAI`-style images API
 //! (`/v1/images/generations`, base64 PNG answers).
 //!
-//! Timeouts on connect and on the whole request, retries with exponential backoff on connection
-//! errors, 429 and 5xx; API keys only from the environment (`api_key_env`). Each call blocks on
-//! the backend's own Tokio runtime: call it from a worker thread, not from inside another runtime.
+//! Three timeouts (connect; idle, the longest silence before the answer's head and between its
+//! chunks; total, one request), a cap on an answer's size, retries with exponential backoff on
+//! connection errors, 429 and 5xx, but not on a stall; and a circuit breaker: after
+//! [`breaker_threshold`](HttpImageConfig::breaker_threshold) consecutive connection failures,
+//! stalls or 5xx, requests fail fast for [`breaker_cooldown`](HttpImageConfig::breaker_cooldown).
+//!
+//! Secrets: API keys only from the environment (`api_key_env`); credentials in the URL
+//! (`http://user:pass@127.0.0.1:7860`, AUTOMATIC1111's `--api-auth`) are sent as HTTP basic auth
+//! (they win over the key) and appear nowhere else: [`ImageBackend::describe`], which the CLI
+//! writes into provenance and PNG text, and every error and log line use
+//! [`redact_url`](crate::endpoint::redact_url)'s form. Either goes only over `https` or to a
+//! loopback host unless [`HttpImageConfig::allow_plain_http_secrets`] (or
+//! [`PLAIN_HTTP_SECRETS_ENV`](crate::endpoint::PLAIN_HTTP_SECRETS_ENV)`=1`) says otherwise.
+//!
+//! Each call blocks on the backend's own Tokio runtime: call it from a worker thread, not from
+//! inside another runtime.
 //!
 //! No step previews: these servers answer with the finished image only, so every
 //! [`ImageEvent::Step`] they report has `preview: None`, whatever
@@ -17,7 +30,9 @@ use base64::Engine;
 use image::RgbaImage;
 use serde_json::{Value, json};
 
-use super::backend::{Error, ImageBackend, ImageEvent, ImageRequest, Result};
+use super::backend::{CancelToken, Error, ImageBackend, ImageEvent, ImageRequest, Result};
+use crate::endpoint::wire::{self, BodyError, Waited};
+use crate::endpoint::{Breaker, Endpoint};
 
 /// Which server protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,29 +58,67 @@ pub enum Protocol {
 /// → save), in API format with slots.
 pub const COMFYUI_TXT2IMG: &str = include_str!("comfyui_txt2img.json");
 
-/// Connection settings.
-#[derive(Debug, Clone)]
+/// Connection settings, and the limits that bound a broken server. `Debug` shows the URL without
+/// credentials.
+#[derive(Clone)]
 pub struct HttpImageConfig {
-    /// Server base URL, e.g. `http://127.0.0.1:7860`.
+    /// Server base URL, e.g. `http://127.0.0.1:7860`. Userinfo (`http://user:pass@host`) is sent
+    /// as HTTP basic auth and shown nowhere.
     pub base_url: String,
     /// The protocol.
     pub protocol: Protocol,
-    /// Environment variable holding the API key (sent as `Authorization: Bearer`), if set.
+    /// Environment variable holding the API key (sent as `Authorization: Bearer`), if set and
+    /// the URL carries no credentials.
     pub api_key_env: String,
-    /// Whole-request timeout (image generation is slow).
+    /// Total time one request may take, from connect to the last byte (image generation is
+    /// slow).
     pub timeout: Duration,
     /// Connection timeout.
     pub connect_timeout: Duration,
+    /// The longest silence: from sending a request to the answer's head, then between chunks.
+    /// AUTOMATIC1111 and the `OpenAI` images API send nothing until the image is done, so this
+    /// also bounds one image's time there. A stall fails once and is not retried.
+    pub idle_timeout: Duration,
+    /// Bytes one answer may have; more ends the request with an error.
+    pub max_response_bytes: usize,
     /// Retries after the first try.
     pub max_retries: u32,
     /// First backoff; doubles each retry.
     pub backoff: Duration,
     /// `ComfyUI`: time between history polls.
     pub poll_interval: Duration,
+    /// Consecutive failures (connection refused or reset, connect or idle timeout, 5xx) that
+    /// open the circuit breaker.
+    pub breaker_threshold: u32,
+    /// How long an open breaker fails requests at once, before one is let through to try.
+    pub breaker_cooldown: Duration,
+    /// Send the API key or URL credentials over plain `http` to a host that is not loopback
+    /// (default: whether [`PLAIN_HTTP_SECRETS_ENV`](crate::endpoint::PLAIN_HTTP_SECRETS_ENV) is
+    /// `1`). Without it such a request fails with an error saying so.
+    pub allow_plain_http_secrets: bool,
+}
+
+impl core::fmt::Debug for HttpImageConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("HttpImageConfig")
+            .field("base_url", &crate::endpoint::redact_url(&self.base_url))
+            .field("protocol", &self.protocol_name())
+            .field("api_key_env", &self.api_key_env)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("max_retries", &self.max_retries)
+            .field("breaker_threshold", &self.breaker_threshold)
+            .field("breaker_cooldown", &self.breaker_cooldown)
+            .field("allow_plain_http_secrets", &self.allow_plain_http_secrets)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpImageConfig {
-    /// Defaults: 10 min timeout, 5 s connect timeout, 3 retries from 500 ms, key from
+    /// Defaults: 10 min total, 5 s connect and 5 min idle timeouts, answers up to 64 MiB, 3
+    /// retries from 500 ms, the breaker open for 30 s after 3 failures in a row, key from
     /// `SPROUT_IMAGE_API_KEY` (`OPENAI_API_KEY` for the `OpenAI` protocol).
     pub fn new(base_url: impl Into<String>, protocol: Protocol) -> Self {
         let api_key_env = match protocol {
@@ -78,28 +131,48 @@ impl HttpImageConfig {
             api_key_env: api_key_env.into(),
             timeout: Duration::from_secs(600),
             connect_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(300),
+            max_response_bytes: 64 << 20,
             max_retries: 3,
             backoff: Duration::from_millis(500),
             poll_interval: Duration::from_millis(500),
+            breaker_threshold: 3,
+            breaker_cooldown: Duration::from_secs(30),
+            allow_plain_http_secrets: crate::endpoint::plain_http_secrets_allowed_by_env(),
         }
     }
 }
 
+/// How much of an error answer is read (and 300 characters of it shown).
+const ERROR_BODY_BYTES: usize = 8 << 10;
+
 /// An image server as an [`ImageBackend`].
 pub struct HttpImageBackend {
     config: HttpImageConfig,
+    endpoint: Endpoint,
     client: reqwest::Client,
     runtime: tokio::runtime::Runtime,
+    breaker: Breaker,
 }
 
 impl HttpImageBackend {
-    /// A backend for `config` (no request is made yet).
+    /// A backend for `config` (no request is made yet). Fails when the URL carries credentials
+    /// that may not be sent to it (plain `http`, not loopback, not allowed).
     pub fn new(config: HttpImageConfig) -> Result<Self> {
+        let endpoint = Endpoint::parse(&config.base_url);
+        if endpoint.credentials().is_some() {
+            endpoint
+                .check_secret(
+                    "the credentials in the URL",
+                    config.allow_plain_http_secrets,
+                )
+                .map_err(|m| backend_err(&config, &endpoint, m))?;
+        }
+        // The total and idle limits are enforced in `send`, each with its own message.
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
-            .timeout(config.timeout)
             .build()
-            .map_err(|e| backend_err(&config, e.to_string()))?;
+            .map_err(|e| backend_err(&config, &endpoint, wire::describe(e)))?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -107,10 +180,13 @@ impl HttpImageBackend {
                 path: "<tokio runtime>".into(),
                 source,
             })?;
+        let breaker = Breaker::new(config.breaker_threshold, config.breaker_cooldown);
         Ok(Self {
             config,
+            endpoint,
             client,
             runtime,
+            breaker,
         })
     }
 
@@ -119,60 +195,147 @@ impl HttpImageBackend {
     }
 
     fn err(&self, message: impl Into<String>) -> Error {
-        backend_err(&self.config, message.into())
+        backend_err(&self.config, &self.endpoint, message.into())
+    }
+
+    /// Counts a failure that says the server is down; returns `why`.
+    fn failed(&self, why: String) -> String {
+        if self.breaker.failure(&why) {
+            tracing::warn!(
+                "{}: {} consecutive failures, failing fast for {:?}",
+                self.endpoint.shown(),
+                self.config.breaker_threshold,
+                self.config.breaker_cooldown
+            );
+        }
+        why
+    }
+
+    /// A stall: counted by the breaker, not retried.
+    fn stalled(&self, path: &str) -> Error {
+        let why = self.failed(format!(
+            "{path}: no byte for {:?} (the idle timeout)",
+            self.config.idle_timeout
+        ));
+        self.err(why)
     }
 
     /// Sends one request with retries; `body` is JSON for POST, `None` for GET. Returns the bytes.
-    async fn send(&self, path: &str, body: Option<&Value>) -> Result<Vec<u8>> {
-        let url = format!("{}{path}", self.config.base_url);
+    async fn send(
+        &self,
+        path: &str,
+        body: Option<&Value>,
+        cancel: &CancelToken,
+    ) -> Result<Vec<u8>> {
+        let url = format!("{}{path}", self.endpoint.url());
+        // As shown: without the query (ComfyUI's /view names files there).
+        let shown = path.split('?').next().unwrap_or(path);
         let mut backoff = self.config.backoff;
         let mut attempt = 0;
         loop {
+            if let Err(open) = self.breaker.check() {
+                return Err(self.err(format!("{shown}: {open}")));
+            }
             let mut req = match body {
                 Some(b) => self.client.post(&url).json(b),
                 None => self.client.get(&url),
             };
-            if let Ok(key) = std::env::var(&self.config.api_key_env)
+            if let Some(c) = self.endpoint.credentials() {
+                req = req.basic_auth(&c.user, c.password.as_ref());
+            } else if let Ok(key) = std::env::var(&self.config.api_key_env)
                 && !key.is_empty()
             {
+                self.endpoint
+                    .check_secret(
+                        &format!("the API key in ${}", self.config.api_key_env),
+                        self.config.allow_plain_http_secrets,
+                    )
+                    .map_err(|m| self.err(m))?;
                 req = req.bearer_auth(key);
             }
-            let why = match req.send().await {
-                Ok(resp) if resp.status().is_success() => {
-                    return resp
-                        .bytes()
-                        .await
-                        .map(|b| b.to_vec())
-                        .map_err(|e| self.err(format!("{url}: {e}")));
-                }
-                Ok(resp) if resp.status().as_u16() == 429 || resp.status().is_server_error() => {
-                    format!("{url}: HTTP {}", resp.status())
-                }
-                Ok(resp) => {
-                    let status = resp.status();
-                    let text = resp.text().await.unwrap_or_default();
+            let total = self.config.timeout;
+            let why = match tokio::time::timeout(total, self.once(req, shown, cancel)).await {
+                Ok(Ok(Ok(bytes))) => return Ok(bytes),
+                Ok(Ok(Err(why))) => why,
+                Ok(Err(e)) => return Err(e),
+                Err(_) => {
                     return Err(self.err(format!(
-                        "{url}: HTTP {status}: {}",
-                        text.chars().take(300).collect::<String>()
+                        "{shown}: no complete answer in {total:?}, the total timeout (HttpImageConfig::timeout)"
                     )));
                 }
-                Err(e) if e.is_connect() || e.is_timeout() || e.is_request() => {
-                    format!("{url}: {e}")
-                }
-                Err(e) => return Err(self.err(format!("{url}: {e}"))),
             };
             if attempt >= self.config.max_retries {
                 return Err(self.err(format!("{why} (gave up after {attempt} retries)")));
             }
             attempt += 1;
-            tracing::warn!("{why}; retry {attempt} in {backoff:?}");
+            tracing::warn!(
+                "{}{why}; retry {attempt} in {backoff:?}",
+                self.endpoint.shown()
+            );
             tokio::time::sleep(backoff).await;
             backoff *= 2;
         }
     }
 
-    async fn send_json(&self, path: &str, body: Option<&Value>) -> Result<Value> {
-        let bytes = self.send(path, body).await?;
+    /// One request: the body, `Ok(Err(why))` for a failure worth a retry, or `Err` for one that
+    /// is not.
+    async fn once(
+        &self,
+        req: reqwest::RequestBuilder,
+        shown: &str,
+        cancel: &CancelToken,
+    ) -> Result<core::result::Result<Vec<u8>, String>> {
+        let idle = self.config.idle_timeout;
+        let resp = match wire::within(req.send(), idle, cancel).await {
+            Waited::Done(Ok(r)) => r,
+            Waited::Done(Err(e)) if e.is_builder() => {
+                return Err(self.err(format!("{shown}: {}", wire::describe(e))));
+            }
+            Waited::Done(Err(e)) => {
+                return Ok(Err(self.failed(format!("{shown}: {}", wire::describe(e)))));
+            }
+            Waited::TimedOut => return Err(self.stalled(shown)),
+            Waited::Cancelled => return Err(Error::Cancelled),
+        };
+        let status = resp.status();
+        if status.is_success() {
+            self.breaker.success();
+            let cap = self.config.max_response_bytes;
+            return match wire::read_body(resp, cap, idle, cancel).await {
+                Ok(bytes) => Ok(Ok(bytes)),
+                Err(BodyError::TooBig(_)) => Err(self.err(format!(
+                    "{shown}: the answer passed {cap} bytes (HttpImageConfig::max_response_bytes)"
+                ))),
+                Err(BodyError::Idle) => Err(self.stalled(shown)),
+                Err(BodyError::Cancelled) => Err(Error::Cancelled),
+                // Nothing reached the caller yet: worth another try.
+                Err(BodyError::Broken(why)) => Ok(Err(self.failed(format!("{shown}: {why}")))),
+            };
+        }
+        if status.is_server_error() {
+            return Ok(Err(self.failed(format!("{shown}: HTTP {status}"))));
+        }
+        self.breaker.success();
+        if status.as_u16() == 429 {
+            return Ok(Err(format!("{shown}: HTTP {status}")));
+        }
+        let text = match wire::read_body(resp, ERROR_BODY_BYTES, idle, cancel).await {
+            Ok(b) | Err(BodyError::TooBig(b)) => String::from_utf8_lossy(&b).into_owned(),
+            Err(_) => String::new(),
+        };
+        Err(self.err(format!(
+            "{shown}: HTTP {status}: {}",
+            text.chars().take(300).collect::<String>()
+        )))
+    }
+
+    async fn send_json(
+        &self,
+        path: &str,
+        body: Option<&Value>,
+        cancel: &CancelToken,
+    ) -> Result<Value> {
+        let bytes = self.send(path, body, cancel).await?;
         serde_json::from_slice(&bytes).map_err(|e| self.err(format!("{path}: not JSON: {e}")))
     }
 
@@ -209,7 +372,7 @@ impl HttpImageBackend {
             }
             None => "/sdapi/v1/txt2img",
         };
-        let answer = self.send_json(path, Some(&body)).await?;
+        let answer = self.send_json(path, Some(&body), &req.cancel).await?;
         let first = answer["images"][0]
             .as_str()
             .ok_or_else(|| self.err(format!("{path}: no `images` in the answer")))?;
@@ -233,6 +396,7 @@ impl HttpImageBackend {
             .send_json(
                 "/prompt",
                 Some(&json!({ "prompt": graph, "client_id": "sprout" })),
+                &req.cancel,
             )
             .await?;
         let id = queued["prompt_id"]
@@ -242,7 +406,9 @@ impl HttpImageBackend {
         let started = std::time::Instant::now();
         let image = loop {
             req.check_cancelled()?;
-            let history = self.send_json(&format!("/history/{id}"), None).await?;
+            let history = self
+                .send_json(&format!("/history/{id}"), None, &req.cancel)
+                .await?;
             let images = history[&id]["outputs"].as_object().and_then(|outs| {
                 outs.values()
                     .find_map(|o| o["images"].as_array().and_then(|a| a.first().cloned()))
@@ -268,6 +434,7 @@ impl HttpImageBackend {
                     q("type")
                 ),
                 None,
+                &req.cancel,
             )
             .await?;
         on_event(ImageEvent::Step {
@@ -292,7 +459,7 @@ impl HttpImageBackend {
             "response_format": "b64_json",
         });
         let answer = self
-            .send_json("/v1/images/generations", Some(&body))
+            .send_json("/v1/images/generations", Some(&body), &req.cancel)
             .await?;
         let b64 = answer["data"][0]["b64_json"].as_str().ok_or_else(|| {
             self.err("/v1/images/generations: no `data[0].b64_json` in the answer")
@@ -301,9 +468,9 @@ impl HttpImageBackend {
     }
 }
 
-fn backend_err(config: &HttpImageConfig, message: String) -> Error {
+fn backend_err(config: &HttpImageConfig, endpoint: &Endpoint, message: String) -> Error {
     Error::Backend {
-        backend: format!("{} at {}", config.protocol_name(), config.base_url),
+        backend: format!("{} at {}", config.protocol_name(), endpoint.shown()),
         message,
     }
 }
@@ -365,7 +532,7 @@ impl ImageBackend for HttpImageBackend {
             Protocol::ComfyUi { checkpoint, .. } => format!(" {checkpoint}"),
             Protocol::OpenAi { model } => format!(" {model}"),
         };
-        format!("{}{what} at {}", self.name(), self.config.base_url)
+        format!("{}{what} at {}", self.name(), self.endpoint.shown())
     }
 
     fn generate(
@@ -422,235 +589,4 @@ impl ImageBackend for HttpImageBackend {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use image::Rgba;
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::net::TcpListener;
-    use std::sync::{Arc, Mutex};
-
-    /// A scripted server on loopback: answers each connection with the next (status, content
-    /// type, body) and records every request (head + body).
-    fn serve(replies: Vec<(u16, &'static str, Vec<u8>)>) -> (String, Arc<Mutex<Vec<String>>>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let seen2 = seen.clone();
-        std::thread::spawn(move || {
-            for (status, ctype, body) in replies {
-                let Ok((mut s, _)) = listener.accept() else {
-                    return;
-                };
-                let mut r = BufReader::new(s.try_clone().unwrap());
-                let mut len = 0;
-                let mut head = String::new();
-                loop {
-                    let mut line = String::new();
-                    r.read_line(&mut line).unwrap();
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        len = v.trim().parse().unwrap();
-                    }
-                    head.push_str(&line);
-                    if line == "\r\n" || line.is_empty() {
-                        break;
-                    }
-                }
-                let mut req = vec![0; len];
-                r.read_exact(&mut req).unwrap();
-                seen2
-                    .lock()
-                    .unwrap()
-                    .push(format!("{head}{}", String::from_utf8_lossy(&req)));
-                let _ = write!(
-                    s,
-                    "HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = s.write_all(&body);
-            }
-        });
-        (format!("http://{addr}"), seen)
-    }
-
-    fn png(w: u32, h: u32) -> Vec<u8> {
-        let img = RgbaImage::from_fn(w, h, |x, y| Rgba([(x * 10) as u8, (y * 10) as u8, 77, 255]));
-        let mut out = Vec::new();
-        img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-            .unwrap();
-        out
-    }
-
-    fn b64(bytes: &[u8]) -> String {
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    }
-
-    fn config(url: String, protocol: Protocol) -> HttpImageConfig {
-        let mut c = HttpImageConfig::new(url, protocol);
-        c.backoff = Duration::from_millis(10);
-        c.poll_interval = Duration::from_millis(10);
-        c.api_key_env = "SPROUT_TEST_IMAGE_KEY_NOT_SET".into();
-        c
-    }
-
-    fn body(request: &str) -> Value {
-        serde_json::from_str(request.split("\r\n\r\n").nth(1).unwrap()).unwrap()
-    }
-
-    #[test]
-    fn automatic1111_txt2img_and_img2img_follow_the_sdapi_contract_and_retry_5xx() {
-        let answer = |w, h| {
-            json!({ "images": [b64(&png(w, h))], "parameters": {}, "info": "{}" })
-                .to_string()
-                .into_bytes()
-        };
-        let (url, seen) = serve(vec![
-            (503, "text/plain", b"busy".to_vec()),
-            (200, "application/json", answer(16, 8)),
-            (200, "application/json", answer(16, 8)),
-        ]);
-        let mut b = HttpImageBackend::new(config(url, Protocol::Automatic1111)).unwrap();
-        let req = ImageRequest::new("a turnip")
-            .with_size(16, 8)
-            .with_steps(12)
-            .with_seed(42)
-            .with_negative_prompt("blurry");
-        let mut events = 0;
-        let img = b.generate(&req, &mut |_| events += 1).unwrap();
-        assert_eq!(img.dimensions(), (16, 8));
-        assert_eq!(img.get_pixel(3, 2), &Rgba([30, 20, 77, 255]));
-        assert_eq!(events, 1);
-        let init = RgbaImage::from_pixel(16, 8, Rgba([1, 2, 3, 255]));
-        b.generate(&req.clone().with_init(init, 0.4), &mut |_| {})
-            .unwrap();
-        let seen = seen.lock().unwrap();
-        assert_eq!(seen.len(), 3, "one retry after the 503");
-        assert!(
-            seen[1].starts_with("POST /sdapi/v1/txt2img "),
-            "{}",
-            seen[1]
-        );
-        let t = body(&seen[1]);
-        assert_eq!(
-            (t["prompt"].as_str(), t["negative_prompt"].as_str()),
-            (Some("a turnip"), Some("blurry"))
-        );
-        assert_eq!(
-            (
-                t["width"].as_u64(),
-                t["height"].as_u64(),
-                t["steps"].as_u64(),
-                t["seed"].as_u64()
-            ),
-            (Some(16), Some(8), Some(12), Some(42))
-        );
-        assert!(
-            seen[2].starts_with("POST /sdapi/v1/img2img "),
-            "{}",
-            seen[2]
-        );
-        let i = body(&seen[2]);
-        assert_eq!(i["denoising_strength"].as_f64(), Some(0.4));
-        let sent = base64::engine::general_purpose::STANDARD
-            .decode(i["init_images"][0].as_str().unwrap())
-            .unwrap();
-        assert_eq!(
-            image::load_from_memory(&sent)
-                .unwrap()
-                .to_rgba8()
-                .get_pixel(0, 0),
-            &Rgba([1, 2, 3, 255])
-        );
-    }
-
-    #[test]
-    fn comfyui_queues_the_filled_workflow_polls_history_and_views_the_image() {
-        let (url, seen) = serve(vec![
-            (200, "application/json", json!({ "prompt_id": "p1", "number": 0 }).to_string().into_bytes()),
-            (200, "application/json", b"{}".to_vec()),
-            (200, "application/json", json!({ "p1": { "outputs": { "9": { "images": [{ "filename": "sprout 1.png", "subfolder": "", "type": "output" }] } } } }).to_string().into_bytes()),
-            (200, "image/png", png(8, 8)),
-        ]);
-        let protocol = Protocol::ComfyUi {
-            workflow: COMFYUI_TXT2IMG.into(),
-            checkpoint: "sd_turbo.safetensors".into(),
-        };
-        let mut b = HttpImageBackend::new(config(url, protocol)).unwrap();
-        let req = ImageRequest::new("a fence")
-            .with_size(8, 8)
-            .with_steps(3)
-            .with_seed(9);
-        let img = b.generate(&req, &mut |_| {}).unwrap();
-        assert_eq!(img.dimensions(), (8, 8));
-        let seen = seen.lock().unwrap();
-        assert!(seen[0].starts_with("POST /prompt "));
-        let graph = &body(&seen[0])["prompt"];
-        assert_eq!(graph["3"]["inputs"]["seed"], 9);
-        assert_eq!(graph["3"]["inputs"]["steps"], 3);
-        assert_eq!(graph["5"]["inputs"]["width"], 8);
-        assert_eq!(graph["6"]["inputs"]["text"], "a fence");
-        assert_eq!(graph["4"]["inputs"]["ckpt_name"], "sd_turbo.safetensors");
-        assert!(seen[1].starts_with("GET /history/p1 ") && seen[2].starts_with("GET /history/p1 "));
-        assert!(
-            seen[3].starts_with("GET /view?filename=sprout%201.png&subfolder=&type=output "),
-            "{}",
-            seen[3]
-        );
-    }
-
-    #[test]
-    fn openai_images_api_sends_the_key_from_the_environment_and_decodes_b64() {
-        let (url, seen) = serve(vec![(
-            200,
-            "application/json",
-            json!({ "created": 1, "data": [{ "b64_json": b64(&png(32, 32)) }] })
-                .to_string()
-                .into_bytes(),
-        )]);
-        let mut c = config(
-            url,
-            Protocol::OpenAi {
-                model: "img-test".into(),
-            },
-        );
-        c.api_key_env = "PATH".into(); // any variable that is set
-        let mut b = HttpImageBackend::new(c).unwrap();
-        let img = b
-            .generate(&ImageRequest::new("a tree").with_size(16, 16), &mut |_| {})
-            .unwrap();
-        assert_eq!(img.dimensions(), (16, 16), "resized to the request");
-        let seen = seen.lock().unwrap();
-        assert!(seen[0].starts_with("POST /v1/images/generations "));
-        assert!(
-            seen[0]
-                .to_ascii_lowercase()
-                .contains("authorization: bearer "),
-            "{}",
-            seen[0]
-        );
-        let g = body(&seen[0]);
-        assert_eq!(
-            (
-                g["model"].as_str(),
-                g["size"].as_str(),
-                g["response_format"].as_str()
-            ),
-            (Some("img-test"), Some("16x16"), Some("b64_json"))
-        );
-    }
-
-    #[test]
-    fn unreachable_servers_fail_after_bounded_retries() {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut c = config(format!("http://127.0.0.1:{port}"), Protocol::Automatic1111);
-        c.max_retries = 2;
-        let mut b = HttpImageBackend::new(c).unwrap();
-        let err = b
-            .generate(&ImageRequest::new("x").with_size(8, 8), &mut |_| {})
-            .unwrap_err();
-        assert!(err.to_string().contains("gave up after 2 retries"), "{err}");
-    }
-}
+mod tests;

@@ -76,6 +76,18 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A GGUF file's header holds a value out of bounds or inconsistent with the rest of the file
+    /// (a damaged file, or one that lies about itself): found before anything trusts it.
+    #[error("{}: not a usable GGUF model: {field} {message}", path.display())]
+    BadModelFile {
+        /// The file.
+        path: PathBuf,
+        /// The header field: a metadata key (`general.alignment`), ``tensor `name` ``,
+        /// `tensor count`, `metadata key 3`...
+        field: String,
+        /// What is wrong with it, as a predicate (`is 0; must be a power of two, at most 65536`).
+        message: String,
+    },
     /// The tokenizer could not be built or used.
     #[error("tokenizer: {0}")]
     Tokenizer(String),
@@ -116,9 +128,19 @@ pub enum Error {
     /// The output parsed but failed Sprout's validator.
     #[error("generated content failed validation: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<crate::validate::Diagnostic>),
-    /// An HTTP backend error (connection, status, protocol).
+    /// An HTTP backend error: the server answered, but not usefully (a client error status, a
+    /// refused secret, a malformed or oversized answer, the total timeout of a long answer).
     #[error("http backend: {0}")]
     Http(String),
+    /// An HTTP endpoint is down or unreachable: see [`Error::is_unavailable`]. Another endpoint
+    /// may serve the same request.
+    #[error("http backend: {endpoint} is unavailable: {message}")]
+    Unavailable {
+        /// The endpoint, without credentials ([`crate::endpoint::redact_url`]).
+        endpoint: String,
+        /// What happened: connection refused, no byte for the idle timeout, circuit open...
+        message: String,
+    },
     /// A request parameter is out of range.
     #[error("invalid request: {0}")]
     Request(String),
@@ -128,6 +150,16 @@ pub enum Error {
 pub type Result<T, E = Error> = core::result::Result<T, E>;
 
 impl Error {
+    /// Whether the failure means the endpoint is down or unreachable, so the same request may
+    /// go to another endpoint: connection refused or reset, a connect or idle timeout (a stall),
+    /// a stream cut off mid-answer, the endpoint's circuit breaker open, or retries exhausted on
+    /// 5xx or 429. False for everything else: a client error (4xx), a refused secret, a bad or
+    /// oversized answer, output that does not parse or validate, the total timeout of an answer
+    /// that was still arriving, and cancellation.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Error::Unavailable { .. })
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { path, source }

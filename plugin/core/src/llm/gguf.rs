@@ -1,12 +1,21 @@
-//! GGUF loading: open a model file with errors that say what is wrong with it, and requantise
-//! weights whose format has no fast CPU kernel in candle.
+//! GGUF loading: check a model file's header before anything trusts it ([`check`]), open it with
+//! errors that say what is wrong with it, and requantise weights whose format has no fast CPU
+//! kernel in candle.
+//!
+//! Every loading path (candle's quantised Llama and Qwen2, the native engine) opens its file with
+//! [`GgufFile::open`], which runs the header check in front of candle's reader, and
+//! [`LocalModel::load`](super::LocalModel::load) turns any panic left inside candle into an error
+//! ([`contain`]).
 //!
 //! candle has AVX2/NEON dot products for `Q4_0`, `Q8_0` and the K-quants, but not for `Q4_1` (or
 //! `Q5_0`/`Q5_1`), which fall back to scalar code about 5x slower. Converting those tensors to `Q8_0`
 //! once at load costs under a second for a small model and some memory.
 
-use std::io::{Cursor, Read, Seek};
-use std::path::Path;
+mod header;
+
+use std::io::{BufReader, Cursor, Read, Seek};
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
 
 use candle_core::Device;
 use candle_core::quantized::gguf_file::{self, Content, Value};
@@ -14,12 +23,16 @@ use candle_core::quantized::{GgmlDType, QTensor};
 
 use super::{Error, Result};
 
+pub use self::header::{Header, check};
+
 /// A GGUF file's header and a reader over its bytes.
 pub struct GgufFile {
     /// Metadata and tensor directory.
     pub content: Content,
     /// The bytes (the file itself, or a requantised copy in memory).
     pub reader: Box<dyn ReadSeek>,
+    /// The file it came from (for error messages).
+    pub path: PathBuf,
 }
 
 /// `Read + Seek + Send`, for boxing.
@@ -31,12 +44,14 @@ impl core::fmt::Debug for GgufFile {
         f.debug_struct("GgufFile")
             .field("tensors", &self.content.tensor_infos.len())
             .field("metadata", &self.content.metadata.len())
+            .field("path", &self.path)
             .finish_non_exhaustive()
     }
 }
 
 impl GgufFile {
-    /// Opens and checks a GGUF file: the header parses and every tensor lies inside the file.
+    /// Opens a GGUF file after [`check`]ing its header, then reads it with candle (a panic in
+    /// candle's reader becomes an error too).
     pub fn open(path: &Path) -> Result<Self> {
         let bad = |message: String| Error::BadModel {
             path: path.to_owned(),
@@ -44,28 +59,48 @@ impl GgufFile {
         };
         let mut file = std::fs::File::open(path).map_err(Error::io(path))?;
         let len = file.metadata().map_err(Error::io(path))?.len();
-        let mut magic = [0u8; 4];
-        if file.read_exact(&mut magic).is_err() || &magic != b"GGUF" {
-            return Err(bad(format!(
-                "the file does not start with `GGUF` ({len} bytes); it is not a GGUF model"
-            )));
-        }
+        let header = header::check_reader(BufReader::new(&file), len, path)?;
         file.rewind().map_err(Error::io(path))?;
-        let content = Content::read(&mut file).map_err(|e| bad(format!("header: {e}")))?;
-        for (name, info) in &content.tensor_infos {
-            let bytes = info.shape.elem_count() / info.ggml_dtype.block_size()
-                * info.ggml_dtype.type_size();
-            let end = content.tensor_data_offset + info.offset + bytes as u64;
-            if end > len {
-                return Err(bad(format!(
-                    "tensor `{name}` ends at byte {end} but the file has only {len}: the file is truncated; delete it and pull the model again"
-                )));
-            }
+        let content = contain(path, || {
+            Content::read(&mut file).map_err(|e| bad(format!("header: {e}")))
+        })?;
+        if content.tensor_data_offset != header.data_offset
+            || content.tensor_infos.len() != header.tensors
+            || content.metadata.len() != header.metadata
+        {
+            return Err(bad(format!(
+                "candle reads the header differently from Sprout's check ({} tensors and {} metadata entries, data at byte {}; the check found {}, {} and {})",
+                content.tensor_infos.len(),
+                content.metadata.len(),
+                content.tensor_data_offset,
+                header.tensors,
+                header.metadata,
+                header.data_offset
+            )));
         }
         Ok(Self {
             content,
             reader: Box::new(file),
+            path: path.to_owned(),
         })
+    }
+
+    /// Checks the architecture's hyper-parameters in the metadata (as [`check`] does), for
+    /// engines that build a model from them.
+    pub fn check_hyperparameters(&self) -> Result<()> {
+        let arch = self.string("general.architecture").unwrap_or_default();
+        let get = |key: &str| {
+            self.content
+                .metadata
+                .get(key)
+                .map(|v| v.to_u64().map_err(|_| format!("{v:?}")))
+        };
+        header::check_hyperparameters(
+            &self.path,
+            arch,
+            &get,
+            self.content.tensor_infos.keys().map(String::as_str),
+        )
     }
 
     /// A metadata string.
@@ -135,8 +170,27 @@ impl GgufFile {
         gguf_file::write(&mut out, &metadata, &refs)?;
         drop(tensors);
         out.rewind().map_err(Error::io("<memory>"))?;
-        self.content = Content::read(&mut out)?;
+        self.content = contain(&self.path, || Ok(Content::read(&mut out)?))?;
         self.reader = Box::new(out);
         Ok(count)
     }
+}
+
+/// Runs `f` (a loader), turning a panic inside it into an error about `path`: a model file must
+/// never take the process (or the game's worker thread) down with it.
+pub fn contain<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        tracing::error!("loading {} panicked: {what}", path.display());
+        Err(Error::BadModel {
+            path: path.to_owned(),
+            message: format!(
+                "the loader panicked ({what}); the file is damaged or of a kind Sprout cannot read"
+            ),
+        })
+    })
 }

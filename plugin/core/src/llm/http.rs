@@ -2,9 +2,30 @@
 //!
 //! Streaming (server-sent events), `response_format: json_schema` where the server takes it
 //! (otherwise the schema goes into the prompt and the output is checked against it, with
-//! retries), timeouts, retries with exponential backoff on connection errors, 429 and 5xx, and a
-//! limit on concurrent requests shared by clones. The API key is read from an environment
-//! variable at request time and never stored, logged or written.
+//! retries), and a limit on concurrent requests shared by clones.
+//!
+//! Hostile or broken servers cost a bounded time and memory ([`HttpConfig`] holds the limits):
+//! - three timeouts: connect, idle (the longest silence: before the answer's head, then between
+//!   chunks) and total (one attempt, for answers that keep arriving);
+//! - an answer may be [`HttpConfig::max_response_bytes`] long and twice `max_tokens` plus 16
+//!   tokens; past that the request ends with an error;
+//! - the event stream is split into lines in linear time (a cursor, never a re-scan) and one
+//!   line may be 1 MiB;
+//! - connection errors, 429 and 5xx before the first token are retried with exponential backoff;
+//!   a stall (idle timeout) is not retried;
+//! - a circuit breaker per backend (clones share it): after
+//!   [`breaker_threshold`](HttpConfig::breaker_threshold) consecutive connection failures,
+//!   stalls or 5xx, requests fail fast for [`breaker_cooldown`](HttpConfig::breaker_cooldown).
+//!
+//! A failure that means the endpoint is down is [`Error::Unavailable`]
+//! ([`Error::is_unavailable`]): a batch over several endpoints moves the job elsewhere.
+//!
+//! Secrets: the API key is read from an environment variable at request time and never stored,
+//! logged or written; credentials in the URL (`http://user:pass@host`) are sent as HTTP basic
+//! auth (they win over the key) and shown nowhere: every message and [`TextBackend::describe`]
+//! use [`redact_url`](crate::endpoint::redact_url)'s form. Either goes only over `https` or to a
+//! loopback host unless [`HttpConfig::allow_plain_http_secrets`] (or
+//! [`PLAIN_HTTP_SECRETS_ENV`](crate::endpoint::PLAIN_HTTP_SECRETS_ENV)`=1`) says otherwise.
 //!
 //! [`HttpBackend::generate`] blocks on its own Tokio runtime: call it from a worker thread, not
 //! from inside another async runtime.
@@ -20,6 +41,11 @@ use super::backend::{
     Constraint, Event, FinishReason, Generation, GenerationRequest, Role, TextBackend, Timings,
 };
 use super::{Error, Result};
+use crate::endpoint::wire::{self, BodyError, Waited};
+use crate::endpoint::{Breaker, Endpoint};
+use sse::Lines;
+
+mod sse;
 
 /// Whether to send `response_format: json_schema`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,20 +59,33 @@ pub enum SchemaSupport {
     Never,
 }
 
-/// How to reach a server.
-#[derive(Debug, Clone)]
+/// The longest line of an event stream (one event's `data:`); a longer one ends the request.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// How to reach a server, and the limits that bound a broken one. `Debug` shows the URL without
+/// credentials.
+#[derive(Clone)]
 pub struct HttpConfig {
-    /// Base URL up to and including `/v1`, e.g. `http://127.0.0.1:8080/v1`.
+    /// Base URL up to and including `/v1`, e.g. `http://127.0.0.1:8080/v1`. Userinfo
+    /// (`http://user:pass@host/v1`) is sent as HTTP basic auth and shown nowhere.
     pub base_url: String,
     /// The model name the server expects.
     pub model: String,
-    /// Name of the environment variable that holds the API key (none sent when unset or empty).
+    /// Name of the environment variable that holds the API key (none sent when unset or empty,
+    /// or when the URL carries credentials).
     pub api_key_env: String,
-    /// Whole-request timeout.
+    /// Total time one attempt may take, from connect to the last byte (default 10 min): a bound
+    /// on answers that keep arriving. Stalls are caught sooner by `idle_timeout`.
     pub timeout: Duration,
-    /// Connection timeout.
+    /// Connection timeout (default 5 s).
     pub connect_timeout: Duration,
-    /// Retries after the first attempt.
+    /// The longest silence (default 60 s): from sending the request to the answer's head (the
+    /// server's prompt processing included), then between chunks of the stream. A stall fails
+    /// once, counts towards the breaker and is not retried.
+    pub idle_timeout: Duration,
+    /// Bytes one answer may have (default 8 MiB); more ends the request with an error.
+    pub max_response_bytes: usize,
+    /// Retries after the first attempt (connection errors, 429 and 5xx before the first token).
     pub max_retries: u32,
     /// First backoff; doubles each retry.
     pub backoff: Duration,
@@ -56,6 +95,34 @@ pub struct HttpConfig {
     pub schema_support: SchemaSupport,
     /// Attempts at a valid output when the schema is only in the prompt.
     pub validation_attempts: u32,
+    /// Consecutive failures (connection refused or reset, connect or idle timeout, 5xx) that
+    /// open the circuit breaker (default 3).
+    pub breaker_threshold: u32,
+    /// How long an open breaker fails requests at once, before one is let through to try
+    /// (default 30 s).
+    pub breaker_cooldown: Duration,
+    /// Send the API key or URL credentials over plain `http` to a host that is not loopback
+    /// (default: whether [`PLAIN_HTTP_SECRETS_ENV`](crate::endpoint::PLAIN_HTTP_SECRETS_ENV) is
+    /// `1`). Without it such a request fails with an error saying so.
+    pub allow_plain_http_secrets: bool,
+}
+
+impl core::fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("HttpConfig")
+            .field("base_url", &crate::endpoint::redact_url(&self.base_url))
+            .field("model", &self.model)
+            .field("api_key_env", &self.api_key_env)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("max_retries", &self.max_retries)
+            .field("breaker_threshold", &self.breaker_threshold)
+            .field("breaker_cooldown", &self.breaker_cooldown)
+            .field("allow_plain_http_secrets", &self.allow_plain_http_secrets)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpConfig {
@@ -65,33 +132,40 @@ impl HttpConfig {
             base_url: base_url.into(),
             model: model.into(),
             api_key_env: "SPROUT_LLM_API_KEY".into(),
-            timeout: Duration::from_secs(120),
+            timeout: Duration::from_secs(600),
             connect_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(60),
+            max_response_bytes: 8 << 20,
             max_retries: 3,
             backoff: Duration::from_millis(250),
             max_concurrency: 4,
             schema_support: SchemaSupport::Auto,
             validation_attempts: 3,
+            breaker_threshold: 3,
+            breaker_cooldown: Duration::from_secs(30),
+            allow_plain_http_secrets: crate::endpoint::plain_http_secrets_allowed_by_env(),
         }
     }
 }
 
-/// A backend over an OpenAI-compatible server. Clones share the connection pool, the runtime
-/// and the concurrency limit.
+/// A backend over an OpenAI-compatible server. Clones share the connection pool, the runtime,
+/// the concurrency limit and the circuit breaker.
 #[derive(Clone)]
 pub struct HttpBackend {
     config: HttpConfig,
+    endpoint: Endpoint,
     client: reqwest::Client,
     runtime: Arc<tokio::runtime::Runtime>,
     permits: Arc<tokio::sync::Semaphore>,
     /// One of the `STYLE_*` constants: how structured output is asked for.
     schema_state: Arc<AtomicU8>,
+    breaker: Arc<Breaker>,
 }
 
 impl core::fmt::Debug for HttpBackend {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("HttpBackend")
-            .field("base_url", &self.config.base_url)
+            .field("base_url", &self.endpoint.shown())
             .field("model", &self.config.model)
             .finish_non_exhaustive()
     }
@@ -104,20 +178,35 @@ const STYLE_PROMPT: u8 = 2;
 /// `response_format: {type: json_object, schema}` (llama-cpp-python).
 const STYLE_JSON_OBJECT: u8 = 3;
 
+/// How much of an error answer is read (and 400 characters of it shown).
+const ERROR_BODY_BYTES: usize = 8 << 10;
+
 enum Attempt {
     Done(Generation),
+    /// Nothing was streamed yet and the failure may pass: try again after a backoff.
     Retry(String),
     SchemaRefused(String),
 }
 
 impl HttpBackend {
-    /// A backend for `config`.
+    /// A backend for `config`. Fails when the URL carries credentials that may not be sent to
+    /// it (plain `http`, not loopback, not allowed).
     pub fn new(config: HttpConfig) -> Result<Self> {
+        let endpoint = Endpoint::parse(&config.base_url);
+        if endpoint.credentials().is_some() {
+            endpoint
+                .check_secret(
+                    "the credentials in the URL",
+                    config.allow_plain_http_secrets,
+                )
+                .map_err(Error::Http)?;
+        }
+        // The total and idle limits are enforced here, per attempt and per chunk, so that each
+        // ends with its own message and classification.
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
-            .timeout(config.timeout)
             .build()
-            .map_err(|e| Error::Http(e.to_string()))?;
+            .map_err(|e| Error::Http(wire::describe(e)))?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -127,12 +216,18 @@ impl HttpBackend {
             SchemaSupport::Auto | SchemaSupport::Always => STYLE_JSON_SCHEMA,
             SchemaSupport::Never => STYLE_PROMPT,
         }));
+        let breaker = Arc::new(Breaker::new(
+            config.breaker_threshold,
+            config.breaker_cooldown,
+        ));
         Ok(Self {
             config,
+            endpoint,
             client,
             runtime: Arc::new(runtime),
             permits,
             schema_state,
+            breaker,
         })
     }
 
@@ -188,94 +283,223 @@ impl HttpBackend {
         body
     }
 
+    /// The chat URL as it may be shown.
+    fn shown_url(&self) -> String {
+        format!("{}/chat/completions", self.endpoint.shown())
+    }
+
+    /// `message` as an [`Error::Unavailable`] of this endpoint.
+    fn unavailable(&self, message: String) -> Error {
+        Error::Unavailable {
+            endpoint: self.endpoint.shown().to_owned(),
+            message,
+        }
+    }
+
+    /// Counts a failure that says the endpoint is down; returns `why`.
+    fn failed(&self, why: String) -> String {
+        if self.breaker.failure(&why) {
+            tracing::warn!(
+                "{}: {} consecutive failures, failing fast for {:?}",
+                self.endpoint.shown(),
+                self.config.breaker_threshold,
+                self.config.breaker_cooldown
+            );
+        }
+        why
+    }
+
+    /// A stall: counted by the breaker, not retried.
+    fn stalled(&self, when: &str) -> Error {
+        let why = self.failed(format!(
+            "no byte {when} for {:?} (the idle timeout)",
+            self.config.idle_timeout
+        ));
+        self.unavailable(why)
+    }
+
+    /// One attempt within the total timeout.
     async fn attempt(
         &self,
         request: &GenerationRequest,
         style: u8,
         on_event: &mut dyn FnMut(Event<'_>),
     ) -> Result<Attempt> {
+        let total = self.config.timeout;
+        let mut answered = false;
+        let exchange = self.exchange(request, style, on_event, &mut answered);
+        match tokio::time::timeout(total, exchange).await {
+            Ok(r) => r,
+            // Nothing at all in the whole time (the idle timeout is longer than the total).
+            Err(_) if !answered => Err(self.stalled("of an answer")),
+            Err(_) => Err(Error::Http(format!(
+                "{}: the answer was still arriving after {total:?}, the total timeout (raise HttpConfig::timeout for longer answers)",
+                self.shown_url()
+            ))),
+        }
+    }
+
+    async fn exchange(
+        &self,
+        request: &GenerationRequest,
+        style: u8,
+        on_event: &mut dyn FnMut(Event<'_>),
+        answered: &mut bool,
+    ) -> Result<Attempt> {
         let with_schema = style != STYLE_PROMPT && request.constraint.is_some();
         let started = Instant::now();
-        let url = format!(
-            "{}/chat/completions",
-            self.config.base_url.trim_end_matches('/')
-        );
+        let shown = self.shown_url();
+        let idle = self.config.idle_timeout;
+        let cancel = &request.cancel;
+        let cancelled = |text: String, pieces| {
+            let at = started.elapsed();
+            Attempt::Done(Generation {
+                text,
+                tokens: Vec::new(),
+                finish: FinishReason::Cancelled,
+                timings: Timings {
+                    prompt_tokens: 0,
+                    prompt: at,
+                    generated_tokens: pieces,
+                    generation: Duration::ZERO,
+                    first_token: at,
+                },
+            })
+        };
+        let url = format!("{}/chat/completions", self.endpoint.url());
         let mut req = self.client.post(&url).json(&self.body(request, style));
-        if let Ok(key) = std::env::var(&self.config.api_key_env)
+        if let Some(c) = self.endpoint.credentials() {
+            req = req.basic_auth(&c.user, c.password.as_ref());
+        } else if let Ok(key) = std::env::var(&self.config.api_key_env)
             && !key.is_empty()
         {
+            self.endpoint
+                .check_secret(
+                    &format!("the API key in ${}", self.config.api_key_env),
+                    self.config.allow_plain_http_secrets,
+                )
+                .map_err(Error::Http)?;
             req = req.bearer_auth(key);
         }
-        let resp = match req.send().await {
-            Ok(r) => r,
-            Err(e) => return Ok(Attempt::Retry(format!("{url}: {}", without_url(&e)))),
+        let resp = match wire::within(req.send(), idle, cancel).await {
+            Waited::Done(Ok(r)) => r,
+            Waited::Done(Err(e)) if e.is_builder() => {
+                return Err(Error::Http(format!("{shown}: {}", wire::describe(e))));
+            }
+            Waited::Done(Err(e)) => {
+                return Ok(Attempt::Retry(self.failed(wire::describe(e))));
+            }
+            Waited::TimedOut => return Err(self.stalled("of an answer")),
+            Waited::Cancelled => return Ok(cancelled(String::new(), 0)),
         };
+        *answered = true;
         let status = resp.status();
         if !status.is_success() {
-            let text = resp.text().await.unwrap_or_default();
+            let text = match wire::read_body(resp, ERROR_BODY_BYTES, idle, cancel).await {
+                Ok(b) | Err(BodyError::TooBig(b)) => String::from_utf8_lossy(&b).into_owned(),
+                Err(_) => String::new(),
+            };
             let text: String = text.chars().take(400).collect();
             // Servers refuse an unknown response_format with 400 or 422, some (llama-cpp-python)
             // with 500 and a validation message naming it.
             if with_schema && status.is_client_error() && status.as_u16() != 429
                 || with_schema && status.is_server_error() && text.contains("response_format")
             {
+                self.breaker.success();
                 return Ok(Attempt::SchemaRefused(format!("HTTP {status}: {text}")));
             }
-            if status.as_u16() == 429 || status.is_server_error() {
-                return Ok(Attempt::Retry(format!("{url}: HTTP {status}: {text}")));
+            if status.is_server_error() {
+                return Ok(Attempt::Retry(
+                    self.failed(format!("HTTP {status}: {text}")),
+                ));
             }
-            return Err(Error::Http(format!("{url}: HTTP {status}: {text}")));
+            self.breaker.success();
+            if status.as_u16() == 429 {
+                return Ok(Attempt::Retry(format!("HTTP {status}: {text}")));
+            }
+            return Err(Error::Http(format!("{shown}: HTTP {status}: {text}")));
         }
+        self.breaker.success();
+        let max_bytes = self.config.max_response_bytes;
+        let max_pieces = request.max_tokens.saturating_mul(2).saturating_add(16);
         let mut stream = resp.bytes_stream();
-        let mut buf: Vec<u8> = Vec::new();
+        let mut lines = Lines::new(MAX_LINE_BYTES.min(max_bytes));
+        let mut received = 0usize;
         let mut text = String::new();
         let mut pieces = 0usize;
         let mut first_token = None;
         let mut finish = FinishReason::Length;
         let mut prompt_tokens = 0;
-        let mut done = false;
-        while let Some(chunk) = stream.next().await {
-            if request.cancel.is_cancelled() {
-                finish = FinishReason::Cancelled;
-                break;
-            }
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(e) if text.is_empty() => {
-                    return Ok(Attempt::Retry(format!("{url}: {}", without_url(&e))));
+        'stream: loop {
+            let chunk = match wire::within(stream.next(), idle, cancel).await {
+                Waited::Done(Some(Ok(c))) => c,
+                Waited::Done(None) => break,
+                Waited::Done(Some(Err(e))) if pieces == 0 => {
+                    return Ok(Attempt::Retry(self.failed(wire::describe(e))));
                 }
-                Err(e) => {
-                    return Err(Error::Http(format!(
-                        "{url}: stream broke: {}",
-                        without_url(&e)
-                    )));
+                Waited::Done(Some(Err(e))) => {
+                    let why = format!(
+                        "the stream broke after {pieces} tokens: {}",
+                        wire::describe(e)
+                    );
+                    return Err(self.unavailable(self.failed(why)));
                 }
+                Waited::TimedOut if pieces == 0 => return Err(self.stalled("of the stream")),
+                Waited::TimedOut => {
+                    return Err(self.stalled(&format!("after {pieces} tokens")));
+                }
+                Waited::Cancelled => return Ok(cancelled(text, pieces)),
             };
-            buf.extend_from_slice(&chunk);
-            while let Some(nl) = buf.iter().position(|&b| b == b'\n') {
-                let line: Vec<u8> = buf.drain(..=nl).collect();
-                let line = String::from_utf8_lossy(&line);
+            if cancel.is_cancelled() {
+                return Ok(cancelled(text, pieces));
+            }
+            received += chunk.len();
+            if received > max_bytes {
+                return Err(Error::Http(format!(
+                    "{shown}: the answer passed {max_bytes} bytes (HttpConfig::max_response_bytes) after {pieces} tokens; is the server ignoring max_tokens?"
+                )));
+            }
+            lines.push(&chunk);
+            loop {
+                let line = match lines.next_line() {
+                    Ok(Some(line)) => line,
+                    Ok(None) => break,
+                    Err(len) => {
+                        return Err(Error::Http(format!(
+                            "{shown}: a line of {len} bytes without an end (at most {MAX_LINE_BYTES}); not an event stream"
+                        )));
+                    }
+                };
+                let line = String::from_utf8_lossy(line);
                 let line = line.trim();
                 let Some(data) = line.strip_prefix("data:") else {
                     continue;
                 };
                 let data = data.trim();
                 if data == "[DONE]" {
-                    done = true;
-                    break;
+                    break 'stream;
                 }
-                let v: Value = serde_json::from_str(data)
-                    .map_err(|e| Error::Http(format!("bad event from server: {e}: {data}")))?;
+                let v: Value = serde_json::from_str(data).map_err(|e| {
+                    let data: String = data.chars().take(200).collect();
+                    Error::Http(format!("{shown}: bad event from server: {e}: {data}"))
+                })?;
                 if let Some(err) = v.get("error") {
-                    return Err(Error::Http(format!("server error: {err}")));
+                    let err: String = err.to_string().chars().take(400).collect();
+                    return Err(Error::Http(format!("{shown}: server error: {err}")));
                 }
                 let choice = &v["choices"][0];
                 if let Some(piece) = choice["delta"]["content"].as_str()
                     && !piece.is_empty()
                 {
+                    pieces += 1;
+                    if pieces > max_pieces {
+                        return Err(Error::Http(format!(
+                            "{shown}: the server sent more than {max_pieces} tokens for max_tokens {}",
+                            request.max_tokens
+                        )));
+                    }
                     first_token.get_or_insert_with(|| started.elapsed());
                     text.push_str(piece);
-                    pieces += 1;
                     on_event(Event::Token { id: 0, text: piece });
                 }
                 match choice["finish_reason"].as_str() {
@@ -286,9 +510,6 @@ impl HttpBackend {
                 if let Some(p) = v["usage"]["prompt_tokens"].as_u64() {
                     prompt_tokens = p as usize;
                 }
-            }
-            if done {
-                break;
             }
         }
         let first = first_token.unwrap_or_else(|| started.elapsed());
@@ -332,12 +553,16 @@ impl HttpBackend {
             let mut backoff = self.config.backoff;
             let mut attempt = 0;
             let generation = loop {
+                if let Err(open) = self.breaker.check() {
+                    return Err(self.unavailable(open.to_string()));
+                }
                 match self.attempt(&req, style, on_event).await? {
                     Attempt::Done(g) => break Some(g),
                     Attempt::SchemaRefused(why) => {
                         if self.config.schema_support == SchemaSupport::Always {
                             return Err(Error::Http(format!(
-                                "the server refused response_format: {why}"
+                                "{}: the server refused response_format: {why}",
+                                self.shown_url()
                             )));
                         }
                         let next = if style == STYLE_JSON_SCHEMA {
@@ -353,14 +578,17 @@ impl HttpBackend {
                     }
                     Attempt::Retry(why) if attempt < self.config.max_retries => {
                         attempt += 1;
-                        tracing::warn!("{why}; retry {attempt} in {backoff:?}");
+                        tracing::warn!(
+                            "{}: {why}; retry {attempt} in {backoff:?}",
+                            self.shown_url()
+                        );
                         tokio::time::sleep(backoff).await;
                         backoff *= 2;
                     }
                     Attempt::Retry(why) => {
-                        return Err(Error::Http(format!(
-                            "{why} (gave up after {attempt} retries)"
-                        )));
+                        return Err(
+                            self.unavailable(format!("{why} (gave up after {attempt} retries)"))
+                        );
                     }
                 }
             };
@@ -390,17 +618,6 @@ impl HttpBackend {
     }
 }
 
-/// A reqwest error without the URL's query (which could hold secrets in some setups).
-fn without_url(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    if let Some(u) = e.url()
-        && let Some(q) = u.query()
-    {
-        s = s.replace(q, "…");
-    }
-    s
-}
-
 /// Checks `text` against `schema` exactly (llguidance over bytes, any whitespace).
 pub fn check_json(schema: &Value, text: &str) -> core::result::Result<(), String> {
     use llguidance::api::TopLevelGrammar;
@@ -426,7 +643,7 @@ pub fn check_json(schema: &Value, text: &str) -> core::result::Result<(), String
 
 impl TextBackend for HttpBackend {
     fn describe(&self) -> String {
-        format!("{} at {}", self.config.model, self.config.base_url)
+        format!("{} at {}", self.config.model, self.endpoint.shown())
     }
 
     fn generate(
@@ -440,159 +657,4 @@ impl TextBackend for HttpBackend {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::llm::ChatMessage;
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::net::TcpListener;
-    use std::sync::Mutex;
-
-    /// A scripted OpenAI-style server on loopback: answers each connection with the next reply.
-    fn serve(replies: Vec<(u16, String)>) -> (String, Arc<Mutex<Vec<String>>>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let seen2 = seen.clone();
-        std::thread::spawn(move || {
-            for (status, body) in replies {
-                let Ok((mut s, _)) = listener.accept() else {
-                    return;
-                };
-                let mut r = BufReader::new(s.try_clone().unwrap());
-                let mut len = 0;
-                let mut head = String::new();
-                loop {
-                    let mut line = String::new();
-                    r.read_line(&mut line).unwrap();
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        len = v.trim().parse().unwrap();
-                    }
-                    head.push_str(&line);
-                    if line == "\r\n" {
-                        break;
-                    }
-                }
-                let mut req = vec![0; len];
-                r.read_exact(&mut req).unwrap();
-                seen2
-                    .lock()
-                    .unwrap()
-                    .push(format!("{head}{}", String::from_utf8_lossy(&req)));
-                let ctype = if status == 200 {
-                    "text/event-stream"
-                } else {
-                    "application/json"
-                };
-                let _ = write!(
-                    s,
-                    "HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            }
-        });
-        (format!("http://{addr}/v1"), seen)
-    }
-
-    fn sse(pieces: &[&str]) -> String {
-        let mut s = String::new();
-        for p in pieces {
-            s.push_str(&format!(
-                "data: {}\n\n",
-                json!({"choices": [{"delta": {"content": p}, "finish_reason": null}]})
-            ));
-        }
-        s.push_str(&format!(
-            "data: {}\n\n",
-            json!({"choices": [{"delta": {}, "finish_reason": "stop"}]})
-        ));
-        s.push_str("data: [DONE]\n\n");
-        s
-    }
-
-    fn config(url: String) -> HttpConfig {
-        let mut c = HttpConfig::new(url, "test-model");
-        c.backoff = Duration::from_millis(10);
-        c.api_key_env = "SPROUT_TEST_NO_SUCH_KEY_VAR".into();
-        c
-    }
-
-    #[test]
-    fn streams_tokens_and_retries_server_errors() {
-        let (url, seen) = serve(vec![(503, "{}".into()), (200, sse(&["Hel", "lo"]))]);
-        let mut b = HttpBackend::new(config(url)).unwrap();
-        let mut streamed = Vec::new();
-        let req = GenerationRequest::new(vec![ChatMessage::user("hi")]).with_max_tokens(5);
-        let g = b
-            .generate(&req, &mut |e| {
-                if let Event::Token { text, .. } = e {
-                    streamed.push(text.to_owned());
-                }
-            })
-            .unwrap();
-        assert_eq!(g.text, "Hello");
-        assert_eq!(streamed, ["Hel", "lo"]);
-        assert_eq!(g.finish, FinishReason::Stop);
-        let seen = seen.lock().unwrap();
-        assert_eq!(seen.len(), 2, "one retry after the 503");
-        assert!(seen[1].contains(r#""stream":true"#) && seen[1].contains(r#""max_tokens":5"#));
-        assert!(!seen[1].to_ascii_lowercase().contains("authorization"));
-    }
-
-    #[test]
-    fn refused_response_format_falls_back_to_prompt_and_check_with_retry() {
-        let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"], "additionalProperties": false});
-        let (url, seen) = serve(vec![
-            (400, r#"{"error":"response_format not supported"}"#.into()),
-            (
-                500,
-                r#"{"error":"response_format: input should be 'text'"}"#.into(),
-            ),
-            (200, sse(&["{\"n\": \"x\"}"])),
-            (200, sse(&["{\"n\": ", "4}"])),
-        ]);
-        let mut b = HttpBackend::new(config(url)).unwrap();
-        let req = GenerationRequest::new(vec![ChatMessage::user("a number")])
-            .with_constraint(Constraint::JsonSchema(schema));
-        let g = b.generate(&req, &mut |_| {}).unwrap();
-        assert_eq!(g.text, r#"{"n": 4}"#);
-        let seen = seen.lock().unwrap();
-        assert!(seen[0].contains(r#""type":"json_schema""#));
-        assert!(seen[1].contains(r#""type":"json_object""#), "{}", seen[1]);
-        assert!(!seen[2].contains("response_format") && seen[2].contains("JSON schema"));
-        assert_eq!(
-            seen.len(),
-            4,
-            "one more try after the output failed the check"
-        );
-    }
-
-    #[test]
-    fn client_errors_are_not_retried_and_connection_errors_give_up() {
-        let (url, seen) = serve(vec![(401, r#"{"error":"no key"}"#.into())]);
-        let mut b = HttpBackend::new(config(url)).unwrap();
-        let req = GenerationRequest::new(vec![ChatMessage::user("hi")]);
-        let e = b.generate(&req, &mut |_| {}).unwrap_err();
-        assert!(e.to_string().contains("401"), "{e}");
-        assert_eq!(seen.lock().unwrap().len(), 1);
-
-        // Nothing listens on this port: bounded retries, then a clear error.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut c = config(format!("http://127.0.0.1:{port}/v1"));
-        c.max_retries = 2;
-        let mut b = HttpBackend::new(c).unwrap();
-        let e = b.generate(&req, &mut |_| {}).unwrap_err();
-        assert!(e.to_string().contains("gave up after 2 retries"), "{e}");
-    }
-
-    #[test]
-    fn check_json_follows_the_schema() {
-        let schema = json!({"type": "object", "properties": {"who": {"enum": ["ana"]}}, "required": ["who"]});
-        assert!(check_json(&schema, r#"{ "who" : "ana" }"#).is_ok());
-        assert!(check_json(&schema, r#"{"who": "bob"}"#).is_err());
-        assert!(check_json(&schema, r#"{"who": "ana""#).is_err());
-    }
-}
+mod tests;

@@ -13,7 +13,7 @@ use candle_transformers::models::{quantized_llama, quantized_qwen2};
 
 use super::backend::{Event, FinishReason, Generation, GenerationRequest, TextBackend, Timings};
 use super::constrain::ConstraintEngine;
-use super::gguf::GgufFile;
+use super::gguf::{self, GgufFile};
 use super::native;
 use super::registry::Architecture;
 use super::sampling::Sampler;
@@ -115,7 +115,15 @@ impl core::fmt::Debug for LocalModel {
 
 impl LocalModel {
     /// Loads a GGUF model: weights, tokenizer and chat template all come from the file.
+    ///
+    /// The header is checked first ([`gguf::check`]); a file that is damaged or lies about itself
+    /// gives an error naming the file and the field, and a panic left anywhere in the loaders is
+    /// contained and returned as an error ([`gguf::contain`]).
     pub fn load(path: &Path, options: &LoadOptions) -> Result<Self> {
+        gguf::contain(path, || Self::load_unguarded(path, options))
+    }
+
+    fn load_unguarded(path: &Path, options: &LoadOptions) -> Result<Self> {
         let started = Instant::now();
         let mut file = GgufFile::open(path)?;
         let bad = |message: String| Error::BadModel {

@@ -5,14 +5,16 @@ use std::path::Path;
 
 use super::graph::Graph;
 use super::limits::{
-    CHOICE_TEXT_MAX, DESCRIPTION_MAX, DIALOGUE_TEXT_MAX, LABEL_MAX, NAME_MAX, PROSE_MAX,
+    CHOICE_TEXT_MAX, COUNT_MAX, DAYS_PER_SEASON_MAX, DESCRIPTION_MAX, DIALOGUE_TEXT_MAX,
+    GOLD_PER_EFFECT_MAX, GROWTH_DAYS_MAX, LABEL_MAX, NAME_MAX, PRICE_MAX, PROSE_MAX,
 };
 use super::{Diagnostic, DiagnosticKind};
 use crate::content::dialogue::{NARRATOR, PLAYER};
 use crate::content::provenance::{sha256_hex, sidecar_target};
 use crate::content::{
-    AssetPath, Character, Condition, ContentKind, ContentSet, Crop, DialogueTree, Document, Effect,
-    FRIENDSHIP_MAX, Id, Item, ItemCategory, Next, Objective, Quest, Situation, Target, World,
+    AssetKind, AssetPath, Character, Condition, ContentKind, ContentSet, Crop, DialogueTree,
+    Document, Effect, FRIENDSHIP_MAX, Id, Item, ItemCategory, Next, Objective, Quest, Situation,
+    Target, World,
 };
 use crate::format::FieldPath;
 
@@ -278,7 +280,13 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn asset(&mut self, at: At<'_>, field: &FieldPath, path: &'a AssetPath) {
+    /// An asset path of `kind`: the right extension (files parsed from RON were checked as they
+    /// were read; a set built in code was not), and a file there.
+    fn asset(&mut self, at: At<'_>, field: &FieldPath, path: &'a AssetPath, kind: AssetKind) {
+        if let Err(e) = path.check_kind(kind) {
+            self.report(at, DiagnosticKind::InvalidPath, field, e.to_string());
+            return;
+        }
         let root = &self.set.root;
         let exists = *self
             .files_exist
@@ -352,7 +360,7 @@ impl<'a> Checker<'a> {
             Condition::HasItem { item, count } => {
                 let v = field.variant("HasItem");
                 self.reference(at, &v.field("item"), Ref::Item, item);
-                self.positive(at, &v.field("count"), *count);
+                self.at_most(at, &v.field("count"), *count, COUNT_MAX, "items");
             }
             Condition::Season(_) | Condition::TimeOfDay(_) => {}
             Condition::QuestActive(q) => {
@@ -392,9 +400,15 @@ impl<'a> Checker<'a> {
                     "TakeItem"
                 });
                 self.reference(at, &v.field("item"), Ref::Item, item);
-                self.positive(at, &v.field("count"), *count);
+                self.at_most(at, &v.field("count"), *count, COUNT_MAX, "items");
             }
-            Effect::GiveGold(gold) => self.positive(at, &field.variant("GiveGold"), *gold),
+            Effect::GiveGold(gold) => self.at_most(
+                at,
+                &field.variant("GiveGold"),
+                *gold,
+                GOLD_PER_EFFECT_MAX,
+                "gold",
+            ),
             Effect::Friendship { npc, points } => {
                 let v = field.variant("Friendship");
                 self.reference(at, &v.field("npc"), Ref::Character, npc);
@@ -424,13 +438,21 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn positive(&mut self, at: At<'_>, field: &FieldPath, n: u32) {
+    /// A number from 1 to `max` (`unit` names what it counts, for the message).
+    fn at_most(&mut self, at: At<'_>, field: &FieldPath, n: u32, max: u32, unit: &str) {
         if n == 0 {
             self.report(
                 at,
                 DiagnosticKind::InvalidValue,
                 field,
                 "must be at least 1".into(),
+            );
+        } else if n > max {
+            self.report(
+                at,
+                DiagnosticKind::InvalidValue,
+                field,
+                format!("{n} {unit} is more than the game allows here; use 1 to {max}"),
             );
         }
     }
@@ -445,14 +467,17 @@ impl<'a> Checker<'a> {
         self.text(at, &r.field("setting"), &w.setting, PROSE_MAX);
         self.text(at, &r.field("tone"), &w.tone, PROSE_MAX);
         if let Some(sprite) = &w.player_sprite {
-            self.asset(at, &r.field("player_sprite"), sprite);
+            self.asset(at, &r.field("player_sprite"), sprite, AssetKind::Image);
         }
-        if !(1..=60).contains(&w.days_per_season) {
+        if !(1..=DAYS_PER_SEASON_MAX).contains(&w.days_per_season) {
             self.report(
                 at,
                 DiagnosticKind::InvalidValue,
                 &r.field("days_per_season"),
-                format!("{} days per season; use 1 to 60", w.days_per_season),
+                format!(
+                    "{} days per season; use 1 to {DAYS_PER_SEASON_MAX}",
+                    w.days_per_season
+                ),
             );
         }
         if w.locations.is_empty() {
@@ -579,8 +604,8 @@ impl<'a> Checker<'a> {
                 );
             }
         }
-        self.asset(at, &r.field("portrait"), &c.portrait);
-        self.asset(at, &r.field("sprite"), &c.sprite);
+        self.asset(at, &r.field("portrait"), &c.portrait, AssetKind::Image);
+        self.asset(at, &r.field("sprite"), &c.sprite, AssetKind::Image);
     }
 
     fn item(&mut self, d: &'a Document<Item>) {
@@ -593,7 +618,18 @@ impl<'a> Checker<'a> {
             &d.value.description,
             DESCRIPTION_MAX,
         );
-        self.asset(at, &r.field("icon"), &d.value.icon);
+        if d.value.price > PRICE_MAX {
+            self.report(
+                at,
+                DiagnosticKind::InvalidValue,
+                &r.field("price"),
+                format!(
+                    "a price of {} gold is more than the game allows; use 0 to {PRICE_MAX}",
+                    d.value.price
+                ),
+            );
+        }
+        self.asset(at, &r.field("icon"), &d.value.icon, AssetKind::Image);
     }
 
     fn crop(&mut self, d: &'a Document<Crop>) {
@@ -624,7 +660,13 @@ impl<'a> Checker<'a> {
                 format!("`{}` is a Seed; a crop harvests produce", c.harvest),
             );
         }
-        self.positive(at, &r.field("harvest_count"), c.harvest_count);
+        self.at_most(
+            at,
+            &r.field("harvest_count"),
+            c.harvest_count,
+            COUNT_MAX,
+            "items",
+        );
         if c.seasons.is_empty() {
             self.report(
                 at,
@@ -653,12 +695,17 @@ impl<'a> Checker<'a> {
         }
         for (i, s) in c.stages.iter().enumerate() {
             let f = r.field("stages").index(i);
-            self.positive(at, &f.field("days"), s.days);
-            self.asset(at, &f.field("sprite"), &s.sprite);
+            self.at_most(at, &f.field("days"), s.days, GROWTH_DAYS_MAX, "days");
+            self.asset(at, &f.field("sprite"), &s.sprite, AssetKind::Image);
         }
-        self.asset(at, &r.field("ripe_sprite"), &c.ripe_sprite);
+        self.asset(
+            at,
+            &r.field("ripe_sprite"),
+            &c.ripe_sprite,
+            AssetKind::Image,
+        );
         if let Some(days) = c.regrow_days {
-            self.positive(at, &r.field("regrow_days"), days);
+            self.at_most(at, &r.field("regrow_days"), days, GROWTH_DAYS_MAX, "days");
         }
     }
 
@@ -882,7 +929,7 @@ impl<'a> Checker<'a> {
                 Objective::Deliver { item, count, to } => {
                     let v = f.variant("Deliver");
                     self.reference(at, &v.field("item"), Ref::Item, item);
-                    self.positive(at, &v.field("count"), *count);
+                    self.at_most(at, &v.field("count"), *count, COUNT_MAX, "items");
                     self.reference(at, &v.field("to"), Ref::Character, to);
                 }
                 Objective::TalkTo { npc } => {
@@ -891,7 +938,7 @@ impl<'a> Checker<'a> {
                 Objective::Harvest { crop, count } => {
                     let v = f.variant("Harvest");
                     self.reference(at, &v.field("crop"), Ref::Crop, crop);
-                    self.positive(at, &v.field("count"), *count);
+                    self.at_most(at, &v.field("count"), *count, COUNT_MAX, "harvests");
                 }
             }
         }

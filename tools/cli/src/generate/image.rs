@@ -509,3 +509,120 @@ fn palette_name(p: &PaletteChoice) -> String {
         PaletteChoice::Fixed(p) => p.name.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+
+    fn b64(bytes: &[u8]) -> String {
+        const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for c in bytes.chunks(3) {
+            let n = c
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
+            for i in 0..4 {
+                out.push(if i <= c.len() {
+                    ABC[((n >> (18 - 6 * i)) & 63) as usize] as char
+                } else {
+                    '='
+                });
+            }
+        }
+        out
+    }
+
+    /// AUTOMATIC1111 started with `--api-auth artist:hunter2`: a txt2img answer for requests
+    /// with that basic auth, 401 for the rest. Returns its URL and every request's head.
+    fn a1111_with_auth() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen2 = seen.clone();
+        let mut png = Vec::new();
+        RgbaImage::from_fn(8, 8, |x, y| {
+            image::Rgba([x as u8 * 30, y as u8 * 30, 90, 255])
+        })
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+        let ok = format!(
+            r#"{{"images": ["{}"], "parameters": {{}}, "info": "{{}}"}}"#,
+            b64(&png)
+        );
+        std::thread::spawn(move || {
+            while let Ok((mut s, _)) = listener.accept() {
+                let mut r = BufReader::new(s.try_clone().unwrap());
+                let (mut head, mut len) = (String::new(), 0);
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap();
+                    }
+                    head.push_str(&line);
+                }
+                let _ = r.read_exact(&mut vec![0; len]);
+                let authorized = head
+                    .lines()
+                    .any(|l| l.eq_ignore_ascii_case("authorization: Basic YXJ0aXN0Omh1bnRlcjI="));
+                seen2.lock().unwrap().push(head);
+                let (status, body) = if authorized {
+                    (200, ok.as_str())
+                } else {
+                    (401, r#"{"detail":"Not authenticated"}"#)
+                };
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        (url, seen)
+    }
+
+    #[test]
+    fn server_credentials_reach_the_server_but_not_the_png_or_its_provenance() {
+        let (url, seen) = a1111_with_auth();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("portrait.png");
+        let opts = GenArgs {
+            seed: 1,
+            backend: Some("a1111".into()),
+            model: Some(url.replace("http://", "http://artist:hunter2@")),
+            palette: None,
+            size: Some(16),
+            steps: Some(1),
+            negative: String::new(),
+            checkpoint: "sd_turbo.safetensors".into(),
+            workflow: None,
+            root: dir.path().to_owned(),
+        };
+        run(ImageGen::Portrait(Prompted {
+            prompt: "a farmer".into(),
+            opts,
+            out: out.clone(),
+        }))
+        .unwrap();
+        assert_eq!(seen.lock().unwrap().len(), 1, "authorized at the first try");
+        let png = std::fs::read(&out).unwrap();
+        let prov =
+            std::fs::read_to_string(sprout_core::content::provenance::sidecar_path(&out)).unwrap();
+        let text = sprout_core::finish::save::read_png_text(&png).unwrap();
+        let backend = text
+            .iter()
+            .find(|(k, _)| k == "backend")
+            .map(|(_, v)| v.as_str());
+        assert_eq!(backend, Some(format!("automatic1111 at {url}").as_str()));
+        assert!(prov.contains(&format!("automatic1111 at {url}")), "{prov}");
+        for needle in ["hunter2", "artist"] {
+            assert!(!prov.contains(needle), "{prov}");
+            assert!(!png.windows(needle.len()).any(|w| w == needle.as_bytes()));
+        }
+    }
+}

@@ -1,5 +1,5 @@
-//! Quantised matrix kernels with runtime CPU detection: AVX2 + FMA where the CPU has them (checked
-//! once, at run time, so one binary serves every x86-64), portable Rust elsewhere.
+//! Quantised matrix kernels with runtime CPU detection: AVX2, FMA and F16C where the CPU has all
+//! three (checked once, at run time, so one binary serves every x86-64), portable Rust elsewhere.
 //!
 //! Weights stay in their GGUF block format (`Q4_1`, `Q8_0`); activations are quantised per row
 //! to 8-bit blocks of 32 with a scale and a block sum (`Q8_1`, as llama.cpp does), so every
@@ -143,6 +143,7 @@ pub fn has_avx2() -> bool {
         *HAS.get_or_init(|| {
             std::arch::is_x86_feature_detected!("avx2")
                 && std::arch::is_x86_feature_detected!("fma")
+                && std::arch::is_x86_feature_detected!("f16c")
         })
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -454,6 +455,34 @@ mod tests {
             }
         }
         (QMatrix::from_blocks(Format::Q4_1, rows, cols, &data), dense)
+    }
+
+    /// Every feature the SIMD kernels are compiled with (`#[target_feature(enable = ...)]`) is one
+    /// that `has_avx2` detects: a kernel built for a feature the CPU lacks is undefined behaviour.
+    #[test]
+    fn has_avx2_detects_every_feature_the_kernels_enable() {
+        let src = include_str!("kernels.rs");
+        let detect = src
+            .split("pub fn has_avx2")
+            .nth(1)
+            .and_then(|rest| rest.split("\n}\n").next())
+            .unwrap();
+        let mut enabled = 0;
+        for attr in src.split("#[target_feature(enable = \"").skip(1) {
+            for feature in attr.split('"').next().unwrap().split(',') {
+                enabled += 1;
+                assert!(
+                    detect.contains(&format!("is_x86_feature_detected!(\"{feature}\")")),
+                    "the kernels enable `{feature}` but has_avx2 does not check it"
+                );
+            }
+        }
+        assert!(enabled >= 3, "found {enabled} enabled features");
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            assert!(std::arch::is_x86_feature_detected!("f16c"));
+            assert!(std::arch::is_x86_feature_detected!("fma"));
+        }
     }
 
     #[test]

@@ -71,15 +71,24 @@ pub struct Weights {
     sin: Vec<f32>,
 }
 
-fn matrix(file: &mut GgufFile, name: &str) -> Result<QMatrix> {
+/// A tensor whose shape is not the one the hyper-parameters need.
+fn wrong_shape(file: &GgufFile, name: &str, dims: &[usize], want: &[usize]) -> Error {
+    Error::BadModelFile {
+        path: file.path.clone(),
+        field: format!("tensor `{name}`"),
+        message: format!("has shape {dims:?}; the model's hyper-parameters need {want:?}"),
+    }
+}
+
+/// The matrix `name` of `rows` x `cols` (`rows` is not checked when `None`: the vocabulary).
+fn matrix(file: &mut GgufFile, name: &str, rows: Option<usize>, cols: usize) -> Result<QMatrix> {
     let q = file.content.tensor(&mut file.reader, name, &Device::Cpu)?;
     let dims = q.shape().dims().to_vec();
     let (rows, cols) = match dims.as_slice() {
-        [r, c] => (*r, *c),
+        [r, c] if rows.is_none_or(|want| want == *r) && *c == cols && *r > 0 => (*r, *c),
         _ => {
-            return Err(Error::Request(format!(
-                "tensor {name}: expected 2 dimensions, got {dims:?}"
-            )));
+            let want = [rows.unwrap_or(dims.first().copied().unwrap_or(1)), cols];
+            return Err(wrong_shape(file, name, &dims, &want));
         }
     };
     let (format, q) = match q.dtype() {
@@ -96,27 +105,54 @@ fn matrix(file: &mut GgufFile, name: &str) -> Result<QMatrix> {
     Ok(QMatrix::from_blocks(format, rows, cols, &q.data()?))
 }
 
-fn vector(file: &mut GgufFile, name: &str) -> Result<Vec<f32>> {
+/// The vector `name` of `len` values.
+fn vector(file: &mut GgufFile, name: &str, len: usize) -> Result<Vec<f32>> {
     let q = file.content.tensor(&mut file.reader, name, &Device::Cpu)?;
+    let dims = q.shape().dims().to_vec();
+    if dims != [len] {
+        return Err(wrong_shape(file, name, &dims, &[len]));
+    }
     Ok(q.dequantize(&Device::Cpu)?
         .flatten_all()?
         .to_vec1::<f32>()?)
 }
 
 impl Weights {
-    /// Reads a Llama-family model (not requantised: this engine runs `Q4_1` directly).
+    /// Reads a Llama-family model (not requantised: this engine runs `Q4_1` directly). Every
+    /// hyper-parameter is checked ([`GgufFile::check_hyperparameters`]) and every tensor must have
+    /// the shape they imply, so the forward pass cannot index out of bounds.
     pub fn load(file: &mut GgufFile, context: usize) -> Result<Self> {
+        file.check_hyperparameters()?;
+        let bad = |field: String, message: &str| Error::BadModelFile {
+            path: file.path.clone(),
+            field,
+            message: message.to_owned(),
+        };
         let md = |k: &str| file.u32(&format!("llama.{k}"));
         let need = |k: &str| {
             md(k)
                 .map(|v| v as usize)
-                .ok_or_else(|| Error::Request(format!("no llama.{k}")))
+                .ok_or_else(|| bad(format!("llama.{k}"), "is missing (or not a u32)"))
         };
         let dim = need("embedding_length")?;
         let heads = need("attention.head_count")?;
         let kv_heads = md("attention.head_count_kv").map_or(heads, |v| v as usize);
         let layers = need("block_count")?;
         let ffn = need("feed_forward_length")?;
+        for (k, v) in [("embedding_length", dim), ("feed_forward_length", ffn)] {
+            if !v.is_multiple_of(kernels::QK) {
+                return Err(bad(
+                    format!("llama.{k}"),
+                    &format!(
+                        "is {v}; the native engine needs a multiple of {}",
+                        kernels::QK
+                    ),
+                ));
+            }
+        }
+        if context == 0 {
+            return Err(bad("llama.context_length".into(), "is 0"));
+        }
         if md("expert_count").unwrap_or(0) > 1 {
             return Err(Error::Request(
                 "mixture-of-experts models need the candle engine".into(),
@@ -130,8 +166,9 @@ impl Weights {
         };
         let eps = f32_md("attention.layer_norm_rms_epsilon").unwrap_or(1e-5);
         let rope_base = f32_md("rope.freq_base").unwrap_or(10_000.0);
-        let embed = matrix(file, "token_embd.weight")?;
+        let embed = matrix(file, "token_embd.weight", None, dim)?;
         let vocab = embed.rows;
+        let kvd = dim / heads * kv_heads;
         let config = Config {
             dim,
             layers,
@@ -144,24 +181,24 @@ impl Weights {
             context,
         };
         let output = if file.content.tensor_infos.contains_key("output.weight") {
-            Some(matrix(file, "output.weight")?)
+            Some(matrix(file, "output.weight", Some(vocab), dim)?)
         } else {
             None
         };
-        let norm = vector(file, "output_norm.weight")?;
+        let norm = vector(file, "output_norm.weight", dim)?;
         let mut ls = Vec::with_capacity(layers);
         for i in 0..layers {
             let p = |s: &str| format!("blk.{i}.{s}.weight");
             ls.push(Layer {
-                attn_norm: vector(file, &p("attn_norm"))?,
-                wq: matrix(file, &p("attn_q"))?,
-                wk: matrix(file, &p("attn_k"))?,
-                wv: matrix(file, &p("attn_v"))?,
-                wo: matrix(file, &p("attn_output"))?,
-                ffn_norm: vector(file, &p("ffn_norm"))?,
-                gate: matrix(file, &p("ffn_gate"))?,
-                up: matrix(file, &p("ffn_up"))?,
-                down: matrix(file, &p("ffn_down"))?,
+                attn_norm: vector(file, &p("attn_norm"), dim)?,
+                wq: matrix(file, &p("attn_q"), Some(dim), dim)?,
+                wk: matrix(file, &p("attn_k"), Some(kvd), dim)?,
+                wv: matrix(file, &p("attn_v"), Some(kvd), dim)?,
+                wo: matrix(file, &p("attn_output"), Some(dim), dim)?,
+                ffn_norm: vector(file, &p("ffn_norm"), dim)?,
+                gate: matrix(file, &p("ffn_gate"), Some(ffn), dim)?,
+                up: matrix(file, &p("ffn_up"), Some(ffn), dim)?,
+                down: matrix(file, &p("ffn_down"), Some(dim), ffn)?,
             });
         }
         let hd = config.head_dim();
