@@ -171,7 +171,8 @@ fn answer_sse(stream: &mut TcpStream, text: &str) -> bool {
     let mut events = String::new();
     for piece in text.as_bytes().chunks(16) {
         let piece = String::from_utf8_lossy(piece);
-        let v = serde_json::json!({"choices": [{"delta": {"content": piece}, "finish_reason": null}]});
+        let v =
+            serde_json::json!({"choices": [{"delta": {"content": piece}, "finish_reason": null}]});
         events.push_str(&format!("data: {v}\n\n"));
     }
     let v = serde_json::json!({"choices": [{"delta": {}, "finish_reason": "stop"}]});
@@ -253,7 +254,11 @@ fn rejected_jobs_and_deleted_files_are_made_again_on_the_next_run() {
 
     let up = FakeServer::start(Reply::Item, None);
     let (s, _) = run(&p, &m, vec![backend(&up.url)]);
-    assert_eq!((s.resumed, s.made), (1, 1), "the rejected job is retried: {s:?}");
+    assert_eq!(
+        (s.resumed, s.made),
+        (1, 1),
+        "the rejected job is retried: {s:?}"
+    );
     assert!(s.ok(), "{s:?}");
     assert!(pear.is_file());
     assert_eq!(up.answered(), 1);
@@ -269,7 +274,9 @@ fn rejected_jobs_and_deleted_files_are_made_again_on_the_next_run() {
     let (s, ev) = run(&p, &m, vec![backend(&up.url)]);
     assert_eq!(s.resumed, 0, "{s:?}");
     assert!(
-        ev.iter().any(|e| matches!(e, BatchEvent::JobFinished { label, .. } if label == "item chamomile")),
+        ev.iter().any(
+            |e| matches!(e, BatchEvent::JobFinished { label, .. } if label == "item chamomile")
+        ),
         "{ev:#?}"
     );
     assert!(chamomile.is_file());
@@ -294,8 +301,16 @@ fn a_journal_torn_inside_a_character_is_skipped_and_reports_never_write() {
     std::fs::write(&path, &bytes).unwrap();
 
     let entries = read_journal(&path).unwrap();
-    assert_eq!(entries.len(), 1, "the whole line is kept, the torn one skipped");
-    assert_eq!(std::fs::read(&path).unwrap(), bytes, "reading wrote to the journal");
+    assert_eq!(
+        entries.len(),
+        1,
+        "the whole line is kept, the torn one skipped"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "reading wrote to the journal"
+    );
 
     let (s, _) = run(&p, &m, vec![backend(&up.url)]);
     assert_eq!(s.resumed + s.made + s.cached, 2, "{s:?}");
@@ -308,7 +323,9 @@ fn a_journal_torn_inside_a_character_is_skipped_and_reports_never_write() {
 #[test]
 fn an_endpoint_pool_survives_a_server_dying_mid_batch() {
     let (_dir, p) = project();
-    let ids = ["pear", "quince", "medlar", "sloe", "damson", "rowan", "plum", "fig"];
+    let ids = [
+        "pear", "quince", "medlar", "sloe", "damson", "rowan", "plum", "fig",
+    ];
     let jobs: Vec<String> = ids.iter().map(|i| format!("Item(id: \"{i}\")")).collect();
     let m = manifest(&format!(
         "Manifest(name: \"pool\", jobs: [{}])",
@@ -327,9 +344,14 @@ fn an_endpoint_pool_survives_a_server_dying_mid_batch() {
     assert_eq!(s.failed, 0);
     assert_eq!(s.retired, 1, "{s:?}");
     assert!(
-        events
-            .iter()
-            .any(|e| matches!(e, BatchEvent::WorkerRetired { worker: 1, left: 2, .. })),
+        events.iter().any(|e| matches!(
+            e,
+            BatchEvent::WorkerRetired {
+                worker: 1,
+                left: 2,
+                ..
+            }
+        )),
         "{events:?}"
     );
     assert_eq!(
@@ -338,9 +360,16 @@ fn an_endpoint_pool_survives_a_server_dying_mid_batch() {
         "each job answered once"
     );
     assert_eq!(b.answered(), 1);
-    assert_eq!(journal_lines(&p, "pool"), ids.len(), "no job journaled twice");
+    assert_eq!(
+        journal_lines(&p, "pool"),
+        ids.len(),
+        "no job journaled twice"
+    );
     for id in ids {
-        assert!(p.assets.join(format!("items/{id}.item.ron")).is_file(), "{id}");
+        assert!(
+            p.assets.join(format!("items/{id}.item.ron")).is_file(),
+            "{id}"
+        );
     }
 }
 
@@ -348,7 +377,9 @@ fn an_endpoint_pool_survives_a_server_dying_mid_batch() {
 #[test]
 fn a_pool_with_every_endpoint_down_fails_the_jobs_left_for_a_rerun() {
     let (_dir, p) = project();
-    let m = manifest(r#"Manifest(name: "dead", jobs: [Item(id: "pear"), Item(id: "quince"), Item(id: "sloe")])"#);
+    let m = manifest(
+        r#"Manifest(name: "dead", jobs: [Item(id: "pear"), Item(id: "quince"), Item(id: "sloe")])"#,
+    );
     let a = FakeServer::start(Reply::Item, Some(0));
     let (s, _) = run(&p, &m, vec![backend(&a.url)]);
     assert_eq!(s.failed, 3, "{s:?}");
@@ -388,7 +419,10 @@ fn a_write_torn_between_sidecar_and_file_is_remade_not_kept() {
     let (s, _) = run(&p, &m, vec![backend(&up.url)]);
     assert_eq!(s.kept, 0, "{s:?}");
     assert_eq!(s.made + s.cached, 1, "{s:?}");
-    assert!(!marker.exists(), "the marker is gone once the pair is whole");
+    assert!(
+        !marker.exists(),
+        "the marker is gone once the pair is whole"
+    );
     assert_eq!(std::fs::read_to_string(&pear).unwrap(), made);
 }
 

@@ -127,7 +127,11 @@ fn apply(bytes: &mut Vec<u8>, m: &Mutation) {
         }
         Mutation::Number(at, number) => {
             let i = place(len, *at);
-            if let Some(start) = bytes[i..].iter().position(u8::is_ascii_digit).map(|k| i + k) {
+            if let Some(start) = bytes[i..]
+                .iter()
+                .position(u8::is_ascii_digit)
+                .map(|k| i + k)
+            {
                 let end = bytes[start..]
                     .iter()
                     .position(|b| !b.is_ascii_digit())

@@ -41,7 +41,16 @@ const DIM: u64 = 32;
 const FFN: u64 = 32;
 const HEADS: u32 = 2;
 const KV_HEADS: u32 = 1;
-const TOKENS: [&str; 8] = ["a", "b", "c", "Ġ", "Ċ", "user", "<|im_start|>", "<|im_end|>"];
+const TOKENS: [&str; 8] = [
+    "a",
+    "b",
+    "c",
+    "Ġ",
+    "Ċ",
+    "user",
+    "<|im_start|>",
+    "<|im_end|>",
+];
 
 fn lcg(seed: &mut u64) -> f32 {
     *seed = seed
@@ -519,5 +528,3 @@ proptest! {
         }
     }
 }
-
-

@@ -292,8 +292,7 @@ fn http_backend_writes_a_valid_dialogue_tree_through_a_llama_cpp_server() {
     drop(m);
 
     let (set, _) = ContentSet::load_dir(&assets());
-    let mut backend = HttpBackend::new(HttpConfig::new(server.url(), "smollm2"))
-    .unwrap();
+    let mut backend = HttpBackend::new(HttpConfig::new(server.url(), "smollm2")).unwrap();
     let mut req = DialogueRequest::new(
         Id::new("pim").unwrap(),
         Id::new("pim_served_chat").unwrap(),

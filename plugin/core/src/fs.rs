@@ -202,7 +202,10 @@ mod tests {
         });
         let b = std::fs::read(&p).unwrap();
         assert_eq!(b.len(), 4096);
-        assert!(b.iter().all(|&x| x == b[0]), "a torn file: two writers shared a temporary");
+        assert!(
+            b.iter().all(|&x| x == b[0]),
+            "a torn file: two writers shared a temporary"
+        );
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 

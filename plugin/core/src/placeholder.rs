@@ -183,7 +183,9 @@ pub fn draw_to(w: &Wanted, file: &Path) -> Result<()> {
 
 /// The diagnostic refusing to draw `w` into `file`, unless both are `.png` paths.
 fn not_an_image(w: &Wanted, file: &Path) -> Option<Diagnostic> {
-    let png = file.extension().is_some_and(|e| e == AssetKind::Image.extension());
+    let png = file
+        .extension()
+        .is_some_and(|e| e == AssetKind::Image.extension());
     let problem = match w.path.check_kind(AssetKind::Image) {
         Err(e) => e.to_string(),
         Ok(()) if !png => format!("`{}` is not a `.png` file", file.display()),
@@ -429,13 +431,18 @@ mod tests {
         let mut set = ContentSet::new(dir.path());
         set.items
             .push(item_with_icon("stone", "sprites/items/stone.png"));
-        set.items.push(item_with_icon("ghost", "npcs/ghost.npc.ron"));
+        set.items
+            .push(item_with_icon("ghost", "npcs/ghost.npc.ron"));
         let Err(Error::Invalid(refused)) = draw_missing(&set, false) else {
             panic!("a .ron icon was drawn");
         };
         assert_eq!(refused.len(), 1, "{refused:?}");
         assert_eq!(refused[0].kind, DiagnosticKind::InvalidPath);
-        assert!(refused[0].message.contains("npcs/ghost.npc.ron"), "{}", refused[0]);
+        assert!(
+            refused[0].message.contains("npcs/ghost.npc.ron"),
+            "{}",
+            refused[0]
+        );
         assert!(!dir.path().join("npcs/ghost.npc.ron").exists());
         assert!(
             !dir.path().join("sprites/items/stone.png").exists(),

@@ -34,7 +34,10 @@ pub fn list() -> anyhow::Result<ExitCode> {
             m.path_of(e).display()
         );
         if let Some(err) = problem {
-            println!("    {err}\n    run `sprout models pull {}` to fetch it again", e.id);
+            println!(
+                "    {err}\n    run `sprout models pull {}` to fetch it again",
+                e.id
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -191,7 +191,10 @@ fn a_second_batch_on_a_folder_in_use_is_refused_naming_the_holder() {
         stderr.contains("sprout batch other") && stderr.contains("being written by"),
         "{stderr}"
     );
-    assert!(journal_lines(dir.path()).is_empty(), "the refused batch journaled");
+    assert!(
+        journal_lines(dir.path()).is_empty(),
+        "the refused batch journaled"
+    );
     // So are the other writers.
     let out = sprout().arg("placeholders").arg(&assets).output().unwrap();
     assert!(!out.status.success());

@@ -152,7 +152,10 @@ pub(super) fn decide(
         ) {
             Ok(lock) => Some(lock),
             Err(e) => {
-                if waiting.iter().any(|j| !jobs.jobs.get(j).is_some_and(|j| j.waiting_for_lock)) {
+                if waiting
+                    .iter()
+                    .any(|j| !jobs.jobs.get(j).is_some_and(|j| j.waiting_for_lock))
+                {
                     warn!("accept waits: {e}");
                 }
                 for j in waiting.iter() {
@@ -281,13 +284,19 @@ mod tests {
             .write(Path::new("npcs/ghost.npc.ron"), &png, Some(b"prov"))
             .unwrap();
         let err = staged.accept(&assets).unwrap_err().to_string();
-        assert!(err.contains("ghost.npc.ron") && err.contains(".png"), "{err}");
+        assert!(
+            err.contains("ghost.npc.ron") && err.contains(".png"),
+            "{err}"
+        );
         assert_eq!(
             std::fs::read_to_string(&npc).unwrap(),
             "Character(id: \"ghost\")",
             "the content file is untouched"
         );
-        assert!(!assets.join("npcs/ghost.npc.ron.prov.ron").exists(), "nothing was copied");
+        assert!(
+            !assets.join("npcs/ghost.npc.ron.prov.ron").exists(),
+            "nothing was copied"
+        );
 
         // The same image to a `.png` path is accepted; text to a `.ron` path as before.
         let mut staged = StagedFiles::for_job(&tmp.path().join("staging"), JobId(10));
@@ -298,6 +307,9 @@ mod tests {
             .write(Path::new("npcs/ghost.npc.ron"), b"Character()", None)
             .unwrap();
         staged.accept(&assets).unwrap();
-        assert_eq!(std::fs::read(assets.join("sprites/items/ghost.png")).unwrap(), png);
+        assert_eq!(
+            std::fs::read(assets.join("sprites/items/ghost.png")).unwrap(),
+            png
+        );
     }
 }

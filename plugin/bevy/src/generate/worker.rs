@@ -95,9 +95,7 @@ pub(super) fn run(
             send: &send,
         };
         let result = contained(&mut models, |models| match &request {
-            Request::Dialogue(r) => ctx
-                .llm(models)
-                .and_then(|(m, mr)| ctx.dialogue(m, mr, r)),
+            Request::Dialogue(r) => ctx.llm(models).and_then(|(m, mr)| ctx.dialogue(m, mr, r)),
             Request::Story(spec) => ctx.llm(models).and_then(|(m, mr)| ctx.story(m, mr, spec)),
             Request::Image(r) => ctx.image(models, r),
         });
@@ -588,8 +586,14 @@ mod tests {
         };
         let r: Result<(), String> = contained(&mut models, |_| panic!("head_count is zero"));
         let e = r.unwrap_err();
-        assert!(e.contains("head_count is zero") && e.contains("restarted"), "{e}");
-        assert!(models.sprite.is_none(), "the half-built models were dropped");
+        assert!(
+            e.contains("head_count is zero") && e.contains("restarted"),
+            "{e}"
+        );
+        assert!(
+            models.sprite.is_none(),
+            "the half-built models were dropped"
+        );
         // The next job runs as usual.
         assert_eq!(contained(&mut models, |_| Ok(7)), Ok(7));
     }

@@ -228,7 +228,10 @@ impl Journal {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
         let (entries, ends_with_newline) = match std::fs::read(path) {
-            Ok(bytes) => (read_entries(path, &bytes), bytes.last().is_none_or(|b| *b == b'\n')),
+            Ok(bytes) => (
+                read_entries(path, &bytes),
+                bytes.last().is_none_or(|b| *b == b'\n'),
+            ),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (HashMap::new(), true),
             Err(e) => return Err(io(e)),
         };
@@ -495,7 +498,14 @@ impl Batch<'_> {
                     let (pool, shared, journal) = (&pool, &shared, &journal);
                     scope.spawn(move || -> Result<()> {
                         while let Some(i) = pool.take()? {
-                            let end = self.run_job(worker, i, backend.as_mut(), shared, journal, on_event);
+                            let end = self.run_job(
+                                worker,
+                                i,
+                                backend.as_mut(),
+                                shared,
+                                journal,
+                                on_event,
+                            );
                             let retire = match &end {
                                 Ok(JobEnd::Unavailable(error)) => Some(error.clone()),
                                 _ => None,
@@ -519,7 +529,11 @@ impl Batch<'_> {
                                         g.1.failed += 1;
                                         g.1.errors.push(format!("{label}: {error}"));
                                     }
-                                    on_event(BatchEvent::JobFailed { worker, label, error });
+                                    on_event(BatchEvent::JobFailed {
+                                        worker,
+                                        label,
+                                        error,
+                                    });
                                 }
                                 return Ok(());
                             }
@@ -596,20 +610,23 @@ impl Batch<'_> {
         });
         match committed {
             Ok(outcome) => {
-                journal.lock().map_err(|_| poisoned())?.record(JournalEntry {
-                    job: outcome.spec.job.output_id()?.to_string(),
-                    key: outcome.key.clone(),
-                    status: outcome.status.word().into(),
-                    file: outcome.path.clone(),
-                    sha256: outcome.output_sha256.clone(),
-                    attempts: outcome.attempts,
-                    tokens: outcome.tokens,
-                    reasons: match &outcome.status {
-                        Status::Rejected(r) => r.clone(),
-                        _ => Vec::new(),
-                    },
-                    times: outcome.times,
-                })?;
+                journal
+                    .lock()
+                    .map_err(|_| poisoned())?
+                    .record(JournalEntry {
+                        job: outcome.spec.job.output_id()?.to_string(),
+                        key: outcome.key.clone(),
+                        status: outcome.status.word().into(),
+                        file: outcome.path.clone(),
+                        sha256: outcome.output_sha256.clone(),
+                        attempts: outcome.attempts,
+                        tokens: outcome.tokens,
+                        reasons: match &outcome.status {
+                            Status::Rejected(r) => r.clone(),
+                            _ => Vec::new(),
+                        },
+                        times: outcome.times,
+                    })?;
                 shared.lock().map_err(|_| poisoned())?.1.count(&outcome);
                 on_event(BatchEvent::JobFinished {
                     worker,
@@ -810,12 +827,20 @@ mod tests {
         };
         assert_eq!(named("spring-2").name_for(p).unwrap(), "spring-2");
         assert_eq!(
-            Manifest { name: None, ..named("x") }.name_for(p).unwrap(),
+            Manifest {
+                name: None,
+                ..named("x")
+            }
+            .name_for(p)
+            .unwrap(),
             "story"
         );
         for bad in ["../x", "a/b", "", ".hidden", "a b", "é", &"x".repeat(65)] {
             let e = named(bad).name_for(p).unwrap_err().to_string();
-            assert!(e.contains("story.manifest.ron") && e.contains("batch name"), "{bad}: {e}");
+            assert!(
+                e.contains("story.manifest.ron") && e.contains("batch name"),
+                "{bad}: {e}"
+            );
         }
     }
 
@@ -837,10 +862,16 @@ mod tests {
         std::fs::write(&file, "x").unwrap();
         assert!(entry_holds(&entry("made", Some(sha256_hex(b"x")))));
         assert!(entry_holds(&entry("kept", None)));
-        assert!(!entry_holds(&entry("rejected", None)), "a rejection is never done");
+        assert!(
+            !entry_holds(&entry("rejected", None)),
+            "a rejection is never done"
+        );
         assert!(!entry_holds(&entry("made", Some(sha256_hex(b"y")))));
         std::fs::remove_file(&file).unwrap();
-        assert!(!entry_holds(&entry("kept", None)), "a kept file since deleted");
+        assert!(
+            !entry_holds(&entry("kept", None)),
+            "a kept file since deleted"
+        );
         assert!(!entry_holds(&entry("up_to_date", None)));
     }
 
@@ -849,13 +880,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("b.journal");
         let good = r#"{"job":"a","key":"k","status":"kept","file":"a.ron","sha256":null,"attempts":0,"tokens":0,"reasons":[],"times":{"render":{"secs":0,"nanos":0},"generate":{"secs":0,"nanos":0},"validate":{"secs":0,"nanos":0},"write":{"secs":0,"nanos":0}}}"#;
-        let mut bytes = format!("{good}
-").into_bytes();
+        let mut bytes = format!(
+            "{good}
+"
+        )
+        .into_bytes();
         bytes.extend_from_slice(b"{\"job\":\"b\",\"reasons\":[\"caf\xC3");
         std::fs::write(&p, &bytes).unwrap();
         let read = read_journal(&p).unwrap();
         assert_eq!(read.len(), 1, "{read:?}");
-        assert_eq!(std::fs::read(&p).unwrap(), bytes, "a read wrote to the journal");
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            bytes,
+            "a read wrote to the journal"
+        );
         // Opened for a run: the torn line is closed off so the next line stands alone.
         let mut j = Journal::open(&p).unwrap();
         assert_eq!(j.entries().len(), 1);

@@ -198,10 +198,7 @@ pub fn run(command: StoryGen) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(&common.assets)
             .with_context(|| format!("creating {}", common.assets.display()))?;
     }
-    let _lock = crate::story::lock_project(
-        &common.assets,
-        &format!("sprout gen {}", job.label()),
-    )?;
+    let _lock = crate::story::lock_project(&common.assets, &format!("sprout gen {}", job.label()))?;
     let mut set = load_content(&common.assets)?;
     let project = Project::new(&common.assets);
     let templates = common.backend.templates()?;

@@ -285,10 +285,7 @@ pub(crate) fn check_hyperparameters<'n>(
         match get(&k) {
             None => Ok(None),
             Some(Ok(v)) => Ok(Some(v)),
-            Some(Err(what)) => Err(bad(
-                &k,
-                format!("is {what}; must be an unsigned integer"),
-            )),
+            Some(Err(what)) => Err(bad(&k, format!("is {what}; must be an unsigned integer"))),
         }
     };
     let bounded = |k: &str, min: u64, max: u64| -> Result<Option<u64>> {
@@ -314,10 +311,7 @@ pub(crate) fn check_hyperparameters<'n>(
     {
         return Err(bad(
             &key("attention.head_count"),
-            format!(
-                "is {h}; must divide {} ({e})",
-                key("embedding_length")
-            ),
+            format!("is {h}; must divide {} ({e})", key("embedding_length")),
         ));
     }
     if let Some(kv) = bounded("attention.head_count_kv", 1, MAX_HEADS)?
@@ -326,10 +320,7 @@ pub(crate) fn check_hyperparameters<'n>(
     {
         return Err(bad(
             &key("attention.head_count_kv"),
-            format!(
-                "is {kv}; must divide {} ({h})",
-                key("attention.head_count")
-            ),
+            format!("is {kv}; must divide {} ({h})", key("attention.head_count")),
         ));
     }
     if let (Some(rope), Some(h), Some(e)) = (int("rope.dimension_count")?, heads, embedding) {
@@ -402,20 +393,20 @@ fn cut_short(name: &str) -> String {
 /// Elements per block and bytes per block of a GGML type id (those candle reads).
 fn block_layout(type_id: u32) -> Option<(u64, u64)> {
     Some(match type_id {
-        0 => (1, 4),       // F32
-        1 | 30 => (1, 2),  // F16, BF16
-        2 => (32, 18),     // Q4_0
-        3 => (32, 20),     // Q4_1
-        6 => (32, 22),     // Q5_0
-        7 => (32, 24),     // Q5_1
-        8 => (32, 34),     // Q8_0
-        9 => (32, 36),     // Q8_1
-        10 => (256, 84),   // Q2_K
-        11 => (256, 110),  // Q3_K
-        12 => (256, 144),  // Q4_K
-        13 => (256, 176),  // Q5_K
-        14 => (256, 210),  // Q6_K
-        15 => (256, 292),  // Q8_K
+        0 => (1, 4),      // F32
+        1 | 30 => (1, 2), // F16, BF16
+        2 => (32, 18),    // Q4_0
+        3 => (32, 20),    // Q4_1
+        6 => (32, 22),    // Q5_0
+        7 => (32, 24),    // Q5_1
+        8 => (32, 34),    // Q8_0
+        9 => (32, 36),    // Q8_1
+        10 => (256, 84),  // Q2_K
+        11 => (256, 110), // Q3_K
+        12 => (256, 144), // Q4_K
+        13 => (256, 176), // Q5_K
+        14 => (256, 210), // Q6_K
+        15 => (256, 292), // Q8_K
         _ => return None,
     })
 }
@@ -464,7 +455,12 @@ impl Tensor {
         if dims.contains(&0) {
             return Err(s.bad(field, format!("has a zero dimension ({dims:?})")));
         }
-        let overflow = || s.bad(field, format!("has dimensions {dims:?} whose product overflows"));
+        let overflow = || {
+            s.bad(
+                field,
+                format!("has dimensions {dims:?} whose product overflows"),
+            )
+        };
         let elements = dims
             .iter()
             .try_fold(1u64, |a, d| a.checked_mul(*d))
@@ -646,10 +642,9 @@ impl<R: Read + Seek> Scan<'_, R> {
             7 => match self.take::<1>(field)?[0] {
                 0 | 1 => Meta::Bool,
                 b => {
-                    return Err(self.bad(
-                        field(),
-                        format!("is a bool stored as {b}; must be 0 or 1"),
-                    ));
+                    return Err(
+                        self.bad(field(), format!("is a bool stored as {b}; must be 0 or 1"))
+                    );
                 }
             },
             8 => Meta::Str(self.string(field, MAX_STRING, KEEP_STRING)?),
