@@ -18,7 +18,7 @@
 //! retired do the jobs left fail (and a rerun does them).
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
