@@ -10,6 +10,12 @@ packages=(
   "@iconify-json/fluent-emoji-flat@1.2.6"  # MIT, Microsoft
   "@iconify-json/noto@1.2.9"               # Apache-2.0, Google
   "@iconify-json/twemoji@1.2.5"            # CC-BY-4.0, Twitter
+  "@iconify-json/emojione@1.2.3"           # CC-BY-4.0, Emoji One
+  "@iconify-json/noto-v1@1.2.5"            # Apache-2.0, Google (first edition, "blob")
+  "@iconify-json/fxemoji@1.2.2"            # Apache-2.0, Mozilla
+  "@iconify-json/streamline-emojis@1.2.4"  # CC-BY-4.0, Streamline
+  "@iconify-json/flat-color-icons@1.2.3"   # MIT, Icons8
+  "@iconify-json/fluent-color@1.2.21"      # MIT, Microsoft
   "emojilib@4.0.3"                         # MIT, caption keywords
 )
 (cd "$data" && npm pack --silent "${packages[@]}" >/dev/null)

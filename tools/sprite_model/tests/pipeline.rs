@@ -133,6 +133,8 @@ fn split_is_deterministic_and_holds_out_one_rendition_per_chosen_concept() {
         name: name.to_owned(),
         name_words: dataset::words(name),
         keywords: Vec::new(),
+        categories: Vec::new(),
+        colours: Vec::new(),
         held_out: false,
         svg: String::new(),
     };
@@ -156,4 +158,29 @@ fn split_is_deterministic_and_holds_out_one_rendition_per_chosen_concept() {
         !icons[600].held_out,
         "a concept with one rendition stays in training"
     );
+}
+
+#[test]
+fn colour_words_name_the_dominant_colours() {
+    let px = |rgba: [u8; 4], n: usize| rgba.repeat(n);
+    let red_green = [px([230, 20, 20, 255], 60), px([30, 200, 40, 255], 40)].concat();
+    assert_eq!(dataset::colour_words(&red_green), ["red", "green"]);
+    let mostly_clear = [px([0, 0, 0, 0], 90), px([250, 250, 250, 255], 10)].concat();
+    assert_eq!(dataset::colour_words(&mostly_clear), ["white"]);
+    assert!(dataset::colour_words(&px([0, 0, 0, 0], 16)).is_empty());
+    assert_eq!(dataset::colour_words(&px([120, 70, 30, 255], 4)), ["brown"]);
+}
+
+#[test]
+fn near_identical_renditions_are_deduplicated_and_distinct_ones_kept() {
+    let circle = raster::rasterize(&fixture("circle.svg"), &[16])
+        .expect("raster")
+        .remove(0);
+    let square = raster::rasterize(&fixture("red_square.svg"), &[16])
+        .expect("raster")
+        .remove(0);
+    let mut nudged = circle.clone();
+    nudged[8 * 16 * 4 + 8 * 4] = 10; // one channel of one pixel
+    let images: Vec<&[u8]> = vec![&circle, &square, &nudged];
+    assert_eq!(dataset::dedupe(&images, 0.05), [None, None, Some(0)]);
 }
