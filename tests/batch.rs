@@ -1,6 +1,6 @@
 //! Batches under the failures a long run meets: a server that answers garbage, a file deleted
 //! after its job was journaled, a journal torn by a kill, two batches on one folder, and an
-//! endpoint pool where one server dies mid-batch. Fake servers on loopback speak the OpenAI API
+//! endpoint pool where one server dies mid-batch. Fake servers on loopback speak the `OpenAI` API
 //! (server-sent events) so the real HTTP backend, its retries and its circuit breaker are in the
 //! loop; the real llama.cpp variant runs when `SPROUT_LLAMA_PYTHON` is set (CI sets it).
 
@@ -426,7 +426,7 @@ fn a_write_torn_between_sidecar_and_file_is_remade_not_kept() {
     assert_eq!(std::fs::read_to_string(&pear).unwrap(), made);
 }
 
-/// The same with real servers: two llama.cpp servers on loopback behind the OpenAI API, the
+/// The same with real servers: two llama.cpp servers on loopback behind the `OpenAI` API, the
 /// default model on both, one killed (SIGKILL) as soon as the first job is done. Every job ends
 /// in the journal exactly once (made, repaired or rejected by the validator), none fails, and the
 /// killed server's worker retires. Needs `SPROUT_LLAMA_PYTHON` (see [`LlamaServer`]).

@@ -90,7 +90,7 @@ impl LlamaServer {
         Some(server)
     }
 
-    /// The OpenAI API base URL.
+    /// The `OpenAI` API base URL.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}/v1", self.port)
     }

@@ -613,7 +613,7 @@ mod tests {
         let png = std::fs::read(&out).unwrap();
         let prov =
             std::fs::read_to_string(sprout_core::content::provenance::sidecar_path(&out)).unwrap();
-        let text = sprout_core::finish::save::read_png_text(&png).unwrap();
+        let text = finish::save::read_png_text(&png).unwrap();
         let backend = text
             .iter()
             .find(|(k, _)| k == "backend")

@@ -42,7 +42,7 @@ impl Lines {
 
     /// The next whole line (without its `\n`), `None` until one has arrived, `Err(len)` when the
     /// pending line is longer than the limit.
-    pub(super) fn next_line(&mut self) -> core::result::Result<Option<&[u8]>, usize> {
+    pub(super) fn next_line(&mut self) -> Result<Option<&[u8]>, usize> {
         let from = self.searched.max(self.start);
         let found = self.buf[from..].iter().position(|&b| b == b'\n');
         self.scanned += found.map_or(self.buf.len() - from, |i| i + 1);
