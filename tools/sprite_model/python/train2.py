@@ -84,7 +84,8 @@ def main():
     ap.add_argument("--keep", type=int, default=2)
     ap.add_argument("--channels", default="48,96,160")
     ap.add_argument("--cond-drop", type=float, default=0.1)
-    ap.add_argument("--init", help="a small.safetensors to start from when --out has no checkpoint")
+    ap.add_argument("--init", nargs="+", help="small checkpoint file(s) to start from when --out has no "
+                    "checkpoint: small.safetensors, or small-model + small-ema.safetensors")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -129,11 +130,13 @@ def main():
     elif args.init:
         from safetensors import safe_open
 
-        w = load_file(args.init)
+        w = {}
+        for path in args.init:
+            w.update(load_file(path))
+            with safe_open(path, "pt") as f:
+                step = int(f.metadata()["step"])
         model.load_state_dict({k[6:]: v.float() for k, v in w.items() if k.startswith("model.")})
         ema.load_state_dict({k[4:]: v.float() for k, v in w.items() if k.startswith("ema.")})
-        with safe_open(args.init, "pt") as f:
-            step = int(f.metadata()["step"])
         warm_from = step
         args.warmup = min(args.warmup, 200)
         print(f"started from {args.init} at step {step} (fresh optimizer)", flush=True)
