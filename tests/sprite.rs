@@ -1,10 +1,12 @@
 //! The embedded sprite model: the shipped weights load, sampling is deterministic per seed, the
 //! candle inference matches the `PyTorch` trainer's stored reference output, and the backend's output
-//! is a finished sprite (binary alpha, a small palette).
+//! is a finished sprite (binary alpha, a small palette). The v2 model (`models/sprite/v2`, 32×32,
+//! cross-attention on frozen LLM token embeddings): tokenizer and sampler match `PyTorch` too.
 
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
+use sprout_core::diffusion::sprite::v2::SpriteModel2;
 use sprout_core::diffusion::sprite::{Sampling, SpriteBackend, SpriteModel, seeded_noise};
 use sprout_core::diffusion::{ImageBackend, ImageRequest};
 
@@ -150,4 +152,58 @@ fn seeded_noise_is_standard_normal_and_stable() {
     assert_eq!(seeded_noise(42, 5), n[..5]);
     let t = Tensor::new(&n[..4], &Device::Cpu).expect("tensor");
     assert_eq!(t.dims(), [4]);
+}
+
+fn max_abs(t: &Tensor) -> f32 {
+    t.abs()
+        .expect("abs")
+        .flatten_all()
+        .expect("flatten")
+        .max(0)
+        .expect("max")
+        .to_scalar::<f32>()
+        .expect("scalar")
+}
+
+#[test]
+fn v2_candle_sampler_matches_the_pytorch_reference() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("fixtures/sprite");
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("parity2.json")).expect("json"))
+            .expect("parity2.json");
+    let tensors = candle_core::safetensors::load(dir.join("parity2.safetensors"), &Device::Cpu)
+        .expect("load");
+    let model = SpriteModel2::from_dir(&root.join("../models/sprite/v2")).expect("v2 model");
+    assert_eq!(
+        model.config().step,
+        meta["step"].as_u64(),
+        "the fixture was made from other weights: rerun reference2.py"
+    );
+    let prompts: Vec<&str> = meta["prompts"]
+        .as_array()
+        .expect("prompts")
+        .iter()
+        .map(|p| p.as_str().expect("prompt"))
+        .collect();
+    let tokens: Vec<Vec<u32>> = prompts.iter().map(|p| model.tokenize(p)).collect();
+    let reference: Vec<Vec<u32>> = serde_json::from_value(meta["tokens"].clone()).expect("tokens");
+    assert_eq!(tokens, reference, "tokenizer differs from the trainer's");
+    let sampling = Sampling {
+        steps: meta["steps"].as_u64().expect("steps") as usize,
+        guidance: meta["guidance"].as_f64().expect("guidance"),
+        t_start: 1.0,
+    };
+    let uncond = vec![Vec::new(); prompts.len()];
+    let out = model
+        .sample(&tensors["noise"], &tokens, &uncond, sampling, &mut |_| {
+            Ok(())
+        })
+        .expect("sample");
+    let expected = &tensors["expected"];
+    let diff = max_abs(&(out - expected).expect("sub"));
+    let range = max_abs(expected);
+    assert!(range > 0.1, "the reference output is degenerate ({range})");
+    eprintln!("v2 candle vs PyTorch: max abs diff {diff} (outputs up to {range})");
+    assert!(diff < PARITY_TOLERANCE, "max abs diff {diff} vs PyTorch");
 }

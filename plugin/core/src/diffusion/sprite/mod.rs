@@ -9,11 +9,14 @@
 //!   ([`ImageRequest::preview_every`]);
 //! - [`SpriteBackend`]: the [`ImageBackend`] over it, whose output goes through the finishing stage
 //!   ([`finish::pixelate`]: palette quantisation and binary alpha);
-//! - [`model`]: the network, a mirror of the trainer's `tools/sprite_model/python/model.py`.
+//! - [`model`]: the network, a mirror of the trainer's `tools/sprite_model/python/model.py`;
+//! - [`v2`]: the 32×32 model with cross-attention on frozen LLM token embeddings (in training; it
+//!   replaces the shipped one once it scores better).
 //!
 //! Trained with `tools/sprite_model` (data pipeline, `PyTorch` trainer, evaluation; see its README).
 
 pub mod model;
+pub mod v2;
 
 use std::path::{Path, PathBuf};
 
