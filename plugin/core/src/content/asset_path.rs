@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::Id;
+
 /// Start of every message produced by a rejected asset path.
 pub(crate) const INVALID_PATH_PREFIX: &str = "invalid asset path";
 
@@ -131,6 +133,26 @@ impl AssetPath {
     }
 }
 
+/// Where the art of a piece of content goes by default: the story generator pins these paths in
+/// the content it writes and draws placeholders there, and image generators fill them. Valid by
+/// construction (an [`Id`] is `[a-z0-9_]`, at most 64 characters).
+impl AssetPath {
+    /// `portraits/<id>.png`: a character's portrait.
+    pub fn portrait_of(id: &Id) -> Self {
+        Self(format!("portraits/{id}.png"))
+    }
+
+    /// `sprites/npcs/<id>.png`: a character's sprite.
+    pub fn npc_sprite_of(id: &Id) -> Self {
+        Self(format!("sprites/npcs/{id}.png"))
+    }
+
+    /// `sprites/items/<id>.png`: an item's icon.
+    pub fn item_icon_of(id: &Id) -> Self {
+        Self(format!("sprites/items/{id}.png"))
+    }
+}
+
 impl fmt::Display for AssetPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -182,6 +204,18 @@ impl schemars::JsonSchema for AssetPath {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_art_paths_are_valid_images() {
+        let id = Id::new("wren").unwrap();
+        for (p, want) in [
+            (AssetPath::portrait_of(&id), "portraits/wren.png"),
+            (AssetPath::npc_sprite_of(&id), "sprites/npcs/wren.png"),
+            (AssetPath::item_icon_of(&id), "sprites/items/wren.png"),
+        ] {
+            assert_eq!(p, AssetPath::of_kind(want, AssetKind::Image).unwrap());
+        }
+    }
 
     #[test]
     fn accepts_nested_relative_paths() {

@@ -13,20 +13,14 @@ use serde::Serialize;
 use crate::content::provenance::sidecar_target;
 use crate::content::{Character, ContentSet, Document, Id, World};
 use crate::format::to_ron;
+use crate::validate::copying::banned_names;
 
 use super::job::{Job, situation_text};
 use super::{Error, Result};
 
-/// Names no generated text may use unless the world's own list says otherwise: other games'.
-pub const DEFAULT_DO_NOT_COPY: &[&str] = &[
-    "Stardew",
-    "Pelican Town",
-    "Zuzu City",
-    "Joja",
-    "Harvest Moon",
-    "Mineral Town",
-    "Animal Crossing",
-];
+/// Names no generated text may use unless the world's own list says otherwise (the rule lives in
+/// [`validate::copying`](crate::validate::copying)).
+pub use crate::validate::copying::DEFAULT_DO_NOT_COPY;
 
 /// The template context of one job.
 #[derive(Debug, Clone, Serialize)]
@@ -154,15 +148,7 @@ impl StoryContext {
                 set.root.display()
             )));
         }
-        let mut do_not_copy: Vec<String> = DEFAULT_DO_NOT_COPY
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
-        for n in world.iter().flat_map(|w| &w.do_not_copy) {
-            if !do_not_copy.iter().any(|d| d.eq_ignore_ascii_case(n)) {
-                do_not_copy.push(n.clone());
-            }
-        }
+        let do_not_copy = banned_names(world.as_ref());
         let generated = generated_files(set);
         let mut cast: Vec<CastMember> = set
             .characters

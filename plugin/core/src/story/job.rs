@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::content::{ContentKind, Id, ItemCategory, Season, Situation};
+use crate::content::{AssetPath, ContentKind, Id, ItemCategory, Season, Situation};
 
 use super::templates::Stage;
 use super::{Error, Result};
@@ -132,12 +132,36 @@ impl Job {
             .join(kind.file_name(&self.output_id()?)))
     }
 
+    /// The art the asset refers to and that its stage draws placeholders for: an NPC's portrait
+    /// and sprite, an item's icon.
+    pub fn art_paths(&self) -> Vec<AssetPath> {
+        let Ok(id) = self.output_id() else {
+            return Vec::new();
+        };
+        match self {
+            Job::Npc { .. } => vec![AssetPath::portrait_of(&id), AssetPath::npc_sprite_of(&id)],
+            Job::Item { .. } => vec![AssetPath::item_icon_of(&id)],
+            _ => Vec::new(),
+        }
+    }
+
     /// A short label for progress bars and logs, e.g. `dialogue pim_daily_spring`.
     pub fn label(&self) -> String {
         match self.output_id() {
             Ok(id) => format!("{} {id}", self.stage().name()),
             Err(_) => self.stage().name().to_owned(),
         }
+    }
+}
+
+/// The token budget of one attempt at `job`.
+pub fn max_tokens(job: &Job) -> usize {
+    match job {
+        Job::World { .. } => 1600,
+        Job::Npc { .. } => 800,
+        Job::Dialogue { nodes, .. } => 120 + 90 * nodes,
+        Job::Quest { .. } => 400,
+        Job::Item { .. } => 220,
     }
 }
 

@@ -6,14 +6,24 @@
 //! - [`schema`]: the output schema of each stage, derived from the content types;
 //! - [`job`]: what to make ([`Job`], [`JobSpec`]);
 //! - [`pipeline`]: render → constrained generation → validation → repair → atomic write with
-//!   provenance, or `rejected/`; the content-addressed cache; `regen --check`;
+//!   provenance, or `rejected/`; its steps in private files beside it: `project.rs` (the
+//!   [`Project`]'s folders, `.sprout/`), `cache.rs` (request keys, the content-addressed cache),
+//!   `check.rs` (validation), `craft.rs` (the writer's rules: repeated and lifted lines, names
+//!   from other games), `commit.rs` (writing, staging, rejecting) and `regen.rs`
+//!   ([`regenerate`], for `regen --check`);
 //! - [`batch`]: manifests, the resumable journal, and the runner over one or many backends;
 //! - [`report`]: quality figures for a batch.
 
 pub mod batch;
+mod cache;
+mod check;
+mod commit;
 pub mod context;
+mod craft;
 pub mod job;
 pub mod pipeline;
+mod project;
+mod regen;
 pub mod report;
 pub mod schema;
 pub mod templates;
@@ -21,11 +31,11 @@ pub mod templates;
 use std::path::PathBuf;
 
 pub use batch::{Batch, BatchEvent, Journal, JournalEntry, Manifest, Summary};
+pub use commit::Staged;
 pub use job::{Job, JobSpec};
-pub use pipeline::{
-    Candidate, Generator, Options, Outcome, Prepared, Project, StageTimes, Staged, Status,
-    regenerate,
-};
+pub use pipeline::{Candidate, Generator, Options, Outcome, Prepared, StageTimes, Status};
+pub use project::{Project, STATE_DIR};
+pub use regen::{Regenerated, job_of, regenerate};
 pub use report::{QualityReport, measure};
 pub use templates::{Stage, Templates};
 

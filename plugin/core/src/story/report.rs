@@ -8,10 +8,12 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::content::ContentSet;
+use crate::validate::copying::{DoNotCopy, Match, banned_names};
 use crate::validate::{Severity, validate_set};
 
 use super::batch::JournalEntry;
-use super::context::{DEFAULT_DO_NOT_COPY, generated_files};
+use super::context::generated_files;
+use super::craft::{Phrases, words};
 
 /// A batch's (or a folder's) quality figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -59,38 +61,6 @@ pub struct BatchFigures {
     pub repairs: u32,
 }
 
-/// The words of a line, lowercased, apostrophes kept: what repeated and lifted lines are
-/// judged on.
-pub(crate) fn words(s: &str) -> Vec<String> {
-    s.split(|c: char| !c.is_alphanumeric() && c != '\'')
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
-}
-
-/// How many words in a row a line must share with another to have lifted a phrase from it.
-const LIFTED_RUN: usize = 6;
-
-/// Every run of six words in some lines: a line that shares one lifted a phrase from them.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Phrases(HashSet<Vec<String>>);
-
-impl Phrases {
-    /// The runs of `lines`.
-    pub(crate) fn of<'a>(lines: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut runs = HashSet::new();
-        for line in lines {
-            runs.extend(words(line).windows(LIFTED_RUN).map(<[String]>::to_vec));
-        }
-        Self(runs)
-    }
-
-    /// Whether the line whose [`words`] these are shares a run with them.
-    pub(crate) fn lifted_by(&self, words: &[String]) -> bool {
-        words.windows(LIFTED_RUN).any(|run| self.0.contains(run))
-    }
-}
-
 /// Measures the dialogue trees of `set` in `files` (all generated trees when `None`), with
 /// validity figures from `journal` when given.
 pub fn measure(
@@ -127,15 +97,7 @@ pub fn measure(
             .iter()
             .map(|c| c.value.id.as_str().replace('_', " ")),
     );
-    let banned: Vec<String> = DEFAULT_DO_NOT_COPY
-        .iter()
-        .map(|s| s.to_lowercase())
-        .chain(
-            world
-                .iter()
-                .flat_map(|w| w.do_not_copy.iter().map(|s| s.to_lowercase())),
-        )
-        .collect();
+    let banned = DoNotCopy::new(banned_names(world));
     let human = Phrases::of(
         set.dialogues
             .iter()
@@ -162,10 +124,10 @@ pub fn measure(
             r.lines += 1;
             lengths.push(t.chars().count());
             *counts.entry(t.trim().to_lowercase()).or_default() += 1;
-            let lower = t.to_lowercase();
-            if banned.iter().any(|b| lower.contains(b.as_str())) {
+            if banned.used_in(t, Match::Anywhere).next().is_some() {
                 r.copied_names += 1;
             }
+            let lower = t.to_lowercase();
             if vocabulary
                 .iter()
                 .any(|v| !v.is_empty() && lower.contains(v.as_str()))
@@ -288,22 +250,5 @@ impl core::fmt::Display for QualityReport {
             "on topic:            {}/{} trees mention a place, item, villager or crop of this world",
             self.on_topic_trees, self.trees
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn six_words_in_a_row_are_a_lifted_phrase_whatever_the_case_and_punctuation() {
-        assert_eq!(
-            words("Don't—ever, say 'never' 2 times!"),
-            ["don't", "ever", "say", "'never'", "2", "times"]
-        );
-        let examples = Phrases::of(["The bees don't like rain, not one bit."]);
-        assert!(examples.lifted_by(&words("Well, the BEES don't like rain... not one!")));
-        assert!(!examples.lifted_by(&words("The bees don't like rain at all.")));
-        assert!(!Phrases::default().lifted_by(&words("the bees don't like rain not")));
     }
 }

@@ -5,13 +5,13 @@
 
 use serde_json::{Value, json};
 
-use crate::content::{Character, ContentSet, Item, Quest, World};
+use crate::content::{AssetPath, Character, ContentSet, Item, Quest, World};
 use crate::llm::constrain::{KnownIds, pin_ids, schema_for};
 use crate::llm::structured::{DialogueRequest, dialogue_schema};
 use crate::validate::limits::{LABEL_MAX, NAME_MAX};
 
 use super::context::StoryContext;
-use super::job::Job;
+use super::job::{Job, max_tokens};
 use super::{Error, Result};
 
 /// A sentence: no quotes or backslashes (no escapes for a small model to get wrong), starts with a capital, no markup (small models drift into HTML and Markdown).
@@ -66,12 +66,12 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
             set_ptr(
                 &mut s,
                 "/properties/portrait",
-                json!({"const": format!("portraits/{id}.png")}),
+                json!({"const": AssetPath::portrait_of(&id).as_str()}),
             )?;
             set_ptr(
                 &mut s,
                 "/properties/sprite",
-                json!({"const": format!("sprites/npcs/{id}.png")}),
+                json!({"const": AssetPath::npc_sprite_of(&id).as_str()}),
             )?;
             set_ptr(&mut s, "/properties/name", text_like(3, NAME_MAX, NAME))?;
             set_ptr(&mut s, "/properties/role", text(4, LABEL_MAX))?;
@@ -132,7 +132,7 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
             set_ptr(
                 &mut s,
                 "/properties/icon",
-                json!({"const": format!("sprites/items/{id}.png")}),
+                json!({"const": AssetPath::item_icon_of(&id).as_str()}),
             )?;
             set_ptr(&mut s, "/properties/name", text_like(3, NAME_MAX, NAME))?;
             set_ptr(&mut s, "/properties/description", text(20, 160))?;
@@ -172,7 +172,7 @@ pub fn dialogue_request(job: &Job, seed: u64) -> Result<DialogueRequest> {
     req.brief.clone_from(brief);
     req.when = season.map(crate::content::Condition::Season);
     req.sampling.seed = seed;
-    req.max_tokens = 120 + 90 * nodes;
+    req.max_tokens = max_tokens(job);
     Ok(req)
 }
 

@@ -11,6 +11,7 @@
 //! - consistency: seeds are seeds, likes are not dislikes, quest prerequisites do not wait on each
 //!   other, quest dialogues start and complete their quest, generated files match provenance.
 
+pub mod copying;
 mod diagnostic;
 pub mod graph;
 pub mod limits;

@@ -1,0 +1,76 @@
+//! The content-addressed cache: a request's key is the SHA-256 of everything that decides its
+//! output (model, template, rendered inputs, seed, sampling, repair and token budgets), and
+//! `.sprout/cache/story/<key>.ron` holds the asset text it produced, so the same request never
+//! costs model time twice.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::content::provenance::{ModelRef, TemplateRef, sha256_hex};
+use crate::format::{parse, to_ron};
+use crate::fs::write_atomic;
+use crate::llm::ChatMessage;
+
+use super::Result;
+use super::pipeline::{Options, Prepared};
+
+/// A cache entry: the asset text a request produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct CacheEntry {
+    pub(super) output: String,
+    pub(super) attempts: u32,
+    pub(super) tokens: usize,
+}
+
+/// SHA-256 of a job's inputs: the job (as RON), the rendered messages and the output schema.
+pub(super) fn inputs_sha256(job_ron: &str, messages: &[ChatMessage], schema: &Value) -> String {
+    let messages = serde_json::to_value(messages).unwrap_or(Value::Null);
+    sha256_hex(
+        serde_json::to_string(&json!({"job": job_ron, "messages": messages, "schema": schema}))
+            .unwrap_or_default()
+            .as_bytes(),
+    )
+}
+
+/// A request's content address: model, template, inputs, seed and parameters.
+pub(super) fn request_key(
+    model: &ModelRef,
+    template: &TemplateRef,
+    inputs_sha256: &str,
+    seed: u64,
+    options: &Options,
+    max_tokens: usize,
+) -> String {
+    let s = &options.sampling;
+    sha256_hex(
+        json!({
+            "model": model.sha256, "model_id": model.id, "template": template.sha256,
+            "inputs": inputs_sha256, "seed": seed,
+            "sampling": [s.temperature, s.top_k as f64, s.top_p, s.repeat_penalty, s.repeat_last_n as f64],
+            "max_repairs": options.max_repairs, "max_tokens": max_tokens,
+        })
+        .to_string()
+        .as_bytes(),
+    )
+}
+
+impl Prepared {
+    /// Where this request's answer is cached.
+    pub(super) fn cache_path(&self) -> PathBuf {
+        self.project.cache_dir().join(format!("{}.ron", self.key))
+    }
+
+    /// The cached answer, if there is one that parses.
+    pub(super) fn cached(&self) -> Option<CacheEntry> {
+        let text = std::fs::read_to_string(self.cache_path()).ok()?;
+        parse::<CacheEntry>(&text).ok()
+    }
+
+    /// Caches `entry` as this request's answer.
+    pub(super) fn cache(&self, entry: &CacheEntry) -> Result<()> {
+        write_atomic(&self.cache_path(), to_ron(entry)?.as_bytes())?;
+        Ok(())
+    }
+}

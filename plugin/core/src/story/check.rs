@@ -1,0 +1,98 @@
+//! Is a candidate good? The model's JSON becomes the job's content type (with what the game
+//! decides applied), then RON; the RON is validated together with the whole content set, and a
+//! dialogue tree is also held to the writer's rules of [`craft`](super::craft). Every problem
+//! comes back as one line, worded for the repair prompt.
+
+use serde::Serialize;
+
+use crate::content::{Character, DialogueTree, Item, Quest, World};
+use crate::format::{parse, to_ron};
+use crate::llm::structured::complete_tree;
+use crate::validate::{DiagnosticKind, Severity, validate_set};
+
+use super::craft::{copied_names, dialogue_craft};
+use super::job::Job;
+use super::pipeline::Prepared;
+use super::schema::dialogue_request;
+
+impl Prepared {
+    /// Parses the model's JSON as the job's content type, applies what the game decides, and
+    /// writes it as RON.
+    pub(super) fn to_asset(&self, text: &str) -> Result<String, Vec<String>> {
+        fn typed<T: serde::de::DeserializeOwned + Serialize>(
+            text: &str,
+            fix: impl FnOnce(&mut T),
+        ) -> Result<String, Vec<String>> {
+            let de = &mut serde_json::Deserializer::from_str(text);
+            let mut value: T = serde_path_to_error::deserialize(de)
+                .map_err(|e| vec![format!("the JSON does not fit: {e}")])?;
+            fix(&mut value);
+            to_ron(&value).map_err(|e| vec![e.to_string()])
+        }
+        match &self.spec.job {
+            Job::World { .. } => typed::<World>(text, |_| {}),
+            Job::Npc { .. } => typed::<Character>(text, |_| {}),
+            Job::Quest { .. } => typed::<Quest>(text, |_| {}),
+            Job::Item { .. } => typed::<Item>(text, |_| {}),
+            job @ Job::Dialogue { .. } => {
+                let req = dialogue_request(job, self.spec.seed).map_err(|e| vec![e.to_string()])?;
+                typed::<DialogueTree>(text, |t| complete_tree(&req, t))
+            }
+        }
+    }
+
+    /// Validates `ron` as the asset, together with all other content: errors in it, and names
+    /// from other games.
+    pub(super) fn check(&self, ron: &str) -> Result<(), Vec<String>> {
+        let mut all = self.base.clone();
+        if let Err(d) = all.add_source(self.path.clone(), ron) {
+            return Err(vec![d.to_string()]);
+        }
+        let art = self.spec.job.art_paths();
+        let mut problems: Vec<String> = validate_set(&all)
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error && d.file == self.path)
+            // Art that the stage draws itself (placeholders) once the asset is written.
+            .filter(|d| {
+                !(d.kind == DiagnosticKind::MissingFile
+                    && art.iter().any(|a| d.message.contains(a.as_str())))
+            })
+            .map(|d| match &d.field {
+                Some(f) => format!("{f}: {} [{}]", d.message, d.kind.code()),
+                None => format!("{} [{}]", d.message, d.kind.code()),
+            })
+            .collect();
+        if let Job::Dialogue { .. } = &self.spec.job
+            && let Ok(tree) = parse::<DialogueTree>(ron)
+        {
+            problems.extend(dialogue_craft(&tree, &self.examples()));
+        }
+        // A world lists the names it bans; everything else in it must not use them.
+        let scanned = match &self.spec.job {
+            Job::World { .. } => parse::<World>(ron)
+                .ok()
+                .and_then(|mut w| {
+                    w.do_not_copy.clear();
+                    to_ron(&w).ok()
+                })
+                .unwrap_or_default(),
+            _ => ron.to_owned(),
+        };
+        problems.extend(copied_names(&scanned));
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The example lines the prompt showed (quoted in the user message).
+    fn examples(&self) -> Vec<String> {
+        self.messages
+            .iter()
+            .flat_map(|m| m.content.split('"').skip(1).step_by(2))
+            .filter(|s| s.split_whitespace().count() >= 6)
+            .map(str::to_owned)
+            .collect()
+    }
+}
