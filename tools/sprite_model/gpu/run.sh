@@ -16,7 +16,11 @@ work="$(mktemp -d)"
 mkdir -p "$work/data" "$work/run"
 tar xzf "$bundle/data.tar.gz" -C "$work/data"
 init=()
-if [ -f "$bundle/small.safetensors" ]; then init=(--init "$bundle/small.safetensors"); fi
+shopt -s nullglob
+smalls=("$bundle"/small*.safetensors)
+# Else the committed checkpoint (not copied into the bundle: the tree that travels is capped at 64 MiB).
+[ ${#smalls[@]} -gt 0 ] || smalls=("$root"/tools/sprite_model/checkpoints/small-*.safetensors)
+if [ ${#smalls[@]} -gt 0 ]; then init=(--init "${smalls[@]}"); fi
 device=cuda
 python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null || device=cpu
 # Copy the newest checkpoint to $OUT each time the trainer writes one (it does every --every-min).
