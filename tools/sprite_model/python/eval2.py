@@ -61,6 +61,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--classify-size", type=int, default=16, choices=[16, 32])
     ap.add_argument("--classifier", help="cache file for the classifier (trained once, reused)")
+    ap.add_argument("--sheets-only", action="store_true", help="only the contact sheets (no classifier)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     random.seed(0)
@@ -68,6 +69,17 @@ def main():
 
     def cx(x):
         return F.avg_pool2d(x, 2) if args.classify_size == 16 else x
+
+    if args.sheets_only:
+        model, tok, table, cfg = load_model(args.model)
+        g = torch.Generator().manual_seed(0)
+        for group, concepts in GROUPS.items():
+            prompts = [p for p in concepts for _ in range(SEEDS)]
+            noise = torch.randn(len(prompts), 4, 32, 32, generator=g)
+            emb, mask = caption_tensors(table, [tok.encode(p) for p in prompts], cfg["max_tokens"])
+            x = sample(model, noise, emb, mask, args.steps, args.guidance).clamp(-1, 1)
+            save_png(sheet(x, len(concepts), SEEDS, scale=4), os.path.join(args.out, f"contact_{group}.png"))
+        return
 
     recs, px = load_data(args.data)
     x_all = to_tensor(px)
