@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One GPU training session of the v2 sprite model (an H200: ~10 minutes, batch 256, bf16 autocast),
+# One GPU training session of the v2 sprite model (an H200: 8.5 minutes of training by default, batch 256, bf16 autocast),
 # run from the repository root with tools/sprite_model/gpu/bundle carried (see make-bundle.sh).
 # Every minute the newest small checkpoint (model and EMA, f16, one file each: under the 16 MiB a
 # returned file may have) and the loss log are copied to $OUT; continue on the CPU with
@@ -7,7 +7,7 @@
 #   tools/sprite_model/gpu/run.sh [MINUTES] [EXTRA train2.py ARGS...]
 # Tested on the CPU with: OUT=/tmp/gpu-out tools/sprite_model/gpu/run.sh 0.3 --device cpu --batch 8
 set -euo pipefail
-minutes="${1:-9.5}"
+minutes="${1:-8.5}"
 shift || true
 root="$(pwd)"
 bundle="$root/tools/sprite_model/gpu/bundle"
