@@ -13,10 +13,12 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, GroupNorm, LayerNorm, Linear, VarBuilder};
+use image::RgbaImage;
 use serde::Deserialize;
 
 use super::{SamplerStep, Sampling};
-use crate::diffusion::backend::{Error, Result};
+use crate::diffusion::backend::{Error, ImageRequest, Result};
+use crate::finish;
 
 /// `config.json` of a v2 model.
 #[derive(Debug, Clone, Deserialize)]
@@ -660,6 +662,57 @@ impl SpriteModel2 {
             x = (x + (v * (t_next - t))?)?;
         }
         Ok(x)
+    }
+}
+
+impl SpriteModel2 {
+    /// Draws one raw sprite (before finishing), straight-alpha RGBA: `req.width` × `req.height` must
+    /// be the model's size (32) or half of it (16: the sample box-filtered in premultiplied space).
+    /// The noise comes from [`seeded_noise`](super::seeded_noise) of `req.seed`; an init image
+    /// starts the trajectory at `req.init.strength` as v1 does.
+    pub fn generate(
+        &self,
+        req: &ImageRequest,
+        on_step: &mut dyn FnMut(SamplerStep<'_>) -> Result<()>,
+    ) -> Result<RgbaImage> {
+        let s = self.config().size;
+        let out = req.width as usize;
+        if req.width != req.height || (out != s && out * 2 != s) {
+            return Err(Error::InvalidRequest(format!(
+                "the v2 sprite model draws {s}×{s} or {h}×{h}, not {}×{}",
+                req.width,
+                req.height,
+                h = s / 2
+            )));
+        }
+        let noise = Tensor::from_vec(
+            super::seeded_noise(req.seed, 4 * s * s),
+            (1, 4, s, s),
+            &self.device,
+        )?;
+        let (start, t_start) = match &req.init {
+            Some(init) => {
+                let small = finish::pixel::downscale_area(&init.image, s as u32, s as u32)
+                    .map_err(|e| Error::InvalidRequest(format!("init image: {e}")))?;
+                let x0 = super::image_to_tensor(&small, &self.device)?;
+                let t = init.strength.clamp(0.0, 1.0);
+                (((x0 * (1.0 - t))? + (&noise * t)?)?, t)
+            }
+            None => (noise, 1.0),
+        };
+        let cond = vec![self.tokenize(&req.prompt)];
+        let uncond = vec![self.tokenize(&req.negative_prompt)];
+        let sampling = Sampling {
+            steps: req.steps,
+            guidance: req.guidance,
+            t_start,
+        };
+        let mut x = self.sample(&start, &cond, &uncond, sampling, on_step)?;
+        if out != s {
+            // Box filter in premultiplied space, after clamping to the valid range.
+            x = x.clamp(-1f32, 1f32)?.avg_pool2d(2)?;
+        }
+        super::tensor_to_image(&x)
     }
 }
 
