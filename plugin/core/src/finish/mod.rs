@@ -4,6 +4,8 @@
 //!   nearest-colour matching;
 //! - [`pixel`]: pixel-art reduction: area downscale to a target grid, palette quantisation,
 //!   optional ordered dithering, binary alpha;
+//! - [`ramp`]: palette mapping that keeps shading (each hue region's light, mid and dark tones
+//!   on distinct steps of the palette's ramp for that hue), and outlines in a ramp's dark step;
 //! - [`alpha`]: background removal to alpha (border flood fill or colour key, with tolerance),
 //!   then alpha cleanup;
 //! - [`tile`]: seamless tiling, and the seam error that measures it;
@@ -20,6 +22,7 @@ pub mod atlas;
 pub mod outline;
 pub mod palette;
 pub mod pixel;
+pub mod ramp;
 pub mod save;
 pub mod tile;
 
@@ -29,7 +32,8 @@ pub use alpha::{BackgroundKey, BackgroundRemoval, remove_background};
 pub use atlas::{AtlasLayout, AtlasRect, SpriteSheet, growth_stages};
 pub use outline::{drop_shadow, outline};
 pub use palette::{Palette, parse_rgba};
-pub use pixel::{PaletteChoice, PixelArt, pixelate};
+pub use pixel::{Mapping, PaletteChoice, PixelArt, pixelate};
+pub use ramp::{map_to_ramps, ramp_outline};
 pub use save::Generated;
 pub use tile::{SeamError, make_seamless, seam_error};
 

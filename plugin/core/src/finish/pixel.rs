@@ -1,9 +1,12 @@
-//! Pixel-art reduction: area downscale to a target grid, then every pixel snapped to a palette,
-//! optionally with ordered (Bayer) dithering; alpha becomes binary, as pixel art needs.
+//! Pixel-art reduction: area downscale to a target grid, then every pixel snapped to a palette:
+//! to a fixed palette's ramps so shading survives ([`Mapping::Ramps`], the default), or to the
+//! nearest colour, optionally with ordered (Bayer) dithering; alpha becomes binary, as pixel art
+//! needs.
 
 use image::{Rgba, RgbaImage};
 
 use super::palette::Palette;
+use super::ramp::map_to_ramps;
 use super::{Error, Result, rgb};
 
 /// Which colours the result may use.
@@ -13,6 +16,18 @@ pub enum PaletteChoice {
     Adaptive(usize),
     /// Exactly the colours of this palette.
     Fixed(Palette),
+}
+
+/// How pixels find their colour in a [`PaletteChoice::Fixed`] palette.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mapping {
+    /// Keep shading: each hue region's lightness bands on distinct steps of the palette's ramp
+    /// for that hue ([`map_to_ramps`]). Without dithering only; with it, [`Mapping::Nearest`].
+    #[default]
+    Ramps,
+    /// Each pixel to its nearest palette colour ([`quantize`]): a shaded sprite may collapse to
+    /// one colour per hue.
+    Nearest,
 }
 
 /// How to reduce an image to pixel art.
@@ -28,6 +43,9 @@ pub struct PixelArt {
     pub dither: f32,
     /// Alpha at or above this is opaque, below it transparent.
     pub alpha_threshold: u8,
+    /// How a fixed palette is applied (adaptive palettes, chosen from the image's own colours,
+    /// always map to the nearest).
+    pub mapping: Mapping,
 }
 
 impl PixelArt {
@@ -39,13 +57,21 @@ impl PixelArt {
             palette: PaletteChoice::Adaptive(16),
             dither: 0.0,
             alpha_threshold: 128,
+            mapping: Mapping::Ramps,
         }
     }
 }
 
-/// Reduces `image` to pixel art: [`downscale_area`] to the grid, [`quantize`] to the palette.
+/// Reduces `image` to pixel art: [`downscale_area`] to the grid, then [`map_to_ramps`] (a fixed
+/// palette, [`Mapping::Ramps`], no dithering) or [`quantize`] to the palette.
 pub fn pixelate(image: &RgbaImage, opts: &PixelArt) -> Result<RgbaImage> {
     let small = downscale_area(image, opts.width, opts.height)?;
+    if let PaletteChoice::Fixed(p) = &opts.palette
+        && opts.mapping == Mapping::Ramps
+        && opts.dither <= 0.0
+    {
+        return Ok(map_to_ramps(&small, p, opts.alpha_threshold));
+    }
     let palette = match &opts.palette {
         PaletteChoice::Adaptive(0) => {
             return Err(Error::Invalid(
