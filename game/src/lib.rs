@@ -10,6 +10,7 @@ pub mod quests;
 pub mod save;
 pub mod state;
 pub mod time;
+pub mod toast;
 pub mod ui;
 pub mod world;
 
@@ -32,7 +33,7 @@ pub enum FarmSystems {
 }
 
 /// The whole game's logic and presentation, without windowing: add it after `DefaultPlugins`
-/// (or `MinimalPlugins` + assets in tests) and `SproutPlugin`.
+/// (or `MinimalPlugins` + assets in tests) and `SproutPlugins::<state::FarmState>`.
 pub fn plugin(app: &mut App) {
     app.configure_sets(
         Update,
@@ -47,7 +48,6 @@ pub fn plugin(app: &mut App) {
             .after(SproutSystems::Dialogue)
             .before(SproutSystems::Ui),
     )
-    .add_plugins(DialoguePlugin::<state::FarmState>::default())
     .add_plugins((
         state::plugin,
         time::plugin,

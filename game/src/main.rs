@@ -17,11 +17,11 @@ use bevy_sprout::prelude::*;
 fn main() -> AppExit {
     let (bench_args, rest) = bench::Args::take(std::env::args().skip(1).collect());
     let args = screenshot::Args::parse(rest.into_iter());
-    let asset_dir = bevy_sprout::default_asset_dir();
+    let sprout =
+        SproutPlugins::<sprout_farm::state::FarmState>::new(bevy_sprout::default_asset_dir())
+            .watch(cfg!(feature = "dev"));
     let mut app = App::new();
-    if cfg!(feature = "dev") {
-        bevy_sprout::hot_reload::register_fast_watcher(&mut app, &asset_dir);
-    }
+    sprout.register_asset_source(&mut app);
     app.add_plugins(
         DefaultPlugins
             .set(WindowPlugin {
@@ -33,19 +33,13 @@ fn main() -> AppExit {
                 }),
                 ..default()
             })
-            .set(AssetPlugin {
-                file_path: asset_dir.to_string_lossy().into_owned(),
-                watch_for_changes_override: Some(cfg!(feature = "dev")),
-                ..default()
-            })
+            .set(sprout.asset_plugin())
             .set(ImagePlugin::default_nearest()),
     )
     .insert_resource(WinitSettings::continuous())
     .insert_resource(ClearColor(Color::srgb(0.2, 0.32, 0.2)))
-    .add_plugins(SproutPlugin::default().with_asset_dir(&asset_dir))
+    .add_plugins(sprout)
     .add_plugins((sprout_farm::plugin, camera::plugin));
-    #[cfg(feature = "dev")]
-    app.add_plugins(bevy_sprout::editor::EditorPlugin);
     screenshot::install(&mut app, args);
     bench::install(&mut app, bench_args);
     app.run()

@@ -1,15 +1,18 @@
 //! Screenshot mode for CI and docs: wait for the content to settle, optionally start a
-//! conversation or open the editor panel and generate (a conversation with the local model with
-//! `--editor NPC`, an item icon with the sprite model with `--editor-sprite ITEM`), save the
-//! frame to PNG, exit. A frame limit makes sure it never hangs.
+//! conversation or (with the `dev` feature's editor) generate and show the job in the editor
+//! panel (a conversation with the local model with `--editor NPC`, an item icon with the sprite
+//! model with `--editor-sprite ITEM`), save the frame to PNG, exit. A frame limit makes sure it
+//! never hangs. It uses only bevy_sprout's public API: a [`Generate`] request, then the editor's
+//! `ShowJob`.
 
 use std::path::PathBuf;
 
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_disk};
-use bevy_sprout::editor::image::{SpriteKind, sprite_job};
-use bevy_sprout::editor::{EditorState, Tab, dialogue_job};
-use bevy_sprout::generate::{GenerateImage, GenerateStory, Generations, JobId, JobStatus};
+#[cfg(feature = "dev")]
+use bevy_sprout::editor::ShowJob;
+#[cfg(feature = "dev")]
+use bevy_sprout::generate::JobStatus;
 use bevy_sprout::prelude::*;
 use sprout_farm::npc::Npc;
 use sprout_farm::player::{Player, PlayerAction};
@@ -24,6 +27,13 @@ pub struct Args {
 
 /// What the editor panel generates before the screenshot.
 #[derive(Debug, Clone)]
+#[cfg_attr(
+    not(feature = "dev"),
+    expect(
+        dead_code,
+        reason = "only the editor (feature `dev`) reads what to generate"
+    )
+)]
 enum EditorShot {
     /// A conversation for this villager.
     Dialogue(String),
@@ -51,7 +61,9 @@ impl Args {
 struct Plan {
     path: PathBuf,
     talk: Option<String>,
+    #[cfg(feature = "dev")]
     editor: Option<EditorShot>,
+    #[cfg(feature = "dev")]
     job: Option<JobId>,
     frames: u32,
     settled_at: Option<u32>,
@@ -65,28 +77,36 @@ const LIMIT: u32 = 6000;
 
 pub fn install(app: &mut App, args: Args) {
     let Some(path) = args.screenshot else { return };
+    #[cfg(not(feature = "dev"))]
+    if let Some(shot) = &args.editor {
+        warn!("screenshot: {shot:?} needs the editor (the `dev` feature); taking a plain one");
+    }
     app.insert_resource(Plan {
         path,
         talk: args.talk,
+        #[cfg(feature = "dev")]
         editor: args.editor,
+        #[cfg(feature = "dev")]
         job: None,
         frames: 0,
         settled_at: None,
         taken: false,
     })
-    .add_systems(Update, (editor, run).chain());
+    .add_systems(Update, run);
+    #[cfg(feature = "dev")]
+    app.add_systems(Update, editor.before(run));
 }
 
-/// With `--editor NPC` / `--editor-sprite ITEM`: open the panel and generate a conversation for
-/// that villager, or an icon for that item; the screenshot waits until the result is staged and
-/// shown in the preview.
+/// With `--editor NPC` / `--editor-sprite ITEM`: generate a conversation for that villager, or
+/// an icon for that item, and show the job in the editor panel; the screenshot waits until the
+/// result is staged and shown in the preview.
+#[cfg(feature = "dev")]
 fn editor(
     mut plan: ResMut<Plan>,
-    mut state: ResMut<EditorState>,
     library: Library,
-    jobs: Res<Generations>,
-    mut generate: MessageWriter<GenerateStory>,
-    mut images: MessageWriter<GenerateImage>,
+    generations: Res<Generations>,
+    mut generate: MessageWriter<Generate>,
+    mut show: MessageWriter<ShowJob>,
     mut exit: MessageWriter<AppExit>,
 ) {
     let Some(shot) = plan.editor.clone() else {
@@ -96,52 +116,67 @@ fn editor(
         return;
     };
     if plan.job.is_none() && plan.frames - settled >= WAIT / 2 {
-        state.open = true;
-        let job = JobId::new();
-        match shot {
-            EditorShot::Dialogue(npc) => {
-                state.tab = Tab::Dialogue;
-                state.npc = Some(npc.clone());
-                state.brief = "the first warm day of spring".into();
-                state.seed = 3;
-                state.nodes = 3;
-                let Some(spec) = dialogue_job(&state, &library) else {
-                    error!("screenshot: no villager `{npc}` to generate for");
-                    exit.write(AppExit::error());
-                    return;
-                };
-                generate.write(GenerateStory { job, spec });
-                state.current = Some(job);
-            }
-            EditorShot::Sprite(item) => {
-                state.tab = Tab::Sprite;
-                let form = &mut state.sprite_form;
-                form.kind = SpriteKind::Item;
-                form.which = Some(item.clone());
-                form.seed = 2;
-                let Some(request) = sprite_job(form, &library) else {
-                    error!("screenshot: no item `{item}` to draw");
-                    exit.write(AppExit::error());
-                    return;
-                };
-                images.write(GenerateImage { job, request });
-                form.current = Some(job);
-            }
-        }
-        plan.job = Some(job);
+        let Some(job) = editor_job(&shot, &library) else {
+            error!("screenshot: nothing to generate for {shot:?}");
+            exit.write(AppExit::error());
+            return;
+        };
+        let request = Generate::new(job);
+        plan.job = Some(request.id);
+        generate.write(request);
+    } else if let Some(id) = plan.job
+        && plan.frames - settled == WAIT / 2 + 1
+    {
+        show.write(ShowJob(id));
     }
-    if let Some(job) = plan.job.and_then(|j| jobs.jobs.get(&j))
-        && let JobStatus::Failed(e) = &job.status
+    if let Some(record) = plan.job.and_then(|j| generations.records.get(&j))
+        && let JobStatus::Failed(e) = &record.status
     {
         error!("screenshot: generation failed: {e}");
         exit.write(AppExit::error());
     }
 }
 
+/// The job an editor shot asks for: what the editor's Dialogue tab (seed 3, three lines) or
+/// Sprite tab (seed 2, the game's palette) would make.
+#[cfg(feature = "dev")]
+fn editor_job(shot: &EditorShot, library: &Library) -> Option<Job> {
+    use sprout_core::art::{ArtJob, Recipe};
+    use sprout_core::content::{Id, Situation};
+    use sprout_core::story::{Job as Story, JobSpec};
+    match shot {
+        EditorShot::Dialogue(npc) => {
+            library.character(npc)?;
+            Some(Job::Story(JobSpec {
+                job: Story::Dialogue {
+                    npc: Id::new(npc.as_str()).ok()?,
+                    situation: Situation::Daily,
+                    season: None,
+                    nodes: 3,
+                    brief: "the first warm day of spring".into(),
+                    id: Some(Id::new(format!("{npc}_daily_s3")).ok()?),
+                },
+                seed: 3,
+            }))
+        }
+        EditorShot::Sprite(item) => {
+            let item = library.item(item)?;
+            let recipe = Recipe::ItemIcon {
+                item: item.id.clone(),
+            };
+            Some(Job::Art(
+                ArtJob::new(recipe, item.name.to_lowercase())
+                    .with_seed(2)
+                    .with_palette("farm32"),
+            ))
+        }
+    }
+}
+
 #[expect(clippy::too_many_arguments, reason = "drives the whole scripted run")]
 fn run(
     mut commands: Commands,
-    jobs: Res<Generations>,
+    #[cfg(feature = "dev")] generations: Res<Generations>,
     mut plan: ResMut<Plan>,
     status: Res<ContentStatus>,
     mut player: Query<&mut Transform, (With<Player>, Without<Npc>)>,
@@ -182,11 +217,12 @@ fn run(
         return;
     }
     // With the editor, wait for the generated preview.
+    #[cfg(feature = "dev")]
     if plan.editor.is_some()
         && !plan
             .job
-            .and_then(|j| jobs.jobs.get(&j))
-            .is_some_and(|j| j.status == JobStatus::Staged)
+            .and_then(|j| generations.records.get(&j))
+            .is_some_and(|r| r.status == JobStatus::Staged)
     {
         return;
     }

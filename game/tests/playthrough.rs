@@ -6,11 +6,11 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use bevy::asset::AssetPlugin;
 use bevy::image::ImagePlugin;
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 use bevy_sprout::dialogue::DialogueRunner;
+use bevy_sprout::editor::EditorPlugin;
 use bevy_sprout::prelude::*;
 use sprout_core::content::{DialogueTree, Next, Situation, Target};
 use sprout_farm::farming::{Field, Selected};
@@ -27,20 +27,16 @@ fn assets() -> PathBuf {
 
 fn game(save_dir: &Path) -> App {
     let mut app = App::new();
-    let dir = assets();
+    let sprout = SproutPlugins::<FarmState>::new(assets())
+        .watch(false)
+        .with_notice(false);
     app.add_plugins((
         MinimalPlugins,
-        AssetPlugin {
-            file_path: dir.to_string_lossy().into_owned(),
-            watch_for_changes_override: Some(false),
-            ..default()
-        },
+        sprout.asset_plugin(),
         ImagePlugin::default_nearest(),
-        SproutPlugin::default()
-            .with_asset_dir(&dir)
-            .with_notice(false),
-        sprout_farm::plugin,
     ))
+    .add_plugins(sprout.build().disable::<EditorPlugin>())
+    .add_plugins(sprout_farm::plugin)
     .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(
         16,
     )))

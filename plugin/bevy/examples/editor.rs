@@ -6,26 +6,28 @@
 //! `cargo run -p bevy_sprout --features editor --example editor`
 
 use bevy::prelude::*;
-use bevy_sprout::editor::{EditorPlugin, EditorState};
+use bevy_sprout::editor::EditorPlugin;
 use bevy_sprout::prelude::*;
 
 fn main() -> AppExit {
-    App::new()
-        .add_plugins(DefaultPlugins.set(WindowPlugin {
-            primary_window: Some(Window {
-                title: "Sprout editor".into(),
-                resolution: (1280, 720).into(),
+    let sprout = SproutPlugins::<MemoryFactsResource>::new(bevy_sprout::default_asset_dir());
+    let mut app = App::new();
+    sprout.register_asset_source(&mut app);
+    app.add_plugins(
+        DefaultPlugins
+            .set(WindowPlugin {
+                primary_window: Some(Window {
+                    title: "Sprout editor".into(),
+                    resolution: (1280, 720).into(),
+                    ..default()
+                }),
                 ..default()
-            }),
-            ..default()
-        }))
-        .add_plugins((SproutPlugin::default(), EditorPlugin))
-        .insert_resource(EditorState {
-            open: true,
-            ..default()
-        })
-        .add_systems(Startup, |mut commands: Commands| {
-            commands.spawn(Camera2d);
-        })
-        .run()
+            })
+            .set(sprout.asset_plugin()),
+    )
+    .add_plugins(sprout.build().set(EditorPlugin::opened()))
+    .add_systems(Startup, |mut commands: Commands| {
+        commands.spawn(Camera2d);
+    })
+    .run()
 }

@@ -5,17 +5,13 @@
 //!
 //! `cargo run -p bevy_sprout --features llm --example generate -- pim "the first warm day"`
 
-use std::path::Path;
-
 use bevy::asset::AssetPlugin;
 use bevy::prelude::*;
-use bevy_sprout::generate::{
-    AcceptGenerated, GenerateStory, GenerationUpdate, Generations, GeneratorSettings, JobId,
-};
+use bevy_sprout::generate::GeneratorSettings;
 use bevy_sprout::library::ContentIndex;
 use bevy_sprout::prelude::*;
 use sprout_core::content::Situation;
-use sprout_core::story::{Job, JobSpec};
+use sprout_core::story::{Job as Story, JobSpec};
 
 #[derive(Resource)]
 struct Plan {
@@ -32,7 +28,8 @@ fn main() -> AppExit {
     // Work on a copy: accepting writes into the asset folder.
     let tmp = tempfile::tempdir().expect("a temporary folder");
     let assets = tmp.path().join("assets");
-    copy_dir(&bevy_sprout::default_asset_dir(), &assets);
+    sprout_core::fs::copy_tree(&bevy_sprout::default_asset_dir(), &assets)
+        .expect("a copy of the assets");
     println!("working on a copy of the assets in {}", assets.display());
     let mut app = App::new();
     bevy_sprout::hot_reload::register_fast_watcher(&mut app, &assets);
@@ -69,7 +66,7 @@ fn run(
     jobs: Res<Generations>,
     mut updates: MessageReader<GenerationUpdate>,
     mut writers: (
-        MessageWriter<GenerateStory>,
+        MessageWriter<Generate>,
         MessageWriter<AcceptGenerated>,
         MessageWriter<AppExit>,
     ),
@@ -85,22 +82,19 @@ fn run(
             exit.write(AppExit::error());
             return;
         };
-        let job = JobId::new();
-        generate.write(GenerateStory {
-            job,
-            spec: JobSpec {
-                job: Job::Dialogue {
-                    npc,
-                    situation: Situation::Daily,
-                    season: None,
-                    nodes: 3,
-                    brief: plan.brief.clone(),
-                    id: Some(tree),
-                },
-                seed: 1,
+        let request = Generate::new(Job::Story(JobSpec {
+            job: Story::Dialogue {
+                npc,
+                situation: Situation::Daily,
+                season: None,
+                nodes: 3,
+                brief: plan.brief.clone(),
+                id: Some(tree),
             },
-        });
-        plan.job = Some(job);
+            seed: 1,
+        }));
+        plan.job = Some(request.id);
+        generate.write(request);
     }
     for u in updates.read() {
         match u {
@@ -134,8 +128,8 @@ fn run(
         }
         if let Some(p) = plan
             .job
-            .and_then(|j| jobs.jobs.get(&j))
-            .and_then(|j| j.provenance.as_ref())
+            .and_then(|j| jobs.records.get(&j))
+            .and_then(|r| r.provenance.as_ref())
         {
             println!(
                 "made by {} with {:?}, seed {}",
@@ -145,18 +139,5 @@ fn run(
             );
         }
         exit.write(AppExit::Success);
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create the copy");
-    for entry in std::fs::read_dir(from).expect("read the assets") {
-        let entry = entry.expect("an entry");
-        let dest = to.join(entry.file_name());
-        if entry.file_type().expect("a file type").is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).expect("copy a file");
-        }
     }
 }

@@ -1,13 +1,16 @@
-//! Bevy glue for Sprout: content files as hot-reloaded assets, a dialogue runtime with a default
-//! UI, and (as they land) generation tasks and the in-game editor panel.
+//! Sprout in Bevy: content files as hot-reloaded assets with a live validator, a dialogue runtime
+//! with a default UI, generation on a worker thread staged for review (feature `llm`), and the
+//! in-game editor panel (feature `editor`). Add it once, with the asset folder stated once:
 //!
 //! ```no_run
 //! use bevy::prelude::*;
 //! use bevy_sprout::prelude::*;
 //!
-//! App::new()
-//!     .add_plugins(DefaultPlugins)
-//!     .add_plugins(SproutPlugin::default())
+//! let sprout = SproutPlugins::<MemoryFactsResource>::new(bevy_sprout::default_asset_dir());
+//! let mut app = App::new();
+//! sprout.register_asset_source(&mut app); // before DefaultPlugins: the watched asset folder
+//! app.add_plugins(DefaultPlugins.set(sprout.asset_plugin()))
+//!     .add_plugins(sprout)
 //!     .add_systems(Update, |library: Library| {
 //!         if let Some(world) = library.world() {
 //!             info!("{} has {} characters", world.title, library.characters().len());
@@ -16,17 +19,62 @@
 //!     .run();
 //! ```
 //!
-//! The core (`sprout_core`) holds everything engine-agnostic; this crate only wires it into Bevy.
+//! The public API, by module: [`prelude`] (what a game needs), [`assets`] (the content types as
+//! Bevy assets), [`dialogue`] (the runtime and its messages), [`generate`] (the [`Generate`]
+//! message and what follows a job), [`editor`] (the panel), [`hot_reload`], [`library`] (the
+//! content as loaded). Everything engine-agnostic (content, validation, the story pipeline, the
+//! art recipes, the models) lives in `sprout_core`; this crate wires it into Bevy.
+//!
+//! [`Generate`]: generate::Generate
+//!
+//! # Systems
+//! - `PreUpdate`, [`SproutSystems::Content`]: asset events and load failures, the id index,
+//!   cross-file validation off the main thread;
+//! - `Update`, in this order: [`SproutSystems::Generate`] (submit requests to the worker, pump
+//!   its replies, accept or reject staged results), [`SproutSystems::Dialogue`] (start, advance
+//!   and end conversations, emit effects), [`SproutSystems::Ui`] (the dialogue box, the content
+//!   notice, the editor's toggle); the editor panel itself draws in `EguiPrimaryContextPass`.
+//!
+//! A game's own `Update` systems that react to content or dialogue belong between
+//! [`SproutSystems::Dialogue`] and [`SproutSystems::Ui`] (Kettle Hollow's `FarmSystems` sit
+//! there).
 
 pub mod assets;
 pub mod dialogue;
 #[cfg(feature = "editor")]
-pub mod editor;
+mod editor_panel;
 #[cfg(feature = "llm")]
-pub mod generate;
-pub mod hot_reload;
-pub mod library;
+mod generation;
+mod hot_reload_source;
+mod library_index;
 mod notice;
+mod plugins;
+
+/// Generation in the running game (feature `llm`): ask with [`Generate`](generate::Generate),
+/// follow [`GenerationUpdate`](generate::GenerationUpdate) or [`Generations`](generate::Generations),
+/// decide with [`AcceptGenerated`](generate::AcceptGenerated) or
+/// [`RejectGenerated`](generate::RejectGenerated).
+#[cfg(feature = "llm")]
+pub mod generate {
+    pub use crate::generation::*;
+}
+
+/// The editor panel (feature `editor`): F1 opens it; [`ShowJob`](editor::ShowJob) opens it on a
+/// job.
+#[cfg(feature = "editor")]
+pub mod editor {
+    pub use crate::editor_panel::{EditorPlugin, ShowJob};
+}
+
+/// Fast hot reload of the asset folder (a short debounce).
+pub mod hot_reload {
+    pub use crate::hot_reload_source::*;
+}
+
+/// The loaded content: [`Library`](library::Library) for systems, its health and the id index.
+pub mod library {
+    pub use crate::library_index::*;
+}
 
 use std::path::PathBuf;
 
@@ -42,22 +90,31 @@ pub mod prelude {
         ChooseLine, DialogueEffect, DialogueEnded, DialoguePlugin, DialogueRunner,
         MemoryFactsResource, StartDialogue,
     };
+    #[cfg(feature = "llm")]
+    pub use crate::generate::{
+        AcceptGenerated, Generate, GenerationUpdate, Generations, Job, JobId, RejectGenerated,
+    };
     pub use crate::library::{
         ContentProblem, ContentRecovered, ContentStatus, ContentValidated, Library,
     };
+    pub use crate::plugins::SproutPlugins;
     pub use crate::{SproutPlugin, SproutSettings, SproutSystems};
     pub use sprout_core::content::{Effect, Id, Season, TimeSlot};
     pub use sprout_core::runtime::Facts;
 }
 
-/// Sprout's system sets. All run in [`PreUpdate`] (content) or [`Update`] (dialogue, UI), in this
-/// order, so game systems in `Update` see this frame's content and dialogue state.
+/// Sprout's system sets. [`Content`](Self::Content) runs in [`PreUpdate`]; the others in
+/// [`Update`], in the order listed, so game systems in `Update` see this frame's content,
+/// generation and dialogue state.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SproutSystems {
     /// `PreUpdate`: track content asset events and load failures, rebuild the id index, run
     /// cross-file validation off the main thread.
     Content,
-    /// `Update`: start, advance and end conversations; emit dialogue effects.
+    /// `Update`, first: submit generation requests to the worker, turn its replies into
+    /// [`generate::GenerationUpdate`]s, accept or reject staged results (feature `llm`).
+    Generate,
+    /// `Update`, after `Generate`: start, advance and end conversations; emit dialogue effects.
     Dialogue,
     /// `Update`, after `Dialogue`: draw the dialogue box and the content notice.
     Ui,
@@ -89,8 +146,9 @@ pub fn default_asset_dir() -> PathBuf {
         .join("assets")
 }
 
-/// Sprout's plugin: content loaders, the content library and its health, the on-screen notice.
-/// Add [`dialogue::DialoguePlugin`] too for conversations.
+/// Sprout's core plugin: content loaders, the content library and its health, the on-screen
+/// notice, and (feature `llm`) generation. [`SproutPlugins`](plugins::SproutPlugins) adds it
+/// with the dialogue runtime and the editor; add it alone for a headless app.
 #[derive(Debug, Default, Clone)]
 pub struct SproutPlugin {
     settings: SproutSettings,
@@ -113,9 +171,17 @@ impl SproutPlugin {
 impl Plugin for SproutPlugin {
     fn build(&self, app: &mut App) {
         app.insert_resource(self.settings.clone())
-            .configure_sets(Update, (SproutSystems::Dialogue, SproutSystems::Ui).chain())
+            .configure_sets(
+                Update,
+                (
+                    SproutSystems::Generate,
+                    SproutSystems::Dialogue,
+                    SproutSystems::Ui,
+                )
+                    .chain(),
+            )
             .add_plugins((assets::plugin, library::plugin, notice::plugin));
         #[cfg(feature = "llm")]
-        app.add_plugins(generate::plugin);
+        app.add_plugins(generation::plugin);
     }
 }

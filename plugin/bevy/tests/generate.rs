@@ -7,28 +7,14 @@ use std::time::{Duration, Instant};
 
 use bevy::asset::AssetPlugin;
 use bevy::prelude::*;
-use bevy_sprout::generate::{
-    AcceptGenerated, CancelGeneration, GenerateDialogue, GenerateImage, GenerateStory, Generations,
-    GeneratorSettings, ImageJob, ImageTarget, JobId, JobStatus, Preview,
-};
+use bevy_sprout::generate::{CancelGeneration, GeneratorSettings, JobStatus, Preview};
 use bevy_sprout::library::ContentIndex;
 use bevy_sprout::prelude::*;
-use sprout_core::content::Situation;
+use sprout_core::art::{self, ArtJob, Recipe};
 use sprout_core::content::provenance::sidecar_path;
-use sprout_core::llm::structured::DialogueRequest;
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-            copy_tree(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
+use sprout_core::content::{ContentSet, Situation};
+use sprout_core::diffusion::sprite::SpriteBackend;
+use sprout_core::story::{Job as Story, JobSpec};
 
 fn wait(app: &mut App, limit: Duration, what: &str, mut done: impl FnMut(&App) -> bool) {
     let start = Instant::now();
@@ -43,7 +29,7 @@ fn status(app: &App, job: JobId) -> JobStatus {
     // The job appears once the request message has been read.
     app.world()
         .resource::<Generations>()
-        .jobs
+        .records
         .get(&job)
         .map_or(JobStatus::Queued, |j| j.status.clone())
 }
@@ -52,10 +38,11 @@ fn status(app: &App, job: JobId) -> JobStatus {
 fn app_over_copy(root: &Path) -> (App, std::path::PathBuf) {
     let assets = root.join("assets");
     std::fs::create_dir_all(&assets).unwrap();
-    copy_tree(
+    sprout_core::fs::copy_tree(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets"),
         &assets,
-    );
+    )
+    .unwrap();
     let mut app = App::new();
     bevy_sprout::hot_reload::register_fast_watcher(&mut app, &assets);
     app.insert_resource(GeneratorSettings::for_assets(&assets))
@@ -95,6 +82,61 @@ fn accept(app: &mut App, job: JobId) -> std::path::PathBuf {
     path
 }
 
+/// Asks for `job`; returns its id.
+fn submit(app: &mut App, job: Job) -> JobId {
+    let request = Generate::new(job);
+    let id = request.id;
+    app.world_mut().write_message(request);
+    id
+}
+
+/// A dialogue job for Pim: `nodes` lines, tree `id`, seed `seed`.
+fn dialogue(id: &str, nodes: usize, seed: u64) -> Job {
+    Job::Story(JobSpec {
+        job: Story::Dialogue {
+            npc: Id::new("pim").unwrap(),
+            situation: Situation::Daily,
+            season: None,
+            nodes,
+            brief: String::new(),
+            id: Some(Id::new(id).unwrap()),
+        },
+        seed,
+    })
+}
+
+/// The files the game staged for `job` are the files [`art::make`] makes for it when called
+/// directly (as `sprout gen` does), byte for byte, and so is their provenance (but for the time
+/// it was made).
+fn same_as_core(app: &App, id: JobId, job: &ArtJob, assets: &Path) {
+    let record = &app.world().resource::<Generations>().records[&id];
+    let staged = record.staged.clone().unwrap();
+    let (content, problems) = ContentSet::load_dir(assets);
+    assert!(problems.is_empty(), "{problems:?}");
+    let mut sprite = SpriteBackend::embedded().unwrap();
+    sprite.finish = None;
+    let palettes = assets.join("palettes");
+    let cx = art::Context {
+        root: assets,
+        palettes: &palettes,
+        content: &content,
+        cancel: Default::default(),
+        previews: 0,
+    };
+    let backend: Option<&mut dyn sprout_core::diffusion::ImageBackend> =
+        job.recipe.needs_backend().then_some(&mut sprite as _);
+    let made = art::make(job, &cx, backend, &mut |_| {}).unwrap();
+    assert!(!made.files.is_empty());
+    for file in &made.files {
+        let bytes = std::fs::read(staged.dir.join(&file.path)).unwrap();
+        assert!(bytes == file.bytes, "{} differs", file.path.display());
+        let text = std::fs::read_to_string(staged.dir.join(sidecar_path(&file.path))).unwrap();
+        let mut prov: sprout_core::content::Provenance = sprout_core::format::parse(&text).unwrap();
+        prov.created.clone_from(&file.provenance.created);
+        assert_eq!(prov, file.provenance, "{}", file.path.display());
+    }
+}
+
 /// The story pipeline (an item, with the real default model) and the image jobs (its icon from
 /// the embedded sprite model, then a prop from that icon) stage into their own folders, are
 /// accepted into the assets and load; a cancelled job stages nothing.
@@ -107,18 +149,17 @@ fn story_and_image_jobs_are_staged_and_accepted() {
     // Each job uses the model the settings name when it is submitted: an unknown one fails with
     // its name, and the next job, back on the default, is unaffected.
     app.world_mut().resource_mut::<GeneratorSettings>().model = Some("no-such-model".into());
-    let unknown = JobId::new();
-    app.world_mut().write_message(GenerateStory {
-        job: unknown,
-        spec: sprout_core::story::JobSpec {
-            job: sprout_core::story::Job::Item {
+    let unknown = submit(
+        &mut app,
+        Job::Story(JobSpec {
+            job: Story::Item {
                 id: Id::new("nothing").unwrap(),
                 category: None,
                 brief: String::new(),
             },
             seed: 1,
-        },
-    });
+        }),
+    );
     app.update();
     app.world_mut().resource_mut::<GeneratorSettings>().model = None;
     wait(
@@ -129,44 +170,33 @@ fn story_and_image_jobs_are_staged_and_accepted() {
     );
 
     // A cancelled job ends cancelled and stages nothing.
-    let cancelled = JobId::new();
-    let mut request = DialogueRequest::new(
-        Id::new("pim").unwrap(),
-        Id::new("pim_cancelled").unwrap(),
-        Situation::Daily,
-    );
-    request.max_tokens = 400;
-    app.world_mut().write_message(GenerateDialogue {
-        job: cancelled,
-        request,
-    });
+    let cancelled = submit(&mut app, dialogue("pim_cancelled", 3, 1));
     app.update();
     app.world_mut().write_message(CancelGeneration(cancelled));
     wait(&mut app, Duration::from_secs(300), "the cancel", |app| {
         status(app, cancelled) == JobStatus::Cancelled
     });
     assert!(
-        app.world().resource::<Generations>().jobs[&cancelled]
+        app.world().resource::<Generations>().records[&cancelled]
             .staged
             .is_none()
     );
 
     // An item through the story pipeline: the item file and its placeholder icon.
-    let item = JobId::new();
-    app.world_mut().write_message(GenerateStory {
-        job: item,
-        spec: sprout_core::story::JobSpec {
-            job: sprout_core::story::Job::Item {
+    let item = submit(
+        &mut app,
+        Job::Story(JobSpec {
+            job: Story::Item {
                 id: Id::new("honey_jar").unwrap(),
                 category: None,
                 brief: "a jar of wildflower honey".into(),
             },
             seed: 3,
-        },
-    });
+        }),
+    );
     wait_staged(&mut app, item, Duration::from_secs(900));
     let (files, preview, provenance) = {
-        let j = &app.world().resource::<Generations>().jobs[&item];
+        let j = &app.world().resource::<Generations>().records[&item];
         (
             j.staged.clone().unwrap(),
             j.preview.clone().unwrap(),
@@ -209,16 +239,15 @@ fn story_and_image_jobs_are_staged_and_accepted() {
     assert!(!files.dir.exists(), "the staging folder is gone");
 
     // Its icon from the sprite model, replacing the placeholder.
-    let icon = JobId::new();
-    let mut request = ImageJob::new(
-        ImageTarget::ItemIcon {
+    let icon_job = ArtJob::new(
+        Recipe::ItemIcon {
             item: Id::new("honey_jar").unwrap(),
         },
         "honey jar",
-    );
-    request.seed = 5;
-    app.world_mut()
-        .write_message(GenerateImage { job: icon, request });
+    )
+    .with_seed(5)
+    .with_palette("farm32");
+    let icon = submit(&mut app, Job::Art(icon_job.clone()));
     let mut steps = 0;
     wait(&mut app, Duration::from_secs(120), "the icon", |app| {
         let s = status(app, icon);
@@ -230,42 +259,71 @@ fn story_and_image_jobs_are_staged_and_accepted() {
     });
     assert!(steps > 0, "sampling steps were reported");
     assert!(
-        app.world().resource::<Generations>().jobs[&icon]
+        app.world().resource::<Generations>().records[&icon]
             .live
-            .as_ref()
-            .is_some_and(|p| p.dimensions() == (16, 16)),
+            .is_some(),
         "step previews arrived"
     );
+    same_as_core(&app, icon, &icon_job, &assets);
     let png = accept(&mut app, icon);
     assert_eq!(png, assets.join("sprites/items/honey_jar.png"));
     let decoded = image::load_from_memory(&std::fs::read(&png).unwrap())
         .unwrap()
         .to_rgba8();
-    assert_eq!(decoded.dimensions(), (16, 16));
+    let native = sprout_core::diffusion::sprite::NATIVE_SIZE;
+    assert_eq!(decoded.dimensions(), (native, native));
     let sidecar = std::fs::read_to_string(sidecar_path(&png)).unwrap();
-    assert!(sidecar.contains("bevy_sprout image"), "{sidecar}");
+    assert!(sidecar.contains("sprout art icon"), "{sidecar}");
     assert!(!sprout_core::placeholder::is_placeholder(&png));
 
     // A prop from that icon.
-    let prop = JobId::new();
-    app.world_mut().write_message(GenerateImage {
-        job: prop,
-        request: ImageJob::new(
-            ImageTarget::Prop {
-                id: Id::new("honey_prop").unwrap(),
-                from: sprout_core::content::AssetPath::new("sprites/items/honey_jar.png").unwrap(),
-                depth: 2,
-            },
-            "",
-        ),
-    });
+    let prop_job = ArtJob::new(
+        Recipe::Prop {
+            out: "props/honey_prop.glb".into(),
+            from: "sprites/items/honey_jar.png".into(),
+            depth: 2,
+            pixel_size: 1.0 / 16.0,
+            relief: false,
+        },
+        "",
+    );
+    let prop = submit(&mut app, Job::Art(prop_job.clone()));
     wait_staged(&mut app, prop, Duration::from_secs(60));
+    same_as_core(&app, prop, &prop_job, &assets);
     let glb = accept(&mut app, prop);
     assert_eq!(glb, assets.join("props/honey_prop.glb"));
     let json = sprout_core::mesh::glb::read_glb_json(&std::fs::read(&glb).unwrap())
         .expect("a glb with a JSON chunk");
     assert_eq!(json["asset"]["version"], "2.0");
     assert!(sidecar_path(&glb).exists());
+
+    // A crop's growth stages and a ground texture: staged as `sprout gen crop|texture` makes
+    // them.
+    let crop_job = ArtJob::new(
+        Recipe::CropStages {
+            crop: Id::new("snap_pea").unwrap(),
+        },
+        "snap pea",
+    )
+    .with_seed(4)
+    .with_palette("farm32");
+    let texture_job = ArtJob::new(
+        Recipe::Texture {
+            out: "textures/meadow.png".into(),
+            from: None,
+            seamless: true,
+            ground: None,
+        },
+        "green grass leaf",
+    )
+    .with_seed(6)
+    .with_palette("farm32");
+    for job in [crop_job, texture_job] {
+        let id = submit(&mut app, Job::Art(job.clone()));
+        wait_staged(&mut app, id, Duration::from_secs(120));
+        same_as_core(&app, id, &job, &assets);
+        accept(&mut app, id);
+    }
 
     let health = app.world().resource::<ContentStatus>();
     assert!(health.is_healthy(), "{:#?}", health.lines());
@@ -279,17 +337,7 @@ fn generated_dialogue_is_staged_accepted_and_hot_reloaded() {
     let root = std::fs::canonicalize(tmp.path()).unwrap();
     let (mut app, assets) = app_over_copy(&root);
 
-    let job = JobId::new();
-    let mut request = DialogueRequest::new(
-        Id::new("pim").unwrap(),
-        Id::new("pim_generated").unwrap(),
-        Situation::Daily,
-    );
-    request.nodes = 2;
-    request.max_tokens = 400;
-    request.sampling.seed = 11;
-    app.world_mut()
-        .write_message(GenerateDialogue { job, request });
+    let job = submit(&mut app, dialogue("pim_generated", 2, 11));
     let mut saw_progress = false;
     wait(
         &mut app,
@@ -304,7 +352,7 @@ fn generated_dialogue_is_staged_accepted_and_hot_reloaded() {
     );
     assert!(saw_progress, "progress was reported while generating");
     let (staged, provenance) = {
-        let j = &app.world().resource::<Generations>().jobs[&job];
+        let j = &app.world().resource::<Generations>().records[&job];
         (j.staged_file().unwrap(), j.provenance.clone().unwrap())
     };
     assert!(staged.exists() && sidecar_path(&staged).exists());

@@ -9,8 +9,11 @@
 //! - [`fs`]: atomic writes, so a watching game never sees half a file, and folder copies;
 //! - [`placeholder`]: labelled placeholder art until the image generators replace it;
 //! - [`runtime`]: the dialogue runtime (conditions against game state, walking a tree).
+//! - [`rng`]: the one seeded random number generator (token sampling, image noise);
 //! - [`cancel`]: the [`CancelToken`](cancel::CancelToken) that stops text and image generations;
 //! - [`endpoint`]: server URLs without their secrets, when secrets may be sent, circuit breakers;
+//! - `art` (feature `image`): the art recipes (sprites, portraits, icons, crop stages, textures,
+//!   props), one implementation for `sprout gen` and the game's editor;
 //! - `diffusion` (feature `image`): the image backend trait; (feature `diffusion`) Stable
 //!   Diffusion on candle.
 //! - `finish` (feature `image`): finishing for games: pixel art, palettes, background removal,
@@ -20,6 +23,8 @@
 //! - `llm` (feature `llm`): the local LLM engine: model registry, GGUF inference with candle,
 //!   constrained decoding into content types, and (feature `http`) OpenAI-compatible servers.
 
+#[cfg(feature = "image")]
+pub mod art;
 pub mod cancel;
 pub mod content;
 #[cfg(feature = "image")]
@@ -35,6 +40,7 @@ pub mod llm;
 #[cfg(feature = "image")]
 pub mod mesh;
 pub mod placeholder;
+pub mod rng;
 pub mod runtime;
 #[cfg(feature = "llm")]
 pub mod story;

@@ -31,10 +31,3 @@ pub fn write_bytes(generated: &Generated, path: &Path, bytes: &[u8]) -> anyhow::
         .write_bytes(path, bytes)
         .with_context(|| format!("writing {}", path.display()))
 }
-
-/// The file name of `path` without its extension (`prop` when it has none), for asset names.
-pub fn stem(path: &Path) -> String {
-    path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "prop".into())
-}

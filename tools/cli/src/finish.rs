@@ -17,12 +17,14 @@ use sprout_core::finish::{
     Generated, SpriteSheet, drop_shadow, growth_stages, outline, parse_rgba,
 };
 
+use sprout_core::art::job::{SHADOW, hex};
+
 use crate::files::{read_image, write_bytes, write_png};
 
 /// Where the drop shadow falls: pixels right and down from the sprite.
-pub const SHADOW_OFFSET: (i32, i32) = (1, 1);
+pub const SHADOW_OFFSET: (i32, i32) = (SHADOW.0, SHADOW.1);
 /// The drop shadow's colour: black at 40% opacity (`#00000066`).
-pub const SHADOW_COLOR: [u8; 4] = [0, 0, 0, 0x66];
+pub const SHADOW_COLOR: [u8; 4] = SHADOW.2;
 
 /// Finishing commands on existing PNGs.
 #[derive(Debug, Subcommand)]
@@ -100,30 +102,18 @@ pub struct SpriteLook {
 }
 
 impl SpriteLook {
-    /// `sprite` with the outline, then the shadow, as asked; records them in `params`.
-    pub fn apply(&self, sprite: RgbaImage, params: &mut BTreeMap<String, String>) -> RgbaImage {
-        let mut sprite = sprite;
-        if let Some(c) = self.outline {
-            sprite = outline(&sprite, c, 1);
-            params.insert("outline".into(), hex(c));
+    /// The look these options ask for.
+    pub fn look(&self) -> sprout_core::art::Look {
+        sprout_core::art::Look {
+            outline: self.outline,
+            shadow: self.shadow,
         }
-        if self.shadow {
-            let (dx, dy) = SHADOW_OFFSET;
-            sprite = drop_shadow(&sprite, dx, dy, SHADOW_COLOR);
-            params.insert("shadow".into(), format!("{dx},{dy} {}", hex(SHADOW_COLOR)));
-        }
-        sprite
     }
 }
 
 /// Parses a colour argument.
 fn color(text: &str) -> Result<[u8; 4], String> {
     parse_rgba(text).map_err(|e| e.to_string())
-}
-
-/// A colour as `#rrggbbaa`.
-fn hex(c: [u8; 4]) -> String {
-    format!("#{:02x}{:02x}{:02x}{:02x}", c[0], c[1], c[2], c[3])
 }
 
 /// The atlas layout file of a sheet: `sheet.png` -> `sheet.atlas.ron`.
@@ -190,6 +180,7 @@ fn one_image(
     let generated = Generated {
         generator: format!("sprout finish {name}"),
         seed: 0,
+        model: None,
         parameters: params,
         input_bytes: vec![bytes],
     };
@@ -251,6 +242,7 @@ fn write_sheet(
     let generated = Generated {
         generator: format!("sprout finish {name}"),
         seed: 0,
+        model: None,
         parameters: params,
         input_bytes: inputs,
     };

@@ -51,7 +51,7 @@ fn gen_prop_writes_a_glb_with_provenance() {
     );
     let prov = std::fs::read_to_string(sidecar_path(&out)).unwrap();
     assert!(
-        prov.contains("sprout gen prop") && prov.contains("\"voxel\""),
+        prov.contains("sprout art prop") && prov.contains("\"voxel\""),
         "{prov}"
     );
 }

@@ -7,10 +7,12 @@
 
 use bevy_egui::egui;
 use sprout_core::content::{DialogueTree, Effect, Id, Next, Situation, Target};
-use sprout_core::story::{Job, JobSpec};
+use sprout_core::story::{Job as StoryJob, JobSpec};
 
-use super::{Actions, Decision, EditorState, JobView, fresh_id, generate_button, show_job};
-use crate::generate::{GenerateStory, JobId};
+use super::panel::Actions;
+use super::state::EditorState;
+use super::widgets::{Decision, JobView, fresh_id, generate_button, model_picker, show_job};
+use crate::generate::{Generate, Job};
 use crate::library::Library;
 
 /// The situations the panel can ask for.
@@ -108,7 +110,7 @@ pub(super) fn tab(
             ui.add(egui::DragValue::new(&mut state.seed));
             ui.end_row();
             ui.label("Model");
-            super::model_picker(ui, view);
+            model_picker(ui, view);
             ui.end_row();
         });
     let ready = state.npc.is_some();
@@ -123,19 +125,19 @@ pub(super) fn tab(
 
 fn submit(state: &mut EditorState, library: &Library, actions: &mut Actions) {
     if let Some(spec) = dialogue_job(state, library) {
-        let job = JobId::new();
-        actions.story.write(GenerateStory { job, spec });
-        state.current = Some(job);
+        let request = Generate::new(Job::Story(spec));
+        state.current = Some(request.id);
+        actions.generate.write(request);
     }
 }
 
 /// The story job the panel's fields describe, with a tree id no loaded tree uses.
-pub fn dialogue_job(state: &EditorState, library: &Library) -> Option<JobSpec> {
+pub(crate) fn dialogue_job(state: &EditorState, library: &Library) -> Option<JobSpec> {
     let npc = state.npc.as_deref()?;
     let base = format!("{npc}_{}_s{}", state.situation.slug(), state.seed);
     let tree = fresh_id(&base, |id| library.dialogue(id).is_some())?;
     Some(JobSpec {
-        job: Job::Dialogue {
+        job: StoryJob::Dialogue {
             npc: Id::new(npc).ok()?,
             situation: state.situation.situation(),
             season: None,
@@ -148,7 +150,7 @@ pub fn dialogue_job(state: &EditorState, library: &Library) -> Option<JobSpec> {
 }
 
 /// The tree as indented, readable lines.
-pub fn preview(ui: &mut egui::Ui, tree: &DialogueTree, library: &Library) {
+pub(crate) fn preview(ui: &mut egui::Ui, tree: &DialogueTree, library: &Library) {
     ui.label(egui::RichText::new(format!("{}  ({:?})", tree.id, tree.situation)).strong());
     for node in &tree.nodes {
         let who = match node.speaker.as_str() {

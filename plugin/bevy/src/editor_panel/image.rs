@@ -12,8 +12,11 @@ use bevy_egui::egui;
 use sprout_core::content::{AssetPath, Id};
 use sprout_core::finish::Palette;
 
-use super::{Actions, Decision, JobView, fresh_id, generate_button, show_job};
-use crate::generate::{GenerateImage, ImageJob, ImageTarget, JobId};
+use sprout_core::art::{ArtJob, Recipe};
+
+use super::panel::Actions;
+use super::widgets::{Decision, JobView, fresh_id, generate_button, show_job};
+use crate::generate::{Generate, Job, JobId};
 use crate::library::Library;
 
 /// What the sprite tab draws for.
@@ -116,13 +119,13 @@ impl Default for PropForm {
 }
 
 /// The sprite job the form describes.
-pub fn sprite_job(form: &SpriteForm, library: &Library) -> Option<ImageJob> {
+pub(crate) fn sprite_job(form: &SpriteForm, library: &Library) -> Option<ArtJob> {
     let which = form.which.as_deref()?;
-    let (target, name) = match form.kind {
+    let (recipe, name) = match form.kind {
         SpriteKind::Item => {
             let item = library.item(which)?;
             (
-                ImageTarget::ItemIcon {
+                Recipe::ItemIcon {
                     item: item.id.clone(),
                 },
                 item.name.clone(),
@@ -131,7 +134,7 @@ pub fn sprite_job(form: &SpriteForm, library: &Library) -> Option<ImageJob> {
         SpriteKind::Crop => {
             let crop = library.crop(which)?;
             (
-                ImageTarget::Crop {
+                Recipe::CropStages {
                     crop: crop.id.clone(),
                 },
                 crop.name.clone(),
@@ -143,12 +146,12 @@ pub fn sprite_job(form: &SpriteForm, library: &Library) -> Option<ImageJob> {
     } else {
         form.prompt.clone()
     };
-    Some(ImageJob {
+    Some(ArtJob {
         seed: form.seed,
-        steps: form.steps,
-        guidance: form.guidance,
+        steps: Some(form.steps),
+        guidance: Some(form.guidance),
         palette: form.palette.clone(),
-        ..ImageJob::new(target, prompt)
+        ..ArtJob::new(recipe, prompt)
     })
 }
 
@@ -229,7 +232,7 @@ pub(super) fn sprite_tab(
             palette_picker(ui, "sprite-palette", &mut form.palette, asset_dir);
             ui.end_row();
             ui.label("Model");
-            ui.label("embedded sprite model (16×16, CPU)");
+            ui.label("embedded sprite model (CPU)");
             ui.end_row();
         });
     let job = sprite_job(form, library);
@@ -243,14 +246,20 @@ pub(super) fn sprite_tab(
     }
 }
 
-/// The texture job the form describes.
-pub fn texture_job(form: &TextureForm) -> Option<ImageJob> {
+/// The texture job the form describes: `textures/<id>.png`, seamless.
+pub(crate) fn texture_job(form: &TextureForm) -> Option<ArtJob> {
     let id = Id::new(form.id.clone()).ok()?;
-    Some(ImageJob {
+    let recipe = Recipe::Texture {
+        out: format!("textures/{id}.png").into(),
+        from: None,
+        seamless: true,
+        ground: None,
+    };
+    Some(ArtJob {
         seed: form.seed,
-        steps: form.steps,
+        steps: Some(form.steps),
         palette: form.palette.clone(),
-        ..ImageJob::new(ImageTarget::Texture { id }, form.prompt.clone())
+        ..ArtJob::new(recipe, form.prompt.clone())
     })
 }
 
@@ -296,7 +305,7 @@ pub(super) fn texture_tab(
 
 /// Every sprite the loaded content names that a prop can be made from: item icons and crops'
 /// ripe sprites.
-pub fn prop_sources(library: &Library) -> Vec<AssetPath> {
+pub(crate) fn prop_sources(library: &Library) -> Vec<AssetPath> {
     let mut out: Vec<AssetPath> = library
         .items()
         .into_iter()
@@ -308,17 +317,20 @@ pub fn prop_sources(library: &Library) -> Vec<AssetPath> {
     out
 }
 
-/// The prop job the form describes, with a name no staged or accepted prop of this session uses.
-pub fn prop_job(form: &PropForm, asset_dir: &Path) -> Option<ImageJob> {
+/// The prop job the form describes (`props/<id>.glb`, voxels), with a name no staged or
+/// accepted prop of this session uses.
+pub(crate) fn prop_job(form: &PropForm, asset_dir: &Path) -> Option<ArtJob> {
     let from = AssetPath::new(form.from.clone()?).ok()?;
     let id = fresh_id(&form.id, |id| {
         asset_dir.join("props").join(format!("{id}.glb")).exists()
     })?;
-    Some(ImageJob::new(
-        ImageTarget::Prop {
-            id,
-            from,
+    Some(ArtJob::new(
+        Recipe::Prop {
+            out: format!("props/{id}.glb").into(),
+            from: from.as_str().into(),
             depth: form.depth,
+            pixel_size: 1.0 / 16.0,
+            relief: false,
         },
         String::new(),
     ))
@@ -364,8 +376,9 @@ pub(super) fn prop_tab(
     }
 }
 
-fn send(request: ImageJob, actions: &mut Actions) -> JobId {
-    let job = JobId::new();
-    actions.image.write(GenerateImage { job, request });
-    job
+fn send(job: ArtJob, actions: &mut Actions) -> JobId {
+    let request = Generate::new(Job::Art(job));
+    let id = request.id;
+    actions.generate.write(request);
+    id
 }

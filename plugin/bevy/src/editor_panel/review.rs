@@ -27,17 +27,17 @@ pub(super) fn history_tab(ui: &mut egui::Ui, jobs: &Generations) {
     egui::ScrollArea::vertical()
         .max_height(360.0)
         .show(ui, |ui| {
-            for (id, job) in jobs.jobs.iter().rev() {
+            for (id, record) in jobs.records.iter().rev() {
                 ui.label(
                     egui::RichText::new(format!(
                         "#{} {} - {:?}",
                         id.0,
-                        job.request.describe(),
-                        job.status
+                        record.job.describe(),
+                        record.status
                     ))
                     .strong(),
                 );
-                if let Some(p) = &job.provenance {
+                if let Some(p) = &record.provenance {
                     let model = p.model.as_ref().map_or("-".to_owned(), |m| {
                         format!("{} ({}...)", m.id, &m.sha256[..12.min(m.sha256.len())])
                     });

@@ -4,10 +4,11 @@
 
 use bevy_egui::egui;
 use sprout_core::content::Id;
-use sprout_core::story::{Job, JobSpec};
+use sprout_core::story::{Job as StoryJob, JobSpec};
 
-use super::{Actions, Decision, JobView, fresh_id, generate_button, show_job};
-use crate::generate::{GenerateStory, JobId};
+use super::panel::Actions;
+use super::widgets::{Decision, JobView, fresh_id, generate_button, model_picker, show_job};
+use crate::generate::{Generate, Job, JobId};
 use crate::library::Library;
 
 /// The NPC tab's fields.
@@ -62,10 +63,10 @@ impl Default for QuestForm {
 }
 
 /// The NPC job the form describes, with an id no loaded villager uses.
-pub fn npc_job(form: &NpcForm, library: &Library) -> Option<JobSpec> {
+pub(crate) fn npc_job(form: &NpcForm, library: &Library) -> Option<JobSpec> {
     let id = fresh_id(&form.id, |id| library.character(id).is_some())?;
     Some(JobSpec {
-        job: Job::Npc {
+        job: StoryJob::Npc {
             id,
             brief: form.brief.clone(),
         },
@@ -74,11 +75,11 @@ pub fn npc_job(form: &NpcForm, library: &Library) -> Option<JobSpec> {
 }
 
 /// The quest job the form describes, with an id no loaded quest uses.
-pub fn quest_job(form: &QuestForm, library: &Library) -> Option<JobSpec> {
+pub(crate) fn quest_job(form: &QuestForm, library: &Library) -> Option<JobSpec> {
     let giver = Id::new(form.giver.as_deref()?).ok()?;
     let id = fresh_id(&form.id, |id| library.quest(id).is_some())?;
     Some(JobSpec {
-        job: Job::Quest {
+        job: StoryJob::Quest {
             id,
             giver,
             brief: form.brief.clone(),
@@ -162,7 +163,7 @@ pub(super) fn quest_tab(
             ui.add(egui::DragValue::new(&mut form.seed));
             ui.end_row();
             ui.label("Model");
-            super::model_picker(ui, view);
+            model_picker(ui, view);
             ui.end_row();
             ui.label("Writes");
             ui.label(job.as_ref().map_or_else(
@@ -188,7 +189,8 @@ fn id_of(spec: &JobSpec) -> String {
 }
 
 fn send(spec: JobSpec, actions: &mut Actions) -> JobId {
-    let job = JobId::new();
-    actions.story.write(GenerateStory { job, spec });
-    job
+    let request = Generate::new(Job::Story(spec));
+    let id = request.id;
+    actions.generate.write(request);
+    id
 }

@@ -6,7 +6,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bevy::prelude::*;
 use sprout_core::content::AssetKind;
-use sprout_core::content::provenance::sidecar_path;
 use sprout_core::fs::write_atomic;
 
 use super::{AcceptGenerated, GenerationUpdate, Generations, JobId, JobStatus, RejectGenerated};
@@ -37,6 +36,7 @@ impl StagedFiles {
 
     /// Writes `bytes` as the staged `rel` (atomically) and records it, with its sidecar when
     /// `sidecar` is given (the sidecar is recorded first).
+    #[cfg(test)]
     pub(crate) fn write(
         &mut self,
         rel: &Path,
@@ -44,8 +44,9 @@ impl StagedFiles {
         sidecar: Option<&[u8]>,
     ) -> sprout_core::Result<()> {
         if let Some(s) = sidecar {
-            write_atomic(&self.dir.join(sidecar_path(rel)), s)?;
-            self.files.push(sidecar_path(rel));
+            let sidecar = sprout_core::content::provenance::sidecar_path(rel);
+            write_atomic(&self.dir.join(&sidecar), s)?;
+            self.files.push(sidecar);
         }
         write_atomic(&self.dir.join(rel), bytes)?;
         self.files.push(rel.to_owned());
@@ -154,12 +155,12 @@ pub(super) fn decide(
             Err(e) => {
                 if waiting
                     .iter()
-                    .any(|j| !jobs.jobs.get(j).is_some_and(|j| j.waiting_for_lock))
+                    .any(|j| !jobs.records.get(j).is_some_and(|j| j.waiting_for_lock))
                 {
                     warn!("accept waits: {e}");
                 }
                 for j in waiting.iter() {
-                    if let Some(j) = jobs.jobs.get_mut(j) {
+                    if let Some(j) = jobs.records.get_mut(j) {
                         j.waiting_for_lock = true;
                     }
                 }
@@ -174,7 +175,7 @@ pub(super) fn decide(
     }
     for RejectGenerated(job) in rejects.read() {
         waiting.retain(|j| j != job);
-        let Some(j) = jobs.jobs.get(job) else {
+        let Some(j) = jobs.records.get(job) else {
             continue;
         };
         if let Some(staged) = &j.staged {
@@ -195,7 +196,7 @@ fn accept(
 ) {
     let job = &job;
     {
-        let Some(j) = jobs.jobs.get_mut(job) else {
+        let Some(j) = jobs.records.get_mut(job) else {
             return;
         };
         j.waiting_for_lock = false;

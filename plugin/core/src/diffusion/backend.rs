@@ -220,10 +220,35 @@ pub enum ImageEvent<'a> {
     },
 }
 
+/// What a backend draws best with: the art recipes use it where a job leaves a value open.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Native {
+    /// Square size in pixels.
+    pub size: u32,
+    /// Denoising steps.
+    pub steps: usize,
+    /// Classifier-free guidance scale.
+    pub guidance: f64,
+}
+
 /// An image engine: txt2img, and img2img when [`ImageRequest::init`] is set.
 pub trait ImageBackend: Send {
     /// What runs, for logs and provenance: engine, model and device (`"sd-turbo (candle, cpu)"`).
     fn describe(&self) -> String;
+
+    /// The size, steps and guidance it draws best with (default: 512×512, 20 steps, 7.5).
+    fn native(&self) -> Native {
+        Native {
+            size: 512,
+            steps: 20,
+            guidance: 7.5,
+        }
+    }
+
+    /// The model it runs, for provenance (id and weights hash), where it knows one.
+    fn model_ref(&self) -> Option<crate::content::ModelRef> {
+        None
+    }
 
     /// Generates one image of `req.width` × `req.height`, reporting each step to `on_event`.
     /// Returns [`Error::Cancelled`] if `req.cancel` is set before it finishes.

@@ -15,5 +15,6 @@ pub mod sd;
 pub mod sprite;
 
 pub use backend::{
-    CancelToken, Error, ImageBackend, ImageEvent, ImageRequest, InitImage, Result, RgbaImage,
+    CancelToken, Error, ImageBackend, ImageEvent, ImageRequest, InitImage, Native, Result,
+    RgbaImage,
 };

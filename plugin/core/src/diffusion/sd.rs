@@ -42,7 +42,9 @@ use candle_transformers::models::stable_diffusion::unet_2d::{
 use candle_transformers::models::stable_diffusion::vae::{AutoEncoderKL, AutoEncoderKLConfig};
 use image::{Rgba, RgbaImage, imageops};
 
-use super::backend::{Error, ImageBackend, ImageEvent, ImageRequest, Result};
+use crate::rng::{NonZeroUniform, Rng};
+
+use super::backend::{Error, ImageBackend, ImageEvent, ImageRequest, Native, Result};
 
 /// The Stable Diffusion versions Sprout knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -797,32 +799,15 @@ fn pin_posterior_logvar(
     Ok(())
 }
 
-/// Standard normal noise from a seeded `SplitMix64` generator (Box–Muller), the same on every
-/// machine for the same seed.
+/// Standard normal noise from Sprout's seeded [`Rng`] (Box–Muller, first uniform in `(0, 1)`),
+/// the same on every machine for the same seed.
 pub fn seeded_normal(
     seed: u64,
     shape: (usize, usize, usize, usize),
     device: &Device,
 ) -> candle_core::Result<Tensor> {
     let n = shape.0 * shape.1 * shape.2 * shape.3;
-    let mut state = seed ^ 0x5eed_5eed_5eed_5eed;
-    let mut next = move || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
-    let mut data = Vec::with_capacity(n + 1);
-    while data.len() < n {
-        let u1 = ((next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
-        let u2 = (next() >> 11) as f64 / (1u64 << 53) as f64;
-        let r = (-2.0 * u1.ln()).sqrt();
-        let a = core::f64::consts::TAU * u2;
-        data.push((r * a.cos()) as f32);
-        data.push((r * a.sin()) as f32);
-    }
-    data.truncate(n);
+    let data = Rng::new(seed ^ 0x5eed_5eed_5eed_5eed).normals(n, NonZeroUniform::Open);
     Tensor::from_vec(data, shape, device)
 }
 
@@ -844,6 +829,15 @@ impl SdBackend {
 }
 
 impl ImageBackend for SdBackend {
+    fn native(&self) -> Native {
+        let (size, steps, guidance) = self.model.config().defaults;
+        Native {
+            size,
+            steps,
+            guidance,
+        }
+    }
+
     fn describe(&self) -> String {
         let device = if self.model.device.is_cpu() {
             "cpu"

@@ -7,6 +7,7 @@ use std::path::Path;
 use image::RgbaImage;
 
 use crate::content::Provenance;
+use crate::content::provenance::ModelRef;
 use crate::content::provenance::{now_rfc3339, sha256_hex, write_with_sidecar};
 use crate::format::to_ron;
 
@@ -59,6 +60,8 @@ pub struct Generated {
     pub generator: String,
     /// The seed.
     pub seed: u64,
+    /// The model that drew it, where one did (id and weights hash).
+    pub model: Option<ModelRef>,
     /// Every parameter that shaped the output (prompt, backend, size, palette...).
     pub parameters: BTreeMap<String, String>,
     /// Input files that shaped it (an init image, a source sprite), hashed into the provenance.
@@ -66,7 +69,8 @@ pub struct Generated {
 }
 
 impl Generated {
-    fn provenance(&self, output: &[u8]) -> Provenance {
+    /// The provenance of `output` made this way (created now).
+    pub fn provenance(&self, output: &[u8]) -> Provenance {
         let mut inputs = Vec::new();
         for (k, v) in &self.parameters {
             inputs.extend_from_slice(format!("{k}={v}\n").as_bytes());
@@ -78,7 +82,7 @@ impl Generated {
         Provenance {
             generator: self.generator.clone(),
             generator_version: env!("CARGO_PKG_VERSION").into(),
-            model: None,
+            model: self.model.clone(),
             template: None,
             inputs_sha256: sha256_hex(&inputs),
             output_sha256: sha256_hex(output),
@@ -91,6 +95,11 @@ impl Generated {
     /// Writes `image` to `path` as a PNG whose `tEXt` chunks hold the generator, the seed and
     /// every parameter, then its provenance sidecar; both atomically.
     pub fn write_png(&self, path: &Path, image: &RgbaImage) -> crate::Result<()> {
+        self.write_bytes(path, &self.png(image)?)
+    }
+
+    /// `image` as a PNG whose `tEXt` chunks hold the generator, the seed and every parameter.
+    pub fn png(&self, image: &RgbaImage) -> crate::Result<Vec<u8>> {
         let mut text = vec![
             (
                 "Software".to_owned(),
@@ -99,8 +108,7 @@ impl Generated {
             ("seed".to_owned(), self.seed.to_string()),
         ];
         text.extend(self.parameters.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let png = encode_png_with_text(image, &text)?;
-        self.write_bytes(path, &png)
+        encode_png_with_text(image, &text)
     }
 
     /// Writes `bytes` (a `.glb`, a layout...) to `path` and its provenance sidecar, atomically.
@@ -124,6 +132,7 @@ mod tests {
         let generated = Generated {
             generator: "sprout gen sprite".into(),
             seed: 7,
+            model: None,
             parameters: BTreeMap::from([("prompt".to_owned(), "a turnip — ripe".to_owned())]),
             input_bytes: vec![],
         };

@@ -1,28 +1,23 @@
-//! `sprout gen sprite|portrait|texture|prop`: images from the image backends, finished for games
-//! (pixel art, palettes, transparent backgrounds, seamless tiles), and props as glTF.
-//!
-//! Every output is written atomically with a provenance sidecar (`<file>.prov.ron`); PNGs also
-//! carry their parameters in `tEXt` chunks (through [`crate::files`], shared with `sprout
-//! finish`). Sprites take the look options of [`crate::finish::SpriteLook`] (`--outline`,
-//! `--shadow`). Backends are chosen by name in [`backend`]: add an arm there for a new engine.
+//! `sprout gen sprite|portrait|icon|crop|texture|prop`: the arguments of the art recipes. Each
+//! command fills a [`sprout_core::art::ArtJob`] and calls [`art::make`], the one implementation
+//! the game's editor calls too; the result is written with its provenance sidecars (PNGs also
+//! carry their parameters in `tEXt` chunks). Backends are chosen by name in [`backend`]: add an
+//! arm there for a new engine.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
+use sprout_core::art::{self, ArtJob, Context, Recipe};
+use sprout_core::cancel::CancelToken;
+use sprout_core::content::{ContentSet, Id};
 use sprout_core::diffusion::http::{self, HttpImageBackend, HttpImageConfig, Protocol};
 use sprout_core::diffusion::sd::{self, SdBackend, SdConfig, SdModel, SdVersion};
-use sprout_core::diffusion::sprite::{self, SpriteBackend, SpriteModel};
-use sprout_core::diffusion::{ImageBackend, ImageEvent, ImageRequest, RgbaImage};
-use sprout_core::finish::{
-    self, BackgroundRemoval, Generated, Palette, PaletteChoice, PixelArt, make_seamless,
-    remove_background, seam_error,
-};
-use sprout_core::mesh::{self, Material};
+use sprout_core::diffusion::sprite::{SpriteBackend, SpriteModel};
+use sprout_core::diffusion::{ImageBackend, ImageEvent};
+use sprout_core::finish::Palette;
 
-use crate::files::{read_image, stem, write_bytes, write_png};
 use crate::finish::SpriteLook;
 
 /// Image and prop generation commands.
@@ -38,6 +33,38 @@ pub enum ImageGen {
     },
     /// A character portrait from a prompt: generated and reduced to pixel art (background kept).
     Portrait(Prompted),
+    /// An item's inventory icon, written where the item's `icon` points in the asset folder
+    /// (with `sprout gen` run in the asset folder, the same bytes as the editor's Generate).
+    Icon {
+        /// The item.
+        #[arg(long)]
+        item: Id,
+        /// What to draw (default: the item's id as words).
+        prompt: Option<String>,
+        #[command(flatten)]
+        opts: GenArgs,
+        #[command(flatten)]
+        look: SpriteLook,
+        /// The asset folder (palettes are read from its `palettes/`).
+        #[arg(long, default_value = "assets")]
+        assets: PathBuf,
+    },
+    /// A crop's ripe sprite and its growth stages derived from it, written where the crop's
+    /// `stages` and `ripe_sprite` point in the asset folder.
+    Crop {
+        /// The crop.
+        #[arg(long)]
+        crop: Id,
+        /// What to draw (default: the crop's id as words).
+        prompt: Option<String>,
+        #[command(flatten)]
+        opts: GenArgs,
+        #[command(flatten)]
+        look: SpriteLook,
+        /// The asset folder (palettes are read from its `palettes/`).
+        #[arg(long, default_value = "assets")]
+        assets: PathBuf,
+    },
     /// A texture tile, from a prompt or an existing image; `--seamless` makes it tile.
     Texture {
         /// What to draw (or use --from).
@@ -91,7 +118,7 @@ pub struct Prompted {
 }
 
 /// Options shared by the generating commands.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct GenArgs {
     /// Random seed: the same seed gives the same image with the local backends.
     #[arg(long, default_value_t = 0)]
@@ -105,8 +132,8 @@ pub struct GenArgs {
     /// Palette in assets/palettes (e.g. farm32) or `adaptive-N` for N colours picked from the image.
     #[arg(long)]
     palette: Option<String>,
-    /// Output size in pixels (square); sprites default to 32, portraits to 64, textures keep the
-    /// generated size.
+    /// Output size in pixels (square); by default the size the backend draws, at most 32 for
+    /// sprites, icons and crops and 64 for portraits; textures keep the drawn size.
     #[arg(long)]
     size: Option<u32>,
     /// Denoising steps (the backend's default when absent).
@@ -122,13 +149,14 @@ pub struct GenArgs {
     /// the built-in txt2img graph.
     #[arg(long)]
     workflow: Option<PathBuf>,
-    /// The project root (palettes are read from ROOT/assets/palettes).
+    /// The project root (palettes are read from ROOT/assets/palettes; `icon` and `crop` read
+    /// them from their --assets folder).
     #[arg(long, default_value = ".")]
     root: PathBuf,
 }
 
-/// The backend a sprite uses when `--backend` is absent: the embedded sprite model (weights compiled
-/// in, 16×16, about a second on a CPU, no download).
+/// The backend sprites, icons and crops use when `--backend` is absent: the embedded sprite model
+/// (weights compiled in, about a second on a CPU, no download).
 pub const DEFAULT_SPRITE_BACKEND: &str = "sprite";
 /// The backend portraits and textures use when `--backend` is absent (`sd` is SD-Turbo).
 pub const DEFAULT_BACKEND: &str = "sd";
@@ -252,13 +280,52 @@ pub fn backend(
     }
 }
 
-/// Runs one image command.
+/// Runs one image command: the arguments become an [`ArtJob`], made by [`art::make`] (the same
+/// function the game's editor calls) and written with [`Made::write`].
 pub fn run(command: ImageGen) -> anyhow::Result<ExitCode> {
     match command {
         ImageGen::Sprite { prompted: p, look } => {
-            prompted("sprite", &p, DEFAULT_SPRITE_BACKEND, 32, Some(&look))
+            let recipe = Recipe::Sprite { out: p.out.clone() };
+            let job = ArtJob {
+                look: look.look(),
+                ..job(recipe, &p.prompt, &p.opts)
+            };
+            made(&job, &p.opts, Path::new("."), None)
         }
-        ImageGen::Portrait(p) => prompted("portrait", &p, DEFAULT_BACKEND, 64, None),
+        ImageGen::Portrait(p) => {
+            let job = job(Recipe::Portrait { out: p.out.clone() }, &p.prompt, &p.opts);
+            made(&job, &p.opts, Path::new("."), None)
+        }
+        ImageGen::Icon {
+            item,
+            prompt,
+            opts,
+            look,
+            assets,
+        } => {
+            let recipe = Recipe::ItemIcon { item: item.clone() };
+            let prompt = prompt.unwrap_or_else(|| item.as_str().replace('_', " "));
+            let job = ArtJob {
+                look: look.look(),
+                ..job(recipe, &prompt, &opts)
+            };
+            made(&job, &opts, &assets, Some(&assets))
+        }
+        ImageGen::Crop {
+            crop,
+            prompt,
+            opts,
+            look,
+            assets,
+        } => {
+            let recipe = Recipe::CropStages { crop: crop.clone() };
+            let prompt = prompt.unwrap_or_else(|| crop.as_str().replace('_', " "));
+            let job = ArtJob {
+                look: look.look(),
+                ..job(recipe, &prompt, &opts)
+            };
+            made(&job, &opts, &assets, Some(&assets))
+        }
         ImageGen::Texture {
             prompt,
             from,
@@ -266,253 +333,109 @@ pub fn run(command: ImageGen) -> anyhow::Result<ExitCode> {
             ground,
             opts,
             out,
-        } => texture(
-            prompt,
-            from.as_deref(),
-            seamless,
-            ground.as_deref(),
-            &opts,
-            &out,
-        ),
+        } => {
+            let recipe = Recipe::Texture {
+                out,
+                from,
+                seamless,
+                ground,
+            };
+            let job = job(recipe, prompt.as_deref().unwrap_or_default(), &opts);
+            made(&job, &opts, Path::new("."), None)
+        }
         ImageGen::Prop {
             from,
             depth,
             pixel_size,
             relief,
             out,
-        } => prop(&from, depth, pixel_size, relief, &out),
-    }
-}
-
-fn prompted(
-    kind: &str,
-    p: &Prompted,
-    default_backend: &str,
-    default_size: u32,
-    look: Option<&SpriteLook>,
-) -> anyhow::Result<ExitCode> {
-    let g = &p.opts;
-    let (raw, mut params) = generate(&p.prompt, g, default_backend, 512)?;
-    let size = g.size.unwrap_or(default_size);
-    let mut img = raw;
-    // Backends that draw alpha themselves (the sprite model) keep it.
-    if kind == "sprite" && img.pixels().all(|p| p[3] == 255) {
-        img = remove_background(&img, &BackgroundRemoval::default());
-        params.insert("background".into(), "removed (border flood)".into());
-    }
-    let palette = palette(g, 16)?;
-    params.insert("palette".into(), palette_name(&palette));
-    params.insert("size".into(), format!("{size}x{size}"));
-    let mut img = finish::pixelate(
-        &img,
-        &PixelArt {
-            palette,
-            ..PixelArt::new(size, size)
-        },
-    )?;
-    if let Some(look) = look {
-        img = look.apply(img, &mut params);
-    }
-    let generated = Generated {
-        generator: format!("sprout gen {kind}"),
-        seed: g.seed,
-        parameters: params,
-        input_bytes: vec![],
-    };
-    write_png(&generated, &p.out, &img)?;
-    eprintln!("wrote {} ({size}x{size})", p.out.display());
-    Ok(ExitCode::SUCCESS)
-}
-
-fn texture(
-    prompt: Option<String>,
-    from: Option<&Path>,
-    seamless: bool,
-    ground: Option<&Path>,
-    g: &GenArgs,
-    out: &Path,
-) -> anyhow::Result<ExitCode> {
-    let mut inputs = Vec::new();
-    let (mut img, mut params) = match (prompt, from) {
-        (_, Some(path)) => {
-            let (img, bytes) = read_image(path)?;
-            inputs.push(bytes);
-            (
-                img,
-                BTreeMap::from([("from".to_owned(), path.display().to_string())]),
+        } => {
+            let recipe = Recipe::Prop {
+                out,
+                from,
+                depth,
+                pixel_size,
+                relief,
+            };
+            made(
+                &ArtJob::new(recipe, ""),
+                &GenArgs::default(),
+                Path::new("."),
+                None,
             )
         }
-        (Some(prompt), None) => generate(&prompt, g, DEFAULT_BACKEND, 512)?,
-        (None, None) => bail!("give a prompt or --from IMAGE"),
-    };
-    if let Some(size) = g.size {
-        img = image::imageops::resize(&img, size, size, image::imageops::FilterType::Lanczos3);
-        params.insert("size".into(), format!("{size}x{size}"));
     }
-    if seamless {
-        let before = seam_error(&img);
-        img = make_seamless(&img);
-        let after = seam_error(&img);
-        params.insert(
-            "seamless".into(),
-            format!(
-                "seam/interior {:.2} -> {:.2}",
-                before.ratio(),
-                after.ratio()
-            ),
-        );
-        eprintln!(
-            "seam error (seam/interior step): {:.2} -> {:.2}",
-            before.ratio(),
-            after.ratio()
-        );
-    }
-    if g.palette.is_some() {
-        let palette = palette(g, 16)?;
-        params.insert("palette".into(), palette_name(&palette));
-        let p = match palette {
-            PaletteChoice::Fixed(p) => p,
-            PaletteChoice::Adaptive(n) => Palette::median_cut(&img, n),
-        };
-        img = finish::pixel::quantize(&img, &p, 0.0, 0);
-    }
-    let generated = Generated {
-        generator: "sprout gen texture".into(),
+}
+
+/// The job the shared options describe.
+fn job(recipe: Recipe, prompt: &str, g: &GenArgs) -> ArtJob {
+    ArtJob {
+        negative: g.negative.clone(),
         seed: g.seed,
-        parameters: params,
-        input_bytes: inputs,
-    };
-    write_png(&generated, out, &img)?;
-    eprintln!("wrote {} ({}x{})", out.display(), img.width(), img.height());
-    if let Some(ground) = ground {
-        let (m, material) = mesh::ground_tile(&img, 4.0, 4.0, 4)?;
-        let name = stem(ground);
-        let glb = mesh::write_glb(&m, &material, &name, "sprout gen texture")?;
-        write_bytes(&generated, ground, &glb)?;
-        eprintln!(
-            "wrote {} (4 m ground tile, texture repeated 4x)",
-            ground.display()
-        );
+        steps: g.steps,
+        size: g.size,
+        palette: g.palette.clone(),
+        ..ArtJob::new(recipe, prompt)
     }
-    Ok(ExitCode::SUCCESS)
 }
 
-fn prop(
-    from: &Path,
-    depth: usize,
-    pixel_size: f32,
-    relief: bool,
-    out: &Path,
-) -> anyhow::Result<ExitCode> {
-    let (sprite, bytes) = read_image(from)?;
-    let name = stem(out);
-    let (m, material, kind) = if relief {
-        let width = sprite.width() as f32 * pixel_size;
-        let (m, material) = mesh::relief(&sprite, width, width / 8.0, 128)?;
-        (m, material, "relief")
+/// Makes `job` against `root` and writes it there; `assets`, when the job writes into an asset
+/// folder, is locked while it does and its content is what the job looks items and crops up in.
+fn made(job: &ArtJob, g: &GenArgs, root: &Path, assets: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let _lock = assets
+        .map(|a| crate::story::lock_project(a, &format!("sprout gen {}", job.recipe.name())))
+        .transpose()?;
+    let content = match assets {
+        Some(a) => crate::story::load_content(a)?,
+        None => ContentSet::default(),
+    };
+    let palettes = match assets {
+        Some(a) => a.join("palettes"),
+        None => Palette::dir(&g.root),
+    };
+    let mut backend = if job.recipe.needs_backend() {
+        let name = g.backend.as_deref().unwrap_or(match job.recipe {
+            Recipe::Portrait { .. } | Recipe::Texture { .. } => DEFAULT_BACKEND,
+            _ => DEFAULT_SPRITE_BACKEND,
+        });
+        let b = backend(name, g.model.as_deref(), Some(g))?;
+        eprintln!("generating with {}", b.describe());
+        Some(b)
     } else {
-        (
-            mesh::extrude_sprite(&sprite, depth, pixel_size)?,
-            Material::matte(name.clone()),
-            "voxel",
-        )
+        None
     };
-    let glb = mesh::write_glb(&m, &material, &name, "sprout gen prop")?;
-    let generated = Generated {
-        generator: "sprout gen prop".into(),
-        seed: 0,
-        parameters: BTreeMap::from([
-            ("from".to_owned(), from.display().to_string()),
-            ("kind".to_owned(), kind.to_owned()),
-            ("depth".to_owned(), depth.to_string()),
-            ("pixel_size".to_owned(), pixel_size.to_string()),
-        ]),
-        input_bytes: vec![bytes],
+    let cx = Context {
+        root,
+        palettes: &palettes,
+        content: &content,
+        cancel: CancelToken::new(),
+        previews: 0,
     };
-    write_bytes(&generated, out, &glb)?;
-    eprintln!(
-        "wrote {} ({kind}, {} triangles, {} bytes)",
-        out.display(),
-        m.triangles(),
-        glb.len()
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Runs the backend and returns the raw image with the parameters that made it.
-fn generate(
-    prompt: &str,
-    g: &GenArgs,
-    default_backend: &str,
-    gen_size: u32,
-) -> anyhow::Result<(RgbaImage, BTreeMap<String, String>)> {
-    let name = g.backend.as_deref().unwrap_or(default_backend);
-    let mut backend = backend(name, g.model.as_deref(), Some(g))?;
-    let mut req = ImageRequest::new(prompt)
-        .with_seed(g.seed)
-        .with_size(gen_size, gen_size)
-        .with_negative_prompt(g.negative.clone());
-    if name == "sprite" {
-        // The sprite model draws at its native size; the finishing scales to --size.
-        req = req
-            .with_size(sprite::NATIVE_SIZE, sprite::NATIVE_SIZE)
-            .with_steps(sprite::DEFAULT_STEPS)
-            .with_guidance(sprite::DEFAULT_GUIDANCE);
-    }
-    if let Some(version) = sd_version(name) {
-        // Each version has its own native size, steps and guidance.
-        let (size, steps, guidance) = SdConfig::for_version(version).defaults;
-        req = req
-            .with_size(size, size)
-            .with_steps(steps)
-            .with_guidance(guidance);
-    }
-    if let Some(steps) = g.steps {
-        req = req.with_steps(steps);
-    }
-    let described = backend.describe();
-    eprintln!("generating with {described}");
-    let img = backend.generate(&req, &mut |e| {
+    let made = art::make(job, &cx, backend.as_deref_mut(), &mut |e| {
         if let ImageEvent::Step { step, total, .. } = e {
             eprint!("\rstep {step}/{total}");
         }
-    })?;
-    eprintln!();
-    let params = BTreeMap::from([
-        ("prompt".to_owned(), prompt.to_owned()),
-        ("negative_prompt".to_owned(), req.negative_prompt.clone()),
-        ("backend".to_owned(), described),
-        ("steps".to_owned(), req.steps.to_string()),
-        ("guidance".to_owned(), req.guidance.to_string()),
-        (
-            "generated_size".to_owned(),
-            format!("{}x{}", req.width, req.height),
-        ),
-    ]);
-    Ok((img, params))
-}
-
-fn palette(g: &GenArgs, default_colors: usize) -> anyhow::Result<PaletteChoice> {
-    Ok(match g.palette.as_deref() {
-        None => PaletteChoice::Adaptive(default_colors),
-        Some(name) => match name.strip_prefix("adaptive-").map(str::parse::<usize>) {
-            Some(Ok(n)) if n > 0 => PaletteChoice::Adaptive(n),
-            Some(_) => bail!("`{name}`: adaptive palettes are written adaptive-N with N > 0"),
-            None => PaletteChoice::Fixed(Palette::named(&Palette::dir(&g.root), name)?),
-        },
     })
-}
-
-fn palette_name(p: &PaletteChoice) -> String {
-    match p {
-        PaletteChoice::Adaptive(n) => format!("adaptive-{n}"),
-        PaletteChoice::Fixed(p) => p.name.clone(),
+    .with_context(|| job.describe())?;
+    if job.recipe.needs_backend() {
+        eprintln!();
     }
+    made.write(root)
+        .with_context(|| format!("writing {}", job.describe()))?;
+    for file in &made.files {
+        eprintln!("wrote {}", root.join(&file.path).display());
+    }
+    if !made.note.is_empty() {
+        eprintln!("{}", made.note);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use image::RgbaImage;
+    use sprout_core::finish;
     use std::io::{BufRead, BufReader, Read, Write};
     use std::net::TcpListener;
 

@@ -25,8 +25,10 @@ use candle_nn::VarBuilder;
 use image::RgbaImage;
 use sha2::{Digest, Sha256};
 
-use super::backend::{Error, ImageBackend, ImageEvent, ImageRequest, Result};
+use super::backend::{Error, ImageBackend, ImageEvent, ImageRequest, Native, Result};
+use crate::content::ModelRef;
 use crate::finish::{self, PixelArt};
+use crate::rng::{NonZeroUniform, Rng};
 pub use model::{SpriteConfig, SpriteUNet};
 
 /// The shipped weights, compiled in.
@@ -40,6 +42,8 @@ pub const EMBEDDED_CONFIG: &str = include_str!("../../../../../models/sprite/con
 
 /// The side of the square the shipped model draws.
 pub const NATIVE_SIZE: u32 = 16;
+/// The embedded model's id in provenance.
+pub const MODEL_ID: &str = "sprout-sprite";
 /// Default sampler steps for sprites.
 pub const DEFAULT_STEPS: usize = 20;
 /// Default classifier-free guidance scale for sprites.
@@ -54,29 +58,10 @@ pub fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Standard normal noise from a seed: `SplitMix64` + Box–Muller, independent of any tensor library,
-/// so a seed draws the same sprite on every machine and version.
+/// Standard normal noise from a seed: Sprout's [`Rng`] + Box–Muller (first uniform in `(0, 1]`),
+/// independent of any tensor library, so a seed draws the same sprite on every machine and version.
 pub fn seeded_noise(seed: u64, len: usize) -> Vec<f32> {
-    let mut state = seed;
-    let mut next = move || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
-    let mut out = Vec::with_capacity(len + 1);
-    while out.len() < len {
-        // Uniforms in (0, 1]: 53 random bits.
-        let u1 = ((next() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
-        let u2 = (next() >> 11) as f64 / (1u64 << 53) as f64;
-        let r = (-2.0 * u1.ln()).sqrt();
-        let a = core::f64::consts::TAU * u2;
-        out.push((r * a.cos()) as f32);
-        out.push((r * a.sin()) as f32);
-    }
-    out.truncate(len);
-    out
+    Rng::new(seed).normals(len, NonZeroUniform::UpToOne)
 }
 
 /// Sampler settings: Euler steps over the rectified-flow ODE from `t_start` (1 = pure noise; less
@@ -375,6 +360,21 @@ impl SpriteBackend {
 impl ImageBackend for SpriteBackend {
     fn describe(&self) -> String {
         format!("sprout-sprite {} (cpu)", &self.model.sha256[..12])
+    }
+
+    fn native(&self) -> Native {
+        Native {
+            size: self.model.config().size as u32,
+            steps: DEFAULT_STEPS,
+            guidance: DEFAULT_GUIDANCE,
+        }
+    }
+
+    fn model_ref(&self) -> Option<ModelRef> {
+        Some(ModelRef {
+            id: MODEL_ID.to_owned(),
+            sha256: self.model.sha256.clone(),
+        })
     }
 
     fn generate(

@@ -1,0 +1,123 @@
+//! The panel's state: whether it is open, the selected tab, each tab's form and the job each
+//! tab shows.
+
+use bevy::prelude::*;
+
+use super::dialogue::SituationChoice;
+use super::{image, story};
+use crate::generate::{Job, JobId};
+
+/// The panel's state: which tab, and each tab's form.
+#[derive(Resource, Debug, Clone)]
+pub struct EditorState {
+    /// Whether the panel is shown.
+    pub open: bool,
+    /// The selected tab.
+    pub tab: Tab,
+    /// The villager to write for.
+    pub npc: Option<String>,
+    /// The situation to write.
+    pub situation: SituationChoice,
+    /// What it is about.
+    pub brief: String,
+    /// Sampling seed.
+    pub seed: u64,
+    /// Lines to write.
+    pub nodes: usize,
+    /// The dialogue job shown in the preview.
+    pub current: Option<JobId>,
+    /// The NPC tab.
+    pub npc_form: story::NpcForm,
+    /// The Quest tab.
+    pub quest_form: story::QuestForm,
+    /// The Sprite tab.
+    pub sprite_form: image::SpriteForm,
+    /// The Texture tab.
+    pub texture_form: image::TextureForm,
+    /// The Prop tab.
+    pub prop_form: image::PropForm,
+}
+
+impl Default for EditorState {
+    fn default() -> Self {
+        Self {
+            open: false,
+            tab: Tab::Dialogue,
+            npc: None,
+            situation: SituationChoice::Daily,
+            brief: String::new(),
+            seed: 1,
+            nodes: 3,
+            current: None,
+            npc_form: default(),
+            quest_form: default(),
+            sprite_form: default(),
+            texture_form: default(),
+            prop_form: default(),
+        }
+    }
+}
+
+/// The panel's tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    /// Write a conversation.
+    Dialogue,
+    /// Make a villager.
+    Npc,
+    /// Make a quest.
+    Quest,
+    /// Draw an item icon or a crop's growth stages.
+    Sprite,
+    /// Draw a ground texture.
+    Texture,
+    /// Make a 3D prop from a sprite.
+    Prop,
+    /// Problems with the content.
+    Content,
+    /// Past jobs and their provenance.
+    History,
+}
+
+impl EditorState {
+    /// Shows job `id` (a `job`) on the tab that makes its kind, as that tab's current job.
+    pub fn show(&mut self, id: JobId, job: &Job) {
+        use sprout_core::art::Recipe;
+        use sprout_core::story::Job as Story;
+        let current = match job {
+            Job::Story(spec) => match &spec.job {
+                Story::Dialogue { .. } => {
+                    self.tab = Tab::Dialogue;
+                    &mut self.current
+                }
+                Story::Npc { .. } => {
+                    self.tab = Tab::Npc;
+                    &mut self.npc_form.current
+                }
+                Story::Quest { .. } => {
+                    self.tab = Tab::Quest;
+                    &mut self.quest_form.current
+                }
+                _ => {
+                    self.tab = Tab::History;
+                    return;
+                }
+            },
+            Job::Art(art) => match &art.recipe {
+                Recipe::Texture { .. } => {
+                    self.tab = Tab::Texture;
+                    &mut self.texture_form.current
+                }
+                Recipe::Prop { .. } => {
+                    self.tab = Tab::Prop;
+                    &mut self.prop_form.current
+                }
+                _ => {
+                    self.tab = Tab::Sprite;
+                    &mut self.sprite_form.current
+                }
+            },
+        };
+        *current = Some(id);
+    }
+}
