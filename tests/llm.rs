@@ -7,9 +7,10 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-use sprout_core::content::{ContentSet, Id, Situation};
+use sprout_core::content::provenance::ModelRef;
+use sprout_core::content::{ContentSet, DialogueTree, Id, Situation};
 use sprout_core::llm::gguf::GgufFile;
-use sprout_core::llm::structured::{self, DialogueRequest};
+use sprout_core::story::{Generator, Job, JobSpec, Options, Project, Status, Templates};
 use sprout_core::llm::{
     CancelToken, ChatMessage, Engine, Error, FinishReason, GenerationRequest, LoadOptions,
     LocalModel, ModelManager, PullProgress, SamplingParams, TextBackend,
@@ -169,31 +170,66 @@ fn transposed_left_operand_matmul_is_right_after_contiguous() {
     }
 }
 
+/// A two-line daily chat for Pim about the radish harvest, seed 7, through the story pipeline
+/// (the one way dialogue is made) on `backend`, into a fresh copy of the starter assets with
+/// `repairs` repair rounds; returns the tree as written, and the model's calls.
+pub(crate) fn pipeline_dialogue(
+    backend: &mut dyn TextBackend,
+    tree_id: &str,
+    repairs: u32,
+) -> DialogueTree {
+    let dir = tempfile::tempdir().unwrap();
+    let project = Project::new(dir.path().join("assets"));
+    sprout_core::fs::copy_tree(&assets(), &project.assets).unwrap();
+    let (mut set, problems) = ContentSet::load_dir(&project.assets);
+    assert!(problems.is_empty(), "{problems:?}");
+    let options = Options {
+        max_repairs: repairs,
+        ..Options::default()
+    };
+    let model = ModelRef {
+        id: "under-test".into(),
+        sha256: String::new(),
+    };
+    let generator = Generator {
+        project: &project,
+        templates: &Templates::builtin(),
+        model: &model,
+        options: &options,
+    };
+    let spec = JobSpec {
+        job: Job::Dialogue {
+            npc: Id::new("pim").unwrap(),
+            situation: Situation::Daily,
+            season: None,
+            nodes: 2,
+            brief: "the radish harvest".into(),
+            id: Some(Id::new(tree_id).unwrap()),
+        },
+        seed: 7,
+    };
+    let outcome = generator
+        .generate(backend, &mut set, &spec, &mut |_| {})
+        .unwrap();
+    assert_eq!(outcome.status, Status::Made, "{outcome:?}");
+    let path = project
+        .assets
+        .join(format!("dialogue/{tree_id}.dialogue.ron"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    eprintln!("{text}");
+    sprout_core::format::parse(&text).unwrap()
+}
+
 #[test]
 fn seeded_dialogue_tree_parses_and_validates_with_the_starter_content() {
-    let (set, problems) = ContentSet::load_dir(&assets());
-    assert!(problems.is_empty(), "{problems:?}");
     let m = model();
     let mut backend = m.backend();
-    let mut req = DialogueRequest::new(
-        Id::new("pim").unwrap(),
-        Id::new("pim_generated_chat").unwrap(),
-        Situation::Daily,
-    );
-    req.nodes = 2;
-    req.brief = "the radish harvest".into();
-    req.sampling = SamplingParams::default().with_seed(7);
-    req.max_tokens = 300;
-    req.max_line_chars = 100;
-    let (tree, generation) =
-        structured::generate_dialogue(&mut backend, &set, &req, &mut |_| {}).unwrap();
-    eprintln!("{}", generation.text);
+    let tree = pipeline_dialogue(&mut backend, "pim_generated_chat", 0);
     assert_eq!(tree.nodes.len(), 2);
     assert_eq!(tree.participants, vec![Id::new("pim").unwrap()]);
     assert!(tree.nodes.iter().all(|n| n.text.len() >= 8));
-    assert_eq!(generation.finish, FinishReason::Stop);
-    // Deterministic: the same request writes the same tree.
-    let (again, _) = structured::generate_dialogue(&mut backend, &set, &req, &mut |_| {}).unwrap();
+    // Deterministic: the same job writes the same tree (in a fresh project: no cache).
+    let again = pipeline_dialogue(&mut backend, "pim_generated_chat", 0);
     assert_eq!(tree, again);
 }
 
@@ -291,22 +327,9 @@ fn http_backend_writes_a_valid_dialogue_tree_through_a_llama_cpp_server() {
     };
     drop(m);
 
-    let (set, _) = ContentSet::load_dir(&assets());
     let mut backend = HttpBackend::new(HttpConfig::new(server.url(), "smollm2")).unwrap();
-    let mut req = DialogueRequest::new(
-        Id::new("pim").unwrap(),
-        Id::new("pim_served_chat").unwrap(),
-        Situation::Daily,
-    );
-    req.nodes = 2;
-    req.brief = "the radish harvest".into();
-    req.sampling = SamplingParams::default().with_seed(7);
-    req.max_tokens = 400;
-    req.max_line_chars = 100;
-    req.attempts = 5;
-    let (tree, generation) =
-        structured::generate_dialogue(&mut backend, &set, &req, &mut |_| {}).unwrap();
-    eprintln!("{}", generation.text);
+    // Servers constrain less tightly than the local engine: allow repair rounds.
+    let tree = pipeline_dialogue(&mut backend, "pim_served_chat", 4);
     assert_eq!(tree.nodes.len(), 2);
     assert_eq!(tree.participants, vec![Id::new("pim").unwrap()]);
 }

@@ -9,17 +9,14 @@
 use std::path::PathBuf;
 
 use serde_json::json;
-use sprout_core::content::{ContentSet, Id, Situation};
 use sprout_core::llm::constrain::ConstraintEngine;
 use sprout_core::llm::gguf::GgufFile;
-use sprout_core::llm::structured::{self, DialogueRequest};
 use sprout_core::llm::template::ChatTemplate;
 use sprout_core::llm::tokenizer::Tokenizer;
 use sprout_core::llm::{
-    ChatMessage, Constraint, FinishReason, LoadOptions, LocalModel, ModelManager, SamplingParams,
+    ChatMessage, Constraint, LoadOptions, LocalModel, ModelManager,
 };
 
-use crate::support::assets;
 
 const QWEN: &str = "qwen2.5-coder-0.5b-instruct-q4_k_m";
 
@@ -120,22 +117,7 @@ fn qwen_writes_a_constrained_dialogue_tree() {
     // Share the cores with the other model tests one at a time.
     let _turn = crate::llm::model();
     let m = LocalModel::load(&path, &LoadOptions::default()).unwrap();
-    let (set, problems) = ContentSet::load_dir(&assets());
-    assert!(problems.is_empty(), "{problems:?}");
     let mut backend = m.backend();
-    let mut req = DialogueRequest::new(
-        Id::new("pim").unwrap(),
-        Id::new("pim_qwen_chat").unwrap(),
-        Situation::Daily,
-    );
-    req.nodes = 2;
-    req.brief = "the radish harvest".into();
-    req.sampling = SamplingParams::default().with_seed(7);
-    req.max_tokens = 300;
-    req.max_line_chars = 100;
-    let (tree, generation) =
-        structured::generate_dialogue(&mut backend, &set, &req, &mut |_| {}).unwrap();
-    eprintln!("{}", generation.text);
+    let tree = crate::llm::pipeline_dialogue(&mut backend, "pim_qwen_chat", 0);
     assert_eq!(tree.nodes.len(), 2);
-    assert_eq!(generation.finish, FinishReason::Stop);
 }

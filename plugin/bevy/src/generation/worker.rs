@@ -16,7 +16,7 @@ use sprout_core::diffusion::sprite::SpriteBackend;
 use sprout_core::diffusion::{ImageBackend, ImageEvent};
 use sprout_core::format::parse;
 use sprout_core::llm::{CancelToken, Event, LoadOptions, LocalModel, ModelManager, PullProgress};
-use sprout_core::story::{self, JobSpec, Prepared, Project, Status, Templates};
+use sprout_core::story::{self, JobSpec, Project, Status, Templates};
 
 use super::error::{Error, Result};
 use super::staging::StagedFiles;
@@ -210,16 +210,17 @@ impl Ctx<'_> {
             cancel: self.cancel.clone(),
             ..story::Options::default()
         };
+        let generator = story::Generator {
+            project: &project,
+            templates: &templates,
+            model: model_ref,
+            options: &options,
+        };
         let mut backend = model.backend();
-        let candidate = Prepared::new(
-            &templates,
-            &project,
-            self.content,
-            spec,
-            model_ref,
-            &options,
-        )?
-        .run(&mut backend, &mut self.token_progress())?;
+        // As `sprout gen` does (`Generator::generate`), but staged for review, not committed.
+        let candidate = generator
+            .prepare(self.content, spec)?
+            .run(&mut backend, &mut self.token_progress())?;
         let mut files = StagedFiles::for_job(&self.settings.staging_dir, self.id);
         let staged = candidate.stage(self.content, &files.dir)?;
         match &staged.outcome.status {

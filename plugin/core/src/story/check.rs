@@ -7,13 +7,12 @@ use serde::Serialize;
 
 use crate::content::{Character, DialogueTree, Item, Quest, World};
 use crate::format::{parse, to_ron};
-use crate::llm::structured::complete_tree;
 use crate::validate::{DiagnosticKind, Severity, validate_set};
 
 use super::craft::{copied_names, dialogue_craft};
 use super::job::Job;
 use super::pipeline::Prepared;
-use super::schema::dialogue_request;
+use super::dialogue::{DialogueShape, complete_tree};
 
 impl Prepared {
     /// Parses the model's JSON as the job's content type, applies what the game decides, and
@@ -35,7 +34,7 @@ impl Prepared {
             Job::Quest { .. } => typed::<Quest>(text, |_| {}),
             Job::Item { .. } => typed::<Item>(text, |_| {}),
             job @ Job::Dialogue { .. } => {
-                let req = dialogue_request(job, self.spec.seed).map_err(|e| vec![e.to_string()])?;
+                let req = DialogueShape::of(job).map_err(|e| vec![e.to_string()])?;
                 typed::<DialogueTree>(text, |t| complete_tree(&req, t))
             }
         }

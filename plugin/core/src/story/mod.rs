@@ -20,6 +20,7 @@ mod check;
 mod commit;
 pub mod context;
 mod craft;
+pub mod dialogue;
 pub mod job;
 pub mod pipeline;
 mod project;

@@ -7,11 +7,11 @@ use serde_json::{Value, json};
 
 use crate::content::{AssetPath, Character, ContentSet, Item, Quest, World};
 use crate::llm::constrain::{KnownIds, pin_ids, schema_for};
-use crate::llm::structured::{DialogueRequest, dialogue_schema};
 use crate::validate::limits::{LABEL_MAX, NAME_MAX};
 
+use super::dialogue::{DialogueShape, dialogue_schema};
 use super::context::StoryContext;
-use super::job::{Job, max_tokens};
+use super::job::Job;
 use super::{Error, Result};
 
 /// A sentence: no quotes or backslashes (no escapes for a small model to get wrong), starts with a capital, no markup (small models drift into HTML and Markdown).
@@ -30,7 +30,7 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
     let ids = &ctx.ids;
     let mut s = match job {
         Job::Dialogue { .. } => {
-            return dialogue_schema(&dialogue_request(job, 0)?, &known).map_err(Error::from);
+            return dialogue_schema(&DialogueShape::of(job)?, &known);
         }
         Job::World { .. } => {
             let mut s = bounded(&schema_for::<World>());
@@ -149,31 +149,6 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
     };
     set_ptr(&mut s, "/properties/id", json!({"const": id.as_str()}))?;
     Ok(s)
-}
-
-/// The dialogue request a dialogue job stands for, with a seed.
-pub fn dialogue_request(job: &Job, seed: u64) -> Result<DialogueRequest> {
-    let Job::Dialogue {
-        npc,
-        situation,
-        season,
-        nodes,
-        brief,
-        ..
-    } = job
-    else {
-        return Err(Error::Request(format!(
-            "{} is not a dialogue job",
-            job.label()
-        )));
-    };
-    let mut req = DialogueRequest::new(npc.clone(), job.output_id()?, situation.clone());
-    req.nodes = *nodes;
-    req.brief.clone_from(brief);
-    req.when = season.map(crate::content::Condition::Season);
-    req.sampling.seed = seed;
-    req.max_tokens = max_tokens(job);
-    Ok(req)
 }
 
 fn text(min: usize, max: usize) -> Value {

@@ -1,0 +1,168 @@
+//! The shape of a generated dialogue tree: what the game fixes ([`DialogueShape`]: the tree and
+//! line ids, who talks, how many lines and how they link, which effects a line may carry, when it
+//! plays) and leaves the model the words. [`dialogue_schema`] turns it into the JSON schema the
+//! constrained decoder follows; [`complete_tree`] adds what the game decides after the model.
+
+use serde_json::{Value, json};
+
+use crate::content::{Condition, DialogueTree, Effect, Id, Next, Situation};
+use crate::llm::constrain::{KnownIds, pin_ids, schema_for};
+use crate::validate::limits::DIALOGUE_TEXT_MAX;
+
+use super::job::Job;
+use super::{Error, Result};
+
+/// What the game fixes of a dialogue tree before the model writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DialogueShape {
+    /// The NPC who talks (a character id of the content set).
+    pub npc: Id,
+    /// The tree's id (also the prefix of its line ids).
+    pub tree_id: Id,
+    /// When it plays.
+    pub situation: Situation,
+    /// How many lines (nodes), 1 to 8; they play one after the other.
+    pub nodes: usize,
+    /// Longest line, in characters (at most the validator's limit).
+    pub max_line_chars: usize,
+    /// When the tree may play (e.g. only in one season); set on the tree as written.
+    pub when: Option<Condition>,
+}
+
+impl DialogueShape {
+    /// The shape a dialogue job asks for.
+    pub fn of(job: &Job) -> Result<Self> {
+        let Job::Dialogue {
+            npc,
+            situation,
+            season,
+            nodes,
+            ..
+        } = job
+        else {
+            return Err(Error::Request(format!(
+                "{} is not a dialogue job",
+                job.label()
+            )));
+        };
+        Ok(Self {
+            npc: npc.clone(),
+            tree_id: job.output_id()?,
+            situation: situation.clone(),
+            nodes: *nodes,
+            max_line_chars: 120,
+            when: season.map(Condition::Season),
+        })
+    }
+}
+
+fn node_id(i: usize) -> String {
+    if i == 0 {
+        "start".into()
+    } else {
+        format!("line{}", i + 1)
+    }
+}
+
+/// The JSON schema of the tree to write: fixed ids and graph, free text, pinned speakers and
+/// effects (friendship with the NPC, the world's flags).
+pub fn dialogue_schema(req: &DialogueShape, known: &KnownIds) -> Result<Value> {
+    if !(1..=8).contains(&req.nodes) {
+        return Err(Error::Request(format!(
+            "{} nodes: ask for 1 to 8",
+            req.nodes
+        )));
+    }
+    let npc = req.npc.as_str();
+    if !known.characters.contains(npc) {
+        return Err(Error::Request(format!(
+            "no character `{npc}` in the content"
+        )));
+    }
+    let situation =
+        serde_json::to_value(&req.situation).map_err(|e| Error::Request(e.to_string()))?;
+    let max_chars = req.max_line_chars.clamp(10, DIALOGUE_TEXT_MAX);
+    // Effect schemas come from the Rust type; only the kinds a chat may have are offered.
+    let effect_defs = pin_ids(&schema_for::<Effect>(), known);
+    let effect_kinds: Vec<Value> = effect_defs
+        .get("oneOf")
+        .or_else(|| effect_defs.get("anyOf"))
+        .and_then(Value::as_array)
+        .map(|alts| {
+            alts.iter()
+                .filter(|a| {
+                    let p = a.get("properties");
+                    // Story flags and items change the game's state: a chat only moves friendship.
+                    p.is_some_and(|p| p.get("Friendship").is_some())
+                })
+                .cloned()
+                .map(|mut a| {
+                    // Friendship only with the NPC who talks, by a small amount.
+                    if let Some(f) = a.pointer_mut("/properties/Friendship/properties") {
+                        f["npc"] = json!({"type": "string", "enum": [npc]});
+                        f["points"] = json!({"type": "integer", "minimum": 5, "maximum": 30});
+                    }
+                    a
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut speakers = vec![npc.to_owned()];
+    speakers.push(crate::content::dialogue::NARRATOR.into());
+    let nodes: Vec<Value> = (0..req.nodes)
+        .map(|i| {
+            let next = if i + 1 < req.nodes {
+                json!({"type": "object", "properties": {"Goto": {"const": node_id(i + 1)}}, "required": ["Goto"], "additionalProperties": false})
+            } else {
+                json!({"const": "End"})
+            };
+            let speaker = if i == 0 { json!({"const": npc}) } else { json!({"type": "string", "enum": speakers}) };
+            json!({
+                "type": "object",
+                "properties": {
+                    "id": {"const": node_id(i)},
+                    "line": {"const": format!("{}_{}", req.tree_id, node_id(i))},
+                    "speaker": speaker,
+                    "text": {"type": "string", "minLength": 8, "maxLength": max_chars, "pattern": r#"^[A-Za-z][^"\\\n<>{}|#*_=]*[.!?]$"#},
+                    "effects": {"type": "array", "items": {"anyOf": effect_kinds}, "maxItems": if effect_kinds.is_empty() { 0 } else { 1 }},
+                    "next": next,
+                },
+                "required": ["id", "line", "speaker", "text", "effects", "next"],
+                "additionalProperties": false,
+            })
+        })
+        .collect();
+    let mut schema = json!({
+        "type": "object",
+        "properties": {
+            "id": {"const": req.tree_id.as_str()},
+            "situation": {"const": situation},
+            "participants": {"const": [npc]},
+            "entry": {"const": "start"},
+            "nodes": {"type": "array", "prefixItems": nodes, "items": false, "minItems": req.nodes, "maxItems": req.nodes},
+        },
+        "required": ["id", "situation", "participants", "entry", "nodes"],
+        "additionalProperties": false,
+    });
+    if let Some(defs) = effect_defs.get("$defs") {
+        schema["$defs"] = defs.clone();
+    }
+    Ok(schema)
+}
+
+/// What the game decides rather than the model: the tree's `when`, and the quest effect a
+/// quest offer or completion must carry (on every line that ends the conversation).
+pub fn complete_tree(req: &DialogueShape, tree: &mut DialogueTree) {
+    tree.when.clone_from(&req.when);
+    let effect = match &req.situation {
+        Situation::QuestOffer(q) => Effect::StartQuest(q.clone()),
+        Situation::QuestComplete(q) => Effect::CompleteQuest(q.clone()),
+        _ => return,
+    };
+    for node in &mut tree.nodes {
+        if matches!(node.next, Next::End) && !node.effects.contains(&effect) {
+            node.effects.push(effect.clone());
+        }
+    }
+}
+
