@@ -7,7 +7,7 @@ use sprout_core::content::{Item, ItemCategory};
 use crate::player::{Player, PlayerAction};
 use crate::state::FarmState;
 use crate::time::Sleep;
-use crate::ui::Toast;
+use crate::toast::Toast;
 use crate::world::{Landmark, TILE};
 
 /// How close to a landmark the player must be, in world units.

@@ -11,8 +11,11 @@ use sprout_core::content::Crop;
 use crate::player::{Player, PlayerAction};
 use crate::state::FarmState;
 use crate::time::NewDay;
-use crate::ui::Toast;
+use crate::toast::Toast;
 use crate::world::{FIELD, tile_center};
+
+/// The item the player will plant or give (it lives with the player; here for older paths).
+pub use crate::player::Selected;
 
 /// One tilled tile of the field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,10 +41,6 @@ pub struct Field {
     /// The plots.
     pub plots: BTreeMap<(i32, i32), Plot>,
 }
-
-/// The item the player will plant or give.
-#[derive(Resource, Debug, Clone, Default, PartialEq, Eq)]
-pub struct Selected(pub Option<Id>);
 
 /// What using the tool on a tile did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,7 +173,6 @@ struct PlantSprite {
 
 pub(crate) fn plugin(app: &mut App) {
     app.init_resource::<Field>()
-        .init_resource::<Selected>()
         .add_systems(Update, (act, select, grow).in_set(crate::FarmSystems::Act))
         .add_systems(Update, draw.in_set(crate::FarmSystems::Draw));
 }

@@ -5,10 +5,9 @@ use bevy::prelude::*;
 use bevy_sprout::prelude::*;
 use sprout_core::content::{DialogueTree, Quest, Situation};
 
-use crate::farming::Selected;
-use crate::player::{Player, PlayerAction};
+use crate::player::{Player, PlayerAction, Selected};
 use crate::state::FarmState;
-use crate::ui::Toast;
+use crate::toast::Toast;
 use crate::world::{LocationSpot, SHARPNESS, TILE, label};
 
 /// A villager in the world.

@@ -14,6 +14,10 @@ use bevy_sprout::prelude::*;
 
 use crate::world::{TILE, tile_center, tile_of};
 
+/// The item the player will plant or give.
+#[derive(Resource, Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selected(pub Option<Id>);
+
 /// Walking speed, world units per second.
 pub const SPEED: f32 = 72.0;
 
@@ -50,6 +54,7 @@ impl Player {
 
 pub(crate) fn plugin(app: &mut App) {
     app.add_message::<PlayerAction>()
+        .init_resource::<Selected>()
         .add_systems(Startup, spawn)
         .add_systems(Update, (walk, keys).in_set(crate::FarmSystems::Input))
         .add_systems(Update, dress.in_set(crate::FarmSystems::Draw));

@@ -6,7 +6,7 @@ use bevy_sprout::prelude::*;
 use sprout_core::content::{Objective, Quest};
 
 use crate::state::FarmState;
-use crate::ui::Toast;
+use crate::toast::Toast;
 
 pub(crate) fn plugin(app: &mut App) {
     app.add_systems(Update, apply_effects.in_set(crate::FarmSystems::Act));

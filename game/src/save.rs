@@ -12,7 +12,7 @@ use crate::farming::Field;
 use crate::player::Player;
 use crate::state::{FarmState, MINUTES_MAX, YEAR_MAX};
 use crate::time::NewDay;
-use crate::ui::Toast;
+use crate::toast::Toast;
 
 /// The save format version this build writes and reads.
 pub const SAVE_VERSION: u32 = 1;

@@ -5,11 +5,10 @@ use bevy::prelude::*;
 use bevy_sprout::prelude::*;
 use sprout_core::content::Objective;
 
-use super::Toast;
 use crate::economy::{LANDMARK_REACH, shop_stock};
-use crate::farming::Selected;
-use crate::player::Player;
+use crate::player::{Player, Selected};
 use crate::state::FarmState;
+use crate::toast::Toast;
 use crate::world::Landmark;
 
 /// Seconds a toast stays up.

@@ -5,9 +5,7 @@ mod tint;
 
 use bevy::prelude::*;
 
-/// A short notice for the player, shown for a few seconds.
-#[derive(Message, Debug, Clone, PartialEq, Eq)]
-pub struct Toast(pub String);
+use crate::toast::Toast;
 
 pub(crate) fn plugin(app: &mut App) {
     app.add_message::<Toast>()
