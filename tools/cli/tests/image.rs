@@ -125,3 +125,134 @@ fn gen_sprite_on_a_tiny_sd_checkpoint_is_seed_deterministic() {
         "{text:?}"
     );
 }
+
+/// `sprout gen icon|crop|texture|prop`, run in a copy of the starter assets, write exactly the
+/// files `sprout_core::art::make` makes for the same job (the function the game's editor calls:
+/// `plugin/bevy/tests/generate.rs` checks the game's side against it the same way), byte for
+/// byte, with the same provenance but for the time it was made.
+#[test]
+fn gen_art_commands_write_what_the_core_recipe_makes() {
+    use sprout_core::art::{self, ArtJob, Recipe};
+    use sprout_core::content::{ContentSet, Id, Provenance};
+    use sprout_core::diffusion::sprite::SpriteBackend;
+
+    let dir = tempfile::tempdir().unwrap();
+    let assets = dir.path().join("assets");
+    sprout_core::fs::copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets"),
+        &assets,
+    )
+    .unwrap();
+    let id = |s: &str| Id::new(s).unwrap();
+    let cases: Vec<(Vec<&str>, ArtJob)> = vec![
+        (
+            vec!["icon", "--item", "fieldstone", "honey jar", "--seed", "5"],
+            ArtJob::new(
+                Recipe::ItemIcon {
+                    item: id("fieldstone"),
+                },
+                "honey jar",
+            )
+            .with_seed(5),
+        ),
+        (
+            vec!["crop", "--crop", "snap_pea", "--seed", "4"],
+            ArtJob::new(
+                Recipe::CropStages {
+                    crop: id("snap_pea"),
+                },
+                "snap pea",
+            )
+            .with_seed(4),
+        ),
+        (
+            vec![
+                "texture",
+                "green grass leaf",
+                "--backend",
+                "sprite",
+                "--seamless",
+                "--seed",
+                "6",
+                "--out",
+                "textures/meadow.png",
+            ],
+            ArtJob::new(
+                Recipe::Texture {
+                    out: "textures/meadow.png".into(),
+                    from: None,
+                    seamless: true,
+                    ground: None,
+                },
+                "green grass leaf",
+            )
+            .with_seed(6),
+        ),
+        (
+            vec![
+                "prop",
+                "--from",
+                "sprites/items/fieldstone.png",
+                "--out",
+                "props/stone.glb",
+            ],
+            ArtJob::new(
+                Recipe::Prop {
+                    out: "props/stone.glb".into(),
+                    from: "sprites/items/fieldstone.png".into(),
+                    depth: 2,
+                    pixel_size: 1.0 / 16.0,
+                    relief: false,
+                },
+                "",
+            ),
+        ),
+    ];
+    for (args, job) in cases {
+        let job = job.with_palette("farm32");
+        // The same state for the CLI and the direct call: the assets as they are now.
+        let (content, problems) = ContentSet::load_dir(&assets);
+        assert!(problems.is_empty(), "{problems:?}");
+        let mut sprite = SpriteBackend::embedded().unwrap();
+        sprite.finish = None;
+        let palettes = assets.join("palettes");
+        let cx = art::Context {
+            root: &assets,
+            palettes: &palettes,
+            content: &content,
+            cancel: Default::default(),
+            previews: 0,
+        };
+        let backend: Option<&mut dyn sprout_core::diffusion::ImageBackend> =
+            job.recipe.needs_backend().then_some(&mut sprite as _);
+        let made = art::make(&job, &cx, backend, &mut |_| {}).unwrap();
+
+        let mut cmd = sprout();
+        cmd.current_dir(&assets)
+            .arg("gen")
+            .args(&args)
+            .args(["--palette", "farm32"]);
+        if matches!(args[0], "icon" | "crop") {
+            cmd.args(["--assets", "."]);
+        } else if args[0] == "texture" {
+            cmd.args(["--root", ".."]);
+        }
+        if args[0] == "prop" {
+            // A prop draws nothing: no palette to take.
+            cmd = sprout();
+            cmd.current_dir(&assets).arg("gen").args(&args);
+        }
+        run(&mut cmd);
+        assert!(!made.files.is_empty());
+        for file in &made.files {
+            let path = assets.join(&file.path);
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(bytes == file.bytes, "{}: {args:?}", path.display());
+            let text = std::fs::read_to_string(sidecar_path(&path)).unwrap();
+            let mut prov: Provenance = sprout_core::format::parse(&text).unwrap();
+            prov.created.clone_from(&file.provenance.created);
+            assert_eq!(prov, file.provenance, "{}", path.display());
+            assert_eq!(prov.generator, format!("sprout art {}", job.recipe.name()));
+        }
+    }
+}
