@@ -10,11 +10,11 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use sprout_core::content::provenance::ModelRef;
 use sprout_core::content::{ContentSet, DialogueTree, Id, Situation};
 use sprout_core::llm::gguf::GgufFile;
-use sprout_core::story::{Generator, Job, JobSpec, Options, Project, Status, Templates};
 use sprout_core::llm::{
     CancelToken, ChatMessage, Engine, Error, FinishReason, GenerationRequest, LoadOptions,
     LocalModel, ModelManager, PullProgress, SamplingParams, TextBackend,
 };
+use sprout_core::story::{Generator, Job, JobSpec, Options, Project, Status, Templates};
 
 use crate::support::assets;
 

@@ -13,10 +13,7 @@ use sprout_core::llm::constrain::ConstraintEngine;
 use sprout_core::llm::gguf::GgufFile;
 use sprout_core::llm::template::ChatTemplate;
 use sprout_core::llm::tokenizer::Tokenizer;
-use sprout_core::llm::{
-    ChatMessage, Constraint, LoadOptions, LocalModel, ModelManager,
-};
-
+use sprout_core::llm::{ChatMessage, Constraint, LoadOptions, LocalModel, ModelManager};
 
 const QWEN: &str = "qwen2.5-coder-0.5b-instruct-q4_k_m";
 
