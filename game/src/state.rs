@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use bevy::prelude::*;
 use serde::{Deserialize, Serialize};
 use sprout_core::content::{Effect, FRIENDSHIP_MAX, Id, Season, TimeSlot};
-use sprout_core::runtime::Facts;
+use sprout_core::runtime::{Facts, FactsMut, QuestState};
 
 /// Minutes after midnight when a day starts (06:00).
 pub const DAY_START: u32 = 6 * 60;
@@ -156,29 +156,45 @@ impl FarmState {
         format!("{h12}:{m:02} {ampm}")
     }
 
-    /// Applies a dialogue or reward effect, except quest completion rewards (see `quests`).
+    /// Applies a dialogue or reward effect, except quest completion rewards (see `quests`):
+    /// the core's [`Effect::apply_to`], the one statement of what each effect means.
     pub fn apply(&mut self, effect: &Effect) {
-        match effect {
-            Effect::GiveItem { item, count } => self.give(item, *count),
-            Effect::TakeItem { item, count } => {
-                self.take(item, *count);
+        effect.apply_to(self);
+    }
+}
+
+impl FactsMut for FarmState {
+    fn set_item_count(&mut self, item: &Id, count: u32) {
+        if count == 0 {
+            self.inventory.remove(item);
+        } else {
+            self.inventory.insert(item.clone(), count);
+        }
+    }
+    fn gold(&self) -> u32 {
+        self.gold
+    }
+    fn set_gold(&mut self, gold: u32) {
+        self.gold = gold;
+    }
+    fn set_friendship(&mut self, npc: &Id, points: i32) {
+        self.friendship.insert(npc.clone(), points);
+    }
+    fn set_flag(&mut self, flag: &Id, on: bool) {
+        if on {
+            self.flags.insert(flag.clone());
+        } else {
+            self.flags.remove(flag);
+        }
+    }
+    fn set_quest(&mut self, quest: &Id, state: QuestState) {
+        match state {
+            QuestState::Active => {
+                self.active_quests.insert(quest.clone());
             }
-            Effect::GiveGold(g) => self.earn(*g),
-            Effect::Friendship { npc, points } => self.befriend(npc, *points),
-            Effect::SetFlag(f) => {
-                self.flags.insert(f.clone());
-            }
-            Effect::ClearFlag(f) => {
-                self.flags.remove(f);
-            }
-            Effect::StartQuest(q) => {
-                if !self.done_quests.contains(q) {
-                    self.active_quests.insert(q.clone());
-                }
-            }
-            Effect::CompleteQuest(q) => {
-                self.active_quests.remove(q);
-                self.done_quests.insert(q.clone());
+            QuestState::Done => {
+                self.active_quests.remove(quest);
+                self.done_quests.insert(quest.clone());
             }
         }
     }

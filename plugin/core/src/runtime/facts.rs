@@ -22,6 +22,70 @@ pub trait Facts {
     fn quest_done(&self, quest: &Id) -> bool;
 }
 
+/// Where a quest stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuestState {
+    /// Started and not completed.
+    Active,
+    /// Completed.
+    Done,
+}
+
+/// The game state effects change: plain edits only. What each [`Effect`] means (stacks that
+/// saturate, friendship kept in 0..=1000, a completed quest never restarting) is said once, in
+/// [`Effect::apply_to`], for every game state.
+pub trait FactsMut: Facts {
+    /// Sets how many of an item the player holds.
+    fn set_item_count(&mut self, item: &Id, count: u32);
+    /// Gold held.
+    fn gold(&self) -> u32;
+    /// Sets the gold held.
+    fn set_gold(&mut self, gold: u32);
+    /// Sets the friendship points with an NPC.
+    fn set_friendship(&mut self, npc: &Id, points: i32);
+    /// Sets or clears a story flag.
+    fn set_flag(&mut self, flag: &Id, on: bool);
+    /// Moves a quest to `state`.
+    fn set_quest(&mut self, quest: &Id, state: QuestState);
+}
+
+impl Effect {
+    /// Applies the effect to `facts`. Taking more items than held takes what there is; counts
+    /// and gold saturate; friendship stays in 0..=1000; starting a completed quest does nothing.
+    /// Quest rewards are the caller's business (look the quest up and apply them).
+    pub fn apply_to<F: FactsMut + ?Sized>(&self, facts: &mut F) {
+        match self {
+            Effect::GiveItem { item, count } => {
+                let n = facts.item_count(item).saturating_add(*count);
+                facts.set_item_count(item, n);
+            }
+            Effect::TakeItem { item, count } => {
+                let n = facts.item_count(item).saturating_sub(*count);
+                facts.set_item_count(item, n);
+            }
+            Effect::GiveGold(g) => {
+                let gold = facts.gold().saturating_add(*g);
+                facts.set_gold(gold);
+            }
+            Effect::Friendship { npc, points } => {
+                let f = facts
+                    .friendship(npc)
+                    .saturating_add(*points)
+                    .clamp(0, crate::content::FRIENDSHIP_MAX);
+                facts.set_friendship(npc, f);
+            }
+            Effect::SetFlag(f) => facts.set_flag(f, true),
+            Effect::ClearFlag(f) => facts.set_flag(f, false),
+            Effect::StartQuest(q) => {
+                if !facts.quest_done(q) {
+                    facts.set_quest(q, QuestState::Active);
+                }
+            }
+            Effect::CompleteQuest(q) => facts.set_quest(q, QuestState::Done),
+        }
+    }
+}
+
 impl Condition {
     /// Whether the condition holds in `facts`.
     pub fn holds<F: Facts + ?Sized>(&self, facts: &F) -> bool {
@@ -78,36 +142,40 @@ impl Default for MemoryFacts {
 }
 
 impl MemoryFacts {
-    /// Applies an effect. Taking more items than held takes what there is; friendship stays in
-    /// 0..=1000. Quest rewards are the caller's business (look the quest up and apply them).
+    /// Applies an effect ([`Effect::apply_to`]).
     pub fn apply(&mut self, effect: &Effect) {
-        match effect {
-            Effect::GiveItem { item, count } => {
-                *self.items.entry(item.clone()).or_default() += count;
+        effect.apply_to(self);
+    }
+}
+
+impl FactsMut for MemoryFacts {
+    fn set_item_count(&mut self, item: &Id, count: u32) {
+        self.items.insert(item.clone(), count);
+    }
+    fn gold(&self) -> u32 {
+        self.gold
+    }
+    fn set_gold(&mut self, gold: u32) {
+        self.gold = gold;
+    }
+    fn set_friendship(&mut self, npc: &Id, points: i32) {
+        self.friendship.insert(npc.clone(), points);
+    }
+    fn set_flag(&mut self, flag: &Id, on: bool) {
+        if on {
+            self.flags.insert(flag.clone());
+        } else {
+            self.flags.remove(flag);
+        }
+    }
+    fn set_quest(&mut self, quest: &Id, state: QuestState) {
+        match state {
+            QuestState::Active => {
+                self.active_quests.insert(quest.clone());
             }
-            Effect::TakeItem { item, count } => {
-                let held = self.items.entry(item.clone()).or_default();
-                *held = held.saturating_sub(*count);
-            }
-            Effect::GiveGold(g) => self.gold += g,
-            Effect::Friendship { npc, points } => {
-                let f = self.friendship.entry(npc.clone()).or_default();
-                *f = (*f + points).clamp(0, crate::content::FRIENDSHIP_MAX);
-            }
-            Effect::SetFlag(f) => {
-                self.flags.insert(f.clone());
-            }
-            Effect::ClearFlag(f) => {
-                self.flags.remove(f);
-            }
-            Effect::StartQuest(q) => {
-                if !self.done_quests.contains(q) {
-                    self.active_quests.insert(q.clone());
-                }
-            }
-            Effect::CompleteQuest(q) => {
-                self.active_quests.remove(q);
-                self.done_quests.insert(q.clone());
+            QuestState::Done => {
+                self.active_quests.remove(quest);
+                self.done_quests.insert(quest.clone());
             }
         }
     }

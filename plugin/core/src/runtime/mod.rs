@@ -6,4 +6,4 @@ mod cursor;
 mod facts;
 
 pub use cursor::{Advance, DialogueCursor, RuntimeError};
-pub use facts::{Facts, MemoryFacts};
+pub use facts::{Facts, FactsMut, MemoryFacts, QuestState};

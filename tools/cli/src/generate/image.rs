@@ -303,13 +303,9 @@ pub fn run(command: ImageGen) -> anyhow::Result<ExitCode> {
             look,
             assets,
         } => {
-            let recipe = Recipe::ItemIcon { item: item.clone() };
             let prompt = prompt.unwrap_or_else(|| item.as_str().replace('_', " "));
-            let job = ArtJob {
-                look: look.look(),
-                ..job(recipe, &prompt, &opts)
-            };
-            made(&job, &opts, &assets, Some(&assets))
+            let recipe = Recipe::ItemIcon { item };
+            content_art(recipe, &prompt, &opts, &look, &assets)
         }
         ImageGen::Crop {
             crop,
@@ -318,13 +314,9 @@ pub fn run(command: ImageGen) -> anyhow::Result<ExitCode> {
             look,
             assets,
         } => {
-            let recipe = Recipe::CropStages { crop: crop.clone() };
             let prompt = prompt.unwrap_or_else(|| crop.as_str().replace('_', " "));
-            let job = ArtJob {
-                look: look.look(),
-                ..job(recipe, &prompt, &opts)
-            };
-            made(&job, &opts, &assets, Some(&assets))
+            let recipe = Recipe::CropStages { crop };
+            content_art(recipe, &prompt, &opts, &look, &assets)
         }
         ImageGen::Texture {
             prompt,
@@ -365,6 +357,21 @@ pub fn run(command: ImageGen) -> anyhow::Result<ExitCode> {
             )
         }
     }
+}
+
+/// Art for content (an icon, a crop's stages) written into the asset folder `assets`.
+fn content_art(
+    recipe: Recipe,
+    prompt: &str,
+    g: &GenArgs,
+    look: &SpriteLook,
+    assets: &Path,
+) -> anyhow::Result<ExitCode> {
+    let job = ArtJob {
+        look: look.look(),
+        ..job(recipe, prompt, g)
+    };
+    made(&job, g, assets, Some(assets))
 }
 
 /// The job the shared options describe.
