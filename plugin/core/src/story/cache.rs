@@ -3,7 +3,7 @@
 //! `.sprout/cache/story/<key>.ron` holds the asset text it produced, so the same request never
 //! costs model time twice.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -11,10 +11,10 @@ use serde_json::{Value, json};
 use crate::content::provenance::{ModelRef, TemplateRef, sha256_hex};
 use crate::format::{parse, to_ron};
 use crate::fs::write_atomic;
-use crate::llm::ChatMessage;
+use crate::llm::{ChatMessage, SamplingParams};
 
 use super::Result;
-use super::pipeline::{Options, Prepared};
+use super::project::Project;
 
 /// A cache entry: the asset text a request produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,37 +40,36 @@ pub(super) fn request_key(
     template: &TemplateRef,
     inputs_sha256: &str,
     seed: u64,
-    options: &Options,
+    sampling: &SamplingParams,
+    max_repairs: u32,
     max_tokens: usize,
 ) -> String {
-    let s = &options.sampling;
+    let s = sampling;
     sha256_hex(
         json!({
             "model": model.sha256, "model_id": model.id, "template": template.sha256,
             "inputs": inputs_sha256, "seed": seed,
             "sampling": [s.temperature, s.top_k as f64, s.top_p, s.repeat_penalty, s.repeat_last_n as f64],
-            "max_repairs": options.max_repairs, "max_tokens": max_tokens,
+            "max_repairs": max_repairs, "max_tokens": max_tokens,
         })
         .to_string()
         .as_bytes(),
     )
 }
 
-impl Prepared {
-    /// Where this request's answer is cached.
-    pub(super) fn cache_path(&self) -> PathBuf {
-        self.project.cache_dir().join(format!("{}.ron", self.key))
-    }
+/// Where the answer to the request `key` is cached.
+pub(super) fn cache_path(project: &Project, key: &str) -> PathBuf {
+    project.cache_dir().join(format!("{key}.ron"))
+}
 
-    /// The cached answer, if there is one that parses.
-    pub(super) fn cached(&self) -> Option<CacheEntry> {
-        let text = std::fs::read_to_string(self.cache_path()).ok()?;
-        parse::<CacheEntry>(&text).ok()
-    }
+/// The cached answer at `path`, if there is one that parses.
+pub(super) fn read(path: &Path) -> Option<CacheEntry> {
+    let text = std::fs::read_to_string(path).ok()?;
+    parse::<CacheEntry>(&text).ok()
+}
 
-    /// Caches `entry` as this request's answer.
-    pub(super) fn cache(&self, entry: &CacheEntry) -> Result<()> {
-        write_atomic(&self.cache_path(), to_ron(entry)?.as_bytes())?;
-        Ok(())
-    }
+/// Caches `entry` at `path`.
+pub(super) fn write(path: &Path, entry: &CacheEntry) -> Result<()> {
+    write_atomic(path, to_ron(entry)?.as_bytes())?;
+    Ok(())
 }

@@ -5,93 +5,100 @@
 
 use serde::Serialize;
 
-use crate::content::{Character, DialogueTree, Item, Quest, World};
+use std::path::Path;
+
+use crate::content::{Character, ContentSet, DialogueTree, Item, Quest, World};
 use crate::format::{parse, to_ron};
+use crate::llm::ChatMessage;
 use crate::validate::{DiagnosticKind, Severity, validate_set};
 
 use super::craft::{copied_names, dialogue_craft};
-use super::job::Job;
-use super::pipeline::Prepared;
 use super::dialogue::{DialogueShape, complete_tree};
+use super::job::Job;
 
-impl Prepared {
-    /// Parses the model's JSON as the job's content type, applies what the game decides, and
-    /// writes it as RON.
-    pub(super) fn to_asset(&self, text: &str) -> Result<String, Vec<String>> {
-        fn typed<T: serde::de::DeserializeOwned + Serialize>(
-            text: &str,
-            fix: impl FnOnce(&mut T),
-        ) -> Result<String, Vec<String>> {
-            let de = &mut serde_json::Deserializer::from_str(text);
-            let mut value: T = serde_path_to_error::deserialize(de)
-                .map_err(|e| vec![format!("the JSON does not fit: {e}")])?;
-            fix(&mut value);
-            to_ron(&value).map_err(|e| vec![e.to_string()])
-        }
-        match &self.spec.job {
-            Job::World { .. } => typed::<World>(text, |_| {}),
-            Job::Npc { .. } => typed::<Character>(text, |_| {}),
-            Job::Quest { .. } => typed::<Quest>(text, |_| {}),
-            Job::Item { .. } => typed::<Item>(text, |_| {}),
-            job @ Job::Dialogue { .. } => {
-                let req = DialogueShape::of(job).map_err(|e| vec![e.to_string()])?;
-                typed::<DialogueTree>(text, |t| complete_tree(&req, t))
-            }
+/// Parses the model's JSON as the job's content type, applies what the game decides, and
+/// writes it as RON.
+pub(super) fn to_asset(job: &Job, text: &str) -> Result<String, Vec<String>> {
+    fn typed<T: serde::de::DeserializeOwned + Serialize>(
+        text: &str,
+        fix: impl FnOnce(&mut T),
+    ) -> Result<String, Vec<String>> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let mut value: T = serde_path_to_error::deserialize(de)
+            .map_err(|e| vec![format!("the JSON does not fit: {e}")])?;
+        fix(&mut value);
+        to_ron(&value).map_err(|e| vec![e.to_string()])
+    }
+    match job {
+        Job::World { .. } => typed::<World>(text, |_| {}),
+        Job::Npc { .. } => typed::<Character>(text, |_| {}),
+        Job::Quest { .. } => typed::<Quest>(text, |_| {}),
+        Job::Item { .. } => typed::<Item>(text, |_| {}),
+        job @ Job::Dialogue { .. } => {
+            let req = DialogueShape::of(job).map_err(|e| vec![e.to_string()])?;
+            typed::<DialogueTree>(text, |t| complete_tree(&req, t))
         }
     }
+}
 
-    /// Validates `ron` as the asset, together with all other content: errors in it, and names
-    /// from other games.
-    pub(super) fn check(&self, ron: &str) -> Result<(), Vec<String>> {
-        let mut all = self.base.clone();
-        if let Err(d) = all.add_source(self.path.clone(), ron) {
-            return Err(vec![d.to_string()]);
-        }
-        let art = self.spec.job.art_paths();
-        let mut problems: Vec<String> = validate_set(&all)
-            .into_iter()
-            .filter(|d| d.severity == Severity::Error && d.file == self.path)
-            // Art that the stage draws itself (placeholders) once the asset is written.
-            .filter(|d| {
-                !(d.kind == DiagnosticKind::MissingFile
-                    && art.iter().any(|a| d.message.contains(a.as_str())))
+/// Validates `ron` as `job`'s asset at `path`, together with all other content (`base`, the
+/// target file left out): errors in it, and names from other games. `messages` are the
+/// prompt's, whose example lines a dialogue tree must not copy.
+pub(super) fn check(
+    base: &ContentSet,
+    path: &Path,
+    job: &Job,
+    messages: &[ChatMessage],
+    ron: &str,
+) -> Result<(), Vec<String>> {
+    let mut all = base.clone();
+    if let Err(d) = all.add_source(path.to_owned(), ron) {
+        return Err(vec![d.to_string()]);
+    }
+    let art = job.art_paths();
+    let mut problems: Vec<String> = validate_set(&all)
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error && d.file == path)
+        // Art that the stage draws itself (placeholders) once the asset is written.
+        .filter(|d| {
+            !(d.kind == DiagnosticKind::MissingFile
+                && art.iter().any(|a| d.message.contains(a.as_str())))
+        })
+        .map(|d| match &d.field {
+            Some(f) => format!("{f}: {} [{}]", d.message, d.kind.code()),
+            None => format!("{} [{}]", d.message, d.kind.code()),
+        })
+        .collect();
+    if let Job::Dialogue { .. } = job
+        && let Ok(tree) = parse::<DialogueTree>(ron)
+    {
+        problems.extend(dialogue_craft(&tree, &examples(messages)));
+    }
+    // A world lists the names it bans; everything else in it must not use them.
+    let scanned = match job {
+        Job::World { .. } => parse::<World>(ron)
+            .ok()
+            .and_then(|mut w| {
+                w.do_not_copy.clear();
+                to_ron(&w).ok()
             })
-            .map(|d| match &d.field {
-                Some(f) => format!("{f}: {} [{}]", d.message, d.kind.code()),
-                None => format!("{} [{}]", d.message, d.kind.code()),
-            })
-            .collect();
-        if let Job::Dialogue { .. } = &self.spec.job
-            && let Ok(tree) = parse::<DialogueTree>(ron)
-        {
-            problems.extend(dialogue_craft(&tree, &self.examples()));
-        }
-        // A world lists the names it bans; everything else in it must not use them.
-        let scanned = match &self.spec.job {
-            Job::World { .. } => parse::<World>(ron)
-                .ok()
-                .and_then(|mut w| {
-                    w.do_not_copy.clear();
-                    to_ron(&w).ok()
-                })
-                .unwrap_or_default(),
-            _ => ron.to_owned(),
-        };
-        problems.extend(copied_names(&scanned));
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
+            .unwrap_or_default(),
+        _ => ron.to_owned(),
+    };
+    problems.extend(copied_names(&scanned));
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
     }
+}
 
-    /// The example lines the prompt showed (quoted in the user message).
-    fn examples(&self) -> Vec<String> {
-        self.messages
-            .iter()
-            .flat_map(|m| m.content.split('"').skip(1).step_by(2))
-            .filter(|s| s.split_whitespace().count() >= 6)
-            .map(str::to_owned)
-            .collect()
-    }
+/// The example lines the prompt showed (quoted in the user message).
+fn examples(messages: &[ChatMessage]) -> Vec<String> {
+    messages
+        .iter()
+        .flat_map(|m| m.content.split('"').skip(1).step_by(2))
+        .filter(|s| s.split_whitespace().count() >= 6)
+        .map(str::to_owned)
+        .collect()
 }

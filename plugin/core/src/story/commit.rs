@@ -12,9 +12,10 @@ use crate::content::{ContentSet, Provenance};
 use crate::format::to_ron;
 use crate::fs::write_atomic;
 
-use super::cache::CacheEntry;
+use super::cache::{self, CacheEntry, cache_path};
+use super::check::check;
 use super::job::max_tokens;
-use super::pipeline::{Candidate, Outcome, Prepared, Status};
+use super::run::{Candidate, Outcome, Prepared, Status};
 use super::{Error, GENERATOR_PREFIX, Result};
 
 impl Candidate {
@@ -129,11 +130,7 @@ impl Candidate {
             Ok(ron) => {
                 let mut now = set.clone();
                 now.remove(&p.path);
-                let again = Prepared {
-                    base: now,
-                    ..p.clone()
-                }
-                .check(&ron);
+                let again = check(&now, &p.path, &p.spec.job, &p.messages, &ron);
                 if let Err(problems) = again {
                     reject(p, &problems, &ron)?;
                     outcome.status = Status::Rejected(problems);
@@ -146,7 +143,7 @@ impl Candidate {
                         attempts: self.attempts,
                         tokens: self.tokens,
                     };
-                    p.cache(&entry)?;
+                    cache::write(&cache_path(&p.project, &p.key), &entry)?;
                 }
                 let provenance = provenance(p, &sha, self.attempts, self.tokens);
                 outcome.output_sha256 = Some(sha);

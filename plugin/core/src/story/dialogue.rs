@@ -165,4 +165,3 @@ pub fn complete_tree(req: &DialogueShape, tree: &mut DialogueTree) {
         }
     }
 }
-

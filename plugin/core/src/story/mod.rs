@@ -6,11 +6,12 @@
 //! - [`schema`]: the output schema of each stage, derived from the content types;
 //! - [`job`]: what to make ([`Job`], [`JobSpec`]);
 //! - [`pipeline`]: render → constrained generation → validation → repair → atomic write with
-//!   provenance, or `rejected/`; its steps in private files beside it: `project.rs` (the
-//!   [`Project`]'s folders, `.sprout/`), `cache.rs` (request keys, the content-addressed cache),
-//!   `check.rs` (validation), `craft.rs` (the writer's rules: repeated and lifted lines, names
-//!   from other games), `commit.rs` (writing, staging, rejecting) and `regen.rs`
-//!   ([`regenerate`], for `regen --check`);
+//!   provenance, or `rejected/`; [`Generator`] runs it, and its steps live in private files
+//!   beside it, with no import circle among them: `run.rs` (prepare, generate, repair),
+//!   `commit.rs` (writing, staging, rejecting), `regen.rs` ([`regenerate`], for
+//!   `regen --check`), `check.rs` (validation), `craft.rs` (the writer's rules: repeated and
+//!   lifted lines, names from other games), `cache.rs` (request keys, the content-addressed
+//!   cache) and `project.rs` (the [`Project`]'s folders, `.sprout/`);
 //! - [`batch`]: manifests, the resumable journal, and the runner over one or many backends;
 //! - [`report`]: quality figures for a batch.
 
@@ -26,6 +27,7 @@ pub mod pipeline;
 mod project;
 mod regen;
 pub mod report;
+mod run;
 pub mod schema;
 pub mod templates;
 

@@ -9,8 +9,8 @@ use crate::format::parse;
 use crate::llm::{CancelToken, SamplingParams, TextBackend};
 
 use super::job::JobSpec;
-use super::pipeline::{Options, Prepared};
 use super::project::Project;
+use super::run::{Options, Prepared};
 use super::templates::Templates;
 use super::{Error, Result};
 

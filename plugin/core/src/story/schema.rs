@@ -9,8 +9,8 @@ use crate::content::{AssetPath, Character, ContentSet, Item, Quest, World};
 use crate::llm::constrain::{KnownIds, pin_ids, schema_for};
 use crate::validate::limits::{LABEL_MAX, NAME_MAX};
 
-use super::dialogue::{DialogueShape, dialogue_schema};
 use super::context::StoryContext;
+use super::dialogue::{DialogueShape, dialogue_schema};
 use super::job::Job;
 use super::{Error, Result};
 

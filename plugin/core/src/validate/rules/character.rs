@@ -3,7 +3,7 @@
 use crate::content::dialogue::{NARRATOR, PLAYER};
 use crate::content::{AssetKind, Character, Document};
 use crate::format::FieldPath;
-use crate::validate::DiagnosticKind;
+use crate::validate::diagnostic::DiagnosticKind;
 use crate::validate::limits::{DESCRIPTION_MAX, LABEL_MAX, NAME_MAX, PROSE_MAX};
 
 use super::{At, Checker, Ref};

@@ -3,8 +3,8 @@
 
 use crate::content::{AssetKind, AssetPath, Condition, Effect, FRIENDSHIP_MAX, Id};
 use crate::format::FieldPath;
-use crate::validate::DiagnosticKind;
 use crate::validate::copying::Match;
+use crate::validate::diagnostic::DiagnosticKind;
 use crate::validate::limits::{COUNT_MAX, GOLD_PER_EFFECT_MAX};
 
 use super::{At, Checker, Ref};

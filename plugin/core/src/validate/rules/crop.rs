@@ -2,7 +2,7 @@
 
 use crate::content::{AssetKind, Crop, Document, ItemCategory};
 use crate::format::FieldPath;
-use crate::validate::DiagnosticKind;
+use crate::validate::diagnostic::DiagnosticKind;
 use crate::validate::limits::{COUNT_MAX, DESCRIPTION_MAX, GROWTH_DAYS_MAX, NAME_MAX};
 
 use super::{At, Checker, Ref};

@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::content::dialogue::{NARRATOR, PLAYER};
 use crate::content::{DialogueTree, Document, Effect, Next, Situation, Target};
 use crate::format::FieldPath;
-use crate::validate::DiagnosticKind;
+use crate::validate::diagnostic::DiagnosticKind;
 use crate::validate::graph::Graph;
 use crate::validate::limits::{CHOICE_TEXT_MAX, DIALOGUE_TEXT_MAX};
 

@@ -2,7 +2,7 @@
 
 use crate::content::{AssetKind, Document, Item};
 use crate::format::FieldPath;
-use crate::validate::DiagnosticKind;
+use crate::validate::diagnostic::DiagnosticKind;
 use crate::validate::limits::{DESCRIPTION_MAX, NAME_MAX, PRICE_MAX};
 
 use super::{At, Checker};

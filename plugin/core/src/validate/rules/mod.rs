@@ -9,7 +9,7 @@ use crate::content::{Character, ContentKind, ContentSet, Crop, Document, Id, Ite
 use crate::format::FieldPath;
 
 use super::copying::DoNotCopy;
-use super::{Diagnostic, DiagnosticKind};
+use super::diagnostic::{Diagnostic, DiagnosticKind};
 
 mod character;
 mod common;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use crate::content::{Condition, Document, Effect, Objective, Quest};
 use crate::format::FieldPath;
-use crate::validate::DiagnosticKind;
+use crate::validate::diagnostic::DiagnosticKind;
 use crate::validate::limits::{COUNT_MAX, DESCRIPTION_MAX, LABEL_MAX};
 
 use super::{At, Checker, Ref};

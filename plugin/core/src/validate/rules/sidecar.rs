@@ -2,7 +2,7 @@
 
 use crate::content::provenance::{sha256_hex, sidecar_target};
 use crate::format::FieldPath;
-use crate::validate::DiagnosticKind;
+use crate::validate::diagnostic::DiagnosticKind;
 
 use super::Checker;
 

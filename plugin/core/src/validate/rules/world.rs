@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use crate::content::{AssetKind, Document, World};
 use crate::format::FieldPath;
-use crate::validate::DiagnosticKind;
+use crate::validate::diagnostic::DiagnosticKind;
 use crate::validate::limits::{
     DAYS_PER_SEASON_MAX, DESCRIPTION_MAX, LABEL_MAX, NAME_MAX, PROSE_MAX,
 };
