@@ -1,0 +1,405 @@
+//! Prepare and run one job: render its prompt and schema against the content set, compute the
+//! request key, decide what the existing file and the cache already settle, then generate with a
+//! bounded repair loop that feeds the validator's messages back to the model.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::content::provenance::{
+    ModelRef, TemplateRef, sha256_hex, sidecar_path, write_interrupted,
+};
+use crate::content::{ContentSet, Provenance};
+use crate::format::{parse, to_ron};
+use crate::llm::{
+    CancelToken, ChatMessage, Constraint, Event, FinishReason, GenerationRequest, SamplingParams,
+    TextBackend,
+};
+
+use super::cache::{self, cache_path, inputs_sha256, request_key};
+use super::check::{check, to_asset};
+use super::context::StoryContext;
+use super::job::{JobSpec, max_tokens};
+use super::project::Project;
+use super::schema::schema_for_job;
+use super::templates::Templates;
+use super::{Error, GENERATOR_PREFIX, Result};
+
+/// How to generate.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Sampling; the seed is each job's own.
+    pub sampling: SamplingParams,
+    /// Repairs after the first try (0: one try only).
+    pub max_repairs: u32,
+    /// Regenerate even when the cache has the answer or the file is up to date, and replace
+    /// files that were not generated or were edited since.
+    pub force: bool,
+    /// Stops the generation in progress.
+    pub cancel: CancelToken,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            // A stronger repetition penalty over a longer window than chat defaults: small
+            // models otherwise say the same line on every node.
+            sampling: SamplingParams {
+                repeat_penalty: 1.3,
+                repeat_last_n: 256,
+                ..SamplingParams::default()
+            },
+            max_repairs: 2,
+            force: false,
+            cancel: CancelToken::new(),
+        }
+    }
+}
+
+/// How long each stage took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageTimes {
+    /// Context, template rendering and schema.
+    pub render: Duration,
+    /// Model time (all attempts).
+    pub generate: Duration,
+    /// Parsing and validation (all attempts).
+    pub validate: Duration,
+    /// Writing the asset, its sidecar and the cache entry.
+    pub write: Duration,
+}
+
+impl StageTimes {
+    /// Adds `other` to `self`.
+    pub fn add(&mut self, other: &StageTimes) {
+        self.render += other.render;
+        self.generate += other.generate;
+        self.validate += other.validate;
+        self.write += other.write;
+    }
+}
+
+/// What happened to a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    /// Generated, valid on the first try.
+    Made,
+    /// Generated, valid after this many repairs.
+    Repaired(u32),
+    /// Taken from the cache: no model work.
+    Cached,
+    /// The file is already the output of this very request.
+    UpToDate,
+    /// An existing file was kept: it was not generated, or was edited since (`--force` replaces it).
+    Kept(String),
+    /// No valid candidate; the last one is in `rejected/` with these reasons.
+    Rejected(Vec<String>),
+}
+
+impl Status {
+    /// A one-word name, for summaries and journals.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Status::Made => "made",
+            Status::Repaired(_) => "repaired",
+            Status::Cached => "cached",
+            Status::UpToDate => "up_to_date",
+            Status::Kept(_) => "kept",
+            Status::Rejected(_) => "rejected",
+        }
+    }
+
+    /// Whether the asset on disk is this job's valid output.
+    pub fn delivered(&self) -> bool {
+        matches!(
+            self,
+            Status::Made | Status::Repaired(_) | Status::Cached | Status::UpToDate
+        )
+    }
+}
+
+/// The result of one job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The job.
+    pub spec: JobSpec,
+    /// The asset's path.
+    pub path: PathBuf,
+    /// The request's cache key.
+    pub key: String,
+    /// What happened.
+    pub status: Status,
+    /// SHA-256 of the file as written (delivered jobs).
+    pub output_sha256: Option<String>,
+    /// Model calls made (0 for cache hits).
+    pub attempts: u32,
+    /// Tokens generated over all attempts.
+    pub tokens: usize,
+    /// Time per stage.
+    pub times: StageTimes,
+}
+
+/// A job ready to run: its prompt, schema and key.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The job.
+    pub spec: JobSpec,
+    /// Where the asset goes.
+    pub path: PathBuf,
+    /// The rendered messages.
+    pub messages: Vec<ChatMessage>,
+    /// The output schema.
+    pub schema: Value,
+    /// The template used.
+    pub template: TemplateRef,
+    /// The model used.
+    pub model: ModelRef,
+    /// SHA-256 of the inputs (job, messages, schema).
+    pub inputs_sha256: String,
+    /// The request's content address: model, template, inputs, seed and parameters.
+    pub key: String,
+    /// The content the output is validated with (the target file itself left out).
+    pub(super) base: ContentSet,
+    /// Decided before any model work (up to date, kept, cached).
+    pub(super) early: Option<(Status, Option<String>)>,
+    pub(super) options: Options,
+    pub(super) project: Project,
+    pub(super) render: Duration,
+}
+
+/// A generated (or cached) asset, or the reasons there is none.
+#[derive(Debug)]
+pub struct Candidate {
+    pub(super) prepared: Prepared,
+    pub(super) result: core::result::Result<String, (Vec<String>, String)>,
+    pub(super) cached: bool,
+    pub(super) attempts: u32,
+    pub(super) tokens: usize,
+    pub(super) times: StageTimes,
+}
+
+impl Prepared {
+    /// Renders `spec`'s prompt against `set` and decides whether model work is needed.
+    pub fn new(
+        templates: &Templates,
+        project: &Project,
+        set: &ContentSet,
+        spec: &JobSpec,
+        model: &ModelRef,
+        options: &Options,
+    ) -> Result<Self> {
+        let started = Instant::now();
+        let job = &spec.job;
+        let path = job.output_path(&project.assets)?;
+        let mut base = set.clone();
+        base.remove(&path);
+        base.remove(&sidecar_path(&path));
+        let ctx = StoryContext::new(&base, job)?;
+        let messages = templates.render(job.stage(), &ctx)?;
+        let schema = schema_for_job(job, &base, &ctx)?;
+        let template = templates.reference(job.stage());
+        let job_ron = to_ron(spec).map_err(|e| Error::Request(e.to_string()))?;
+        let inputs_sha256 = inputs_sha256(&job_ron, &messages, &schema);
+        let key = request_key(
+            model,
+            &template,
+            &inputs_sha256,
+            spec.seed,
+            &options.sampling,
+            options.max_repairs,
+            max_tokens(job),
+        );
+        let mut prepared = Self {
+            spec: spec.clone(),
+            path,
+            messages,
+            schema,
+            template,
+            model: model.clone(),
+            inputs_sha256,
+            key,
+            base,
+            early: None,
+            options: options.clone(),
+            project: project.clone(),
+            render: Duration::ZERO,
+        };
+        prepared.early = prepared.decide_early();
+        prepared.render = started.elapsed();
+        Ok(prepared)
+    }
+
+    /// The existing file: up to date, to be kept, or to be replaced.
+    fn decide_early(&self) -> Option<(Status, Option<String>)> {
+        if self.options.force || write_interrupted(&self.path) {
+            return None;
+        }
+        let bytes = std::fs::read(&self.path).ok()?;
+        let sha = sha256_hex(&bytes);
+        let prov = std::fs::read_to_string(sidecar_path(&self.path))
+            .ok()
+            .and_then(|s| parse::<Provenance>(&s).ok());
+        match prov {
+            Some(p) if p.generator.starts_with(GENERATOR_PREFIX) && p.output_sha256 == sha => {
+                (p.parameters.get("request_key") == Some(&self.key))
+                    .then_some((Status::UpToDate, Some(sha)))
+            }
+            Some(p) if p.generator.starts_with(GENERATOR_PREFIX) => Some((
+                Status::Kept("edited by hand since it was generated; --force replaces it".into()),
+                None,
+            )),
+            _ => Some((
+                Status::Kept("not generated by Sprout (hand-written); --force replaces it".into()),
+                None,
+            )),
+        }
+    }
+
+    /// Validates `ron` as this job's asset against the content it was prepared with.
+    pub(super) fn check(&self, ron: &str) -> core::result::Result<(), Vec<String>> {
+        check(&self.base, &self.path, &self.spec.job, &self.messages, ron)
+    }
+
+    /// Whether the job needs the model (false: up to date, kept, or a cache hit).
+    pub fn needs_model(&self) -> bool {
+        self.early.is_none()
+            && (self.options.force || !cache_path(&self.project, &self.key).is_file())
+    }
+
+    /// Generates (or takes from the cache) and validates, repairing up to `max_repairs` times.
+    /// Backend failures (unreachable, timed out, cancelled) are errors and nothing is written;
+    /// output that does not parse or validate is repaired, then rejected.
+    pub fn run(
+        self,
+        backend: &mut dyn TextBackend,
+        on_event: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Candidate> {
+        let mut times = StageTimes {
+            render: self.render,
+            ..StageTimes::default()
+        };
+        if !self.options.force
+            && self.early.is_none()
+            && let Some(entry) = cache::read(&cache_path(&self.project, &self.key))
+        {
+            let t = Instant::now();
+            let checked = self.check(&entry.output);
+            times.validate = t.elapsed();
+            if checked.is_ok() {
+                return Ok(Candidate {
+                    result: Ok(entry.output),
+                    cached: true,
+                    attempts: 0,
+                    tokens: 0,
+                    times,
+                    prepared: self,
+                });
+            }
+            tracing::warn!("cache entry {} no longer validates; regenerating", self.key);
+        }
+        if self.early.is_some() {
+            return Ok(Candidate {
+                result: Ok(String::new()),
+                cached: false,
+                attempts: 0,
+                tokens: 0,
+                times,
+                prepared: self,
+            });
+        }
+        let mut conversation = self.messages.clone();
+        let mut attempts = 0;
+        let mut tokens = 0;
+        let mut sampling = self.options.sampling.clone();
+        sampling.seed = self.spec.seed;
+        loop {
+            attempts += 1;
+            let mut request = GenerationRequest::new(conversation.clone())
+                .with_sampling(sampling.clone())
+                .with_max_tokens(max_tokens(&self.spec.job))
+                .with_constraint(Constraint::JsonSchema(self.schema.clone()));
+            request.cancel = self.options.cancel.clone();
+            let t = Instant::now();
+            let generated = backend.generate(&request, on_event);
+            times.generate += t.elapsed();
+            let (text, problems) = match generated {
+                Ok(g) if g.finish == FinishReason::Cancelled => {
+                    return Err(crate::llm::Error::Cancelled.into());
+                }
+                Ok(g) => {
+                    tokens += g.timings.generated_tokens;
+                    let t = Instant::now();
+                    let checked = if g.finish == FinishReason::Length {
+                        Err(vec![format!(
+                            "the answer was cut off after {} tokens: keep every text shorter",
+                            g.timings.generated_tokens
+                        )])
+                    } else {
+                        to_asset(&self.spec.job, &g.text)
+                            .and_then(|ron| self.check(&ron).map(|()| ron))
+                    };
+                    times.validate += t.elapsed();
+                    match checked {
+                        Ok(ron) => {
+                            return Ok(Candidate {
+                                result: Ok(ron),
+                                cached: false,
+                                attempts,
+                                tokens,
+                                times,
+                                prepared: self,
+                            });
+                        }
+                        Err(p) => (g.text, p),
+                    }
+                }
+                // A server that answers with something that is not what was asked for.
+                Err(crate::llm::Error::Output {
+                    message, output, ..
+                }) => (output, vec![message]),
+                Err(e) => return Err(e.into()),
+            };
+            tracing::info!(
+                "{}: attempt {attempts} invalid: {}",
+                self.spec.job.label(),
+                problems.join("; ")
+            );
+            if attempts > self.options.max_repairs {
+                return Ok(Candidate {
+                    result: Err((problems, text)),
+                    cached: false,
+                    attempts,
+                    tokens,
+                    times,
+                    prepared: self,
+                });
+            }
+            // The repair keeps the prompt short (a small model loses the thread in a long
+            // conversation, and prefill time grows with it): the original request, the
+            // rejected answer and the validator's messages, on the next seed.
+            conversation = self.messages.clone();
+            conversation.push(ChatMessage::assistant(clip(&text, 1500)));
+            conversation.push(ChatMessage::user(repair_message(&problems)));
+            sampling.seed = sampling.seed.wrapping_add(1);
+        }
+    }
+}
+
+fn clip(s: &str, max: usize) -> String {
+    s.char_indices()
+        .nth(max)
+        .map_or_else(|| s.to_owned(), |(i, _)| s[..i].to_owned())
+}
+
+fn repair_message(problems: &[String]) -> String {
+    let mut m = String::from("The game's validator rejected that answer:\n");
+    for p in problems {
+        m.push_str("- ");
+        m.push_str(p);
+        m.push('\n');
+    }
+    m.push_str("Write the whole JSON again, fixing exactly these problems and keeping the rest.");
+    m
+}
