@@ -60,12 +60,13 @@ pub struct GeneratorSettings {
 impl GeneratorSettings {
     /// Defaults for an asset folder: `<asset_dir>/../.sprout/staging`, `<asset_dir>/../prompts`.
     pub fn for_assets(asset_dir: &Path) -> Self {
+        let project = sprout_core::story::Project::new(asset_dir);
         let root = asset_dir.parent().unwrap_or(asset_dir);
         Self {
             model: None,
-            staging_dir: root.join(".sprout").join("staging"),
-            state_dir: root.join(".sprout"),
+            staging_dir: project.staging_dir(),
             prompts_dir: root.join("prompts"),
+            state_dir: project.state,
         }
     }
 }

@@ -1,13 +1,13 @@
 //! Art recipes: every image and prop Sprout makes, in one place. `sprout gen sprite|portrait|
 //! icon|crop|texture|prop` and the game's generation worker (the editor's Generate buttons) both
-//! fill an [`ArtJob`] and call [`make`]; the same job gives the same files and the same
+//! fill an [`ArtJob`] and call [`make()`]; the same job gives the same files and the same
 //! provenance from either.
 //!
 //! A job runs in three steps, each in its own file:
 //! - [`job`]: what to make ([`Recipe`]: a free sprite, a portrait, an item's icon, a crop's growth
 //!   stages, a ground texture, a prop) and how ([`ArtJob`]: prompt, seed, steps, size, palette,
 //!   [`Look`]);
-//! - [`make`](mod@make): drawing with an [`ImageBackend`] and finishing with [`crate::finish`]
+//! - [`make`](mod@make): drawing with an [`ImageBackend`](crate::diffusion::ImageBackend) and finishing with [`crate::finish`]
 //!   (background, pixel grid, palette, outline, seamless tiling, growth stages, voxel props);
 //! - [`made`]: the result in memory ([`Made`]: files with their bytes and provenance, previews
 //!   and a note), written as a unit by [`Made::write`] (each file with its sidecar, the main file

@@ -397,7 +397,8 @@ impl HttpBackend {
         if !status.is_success() {
             let text = match wire::read_body(resp, ERROR_BODY_BYTES, idle, cancel).await {
                 Ok(b) | Err(BodyError::TooBig(b)) => String::from_utf8_lossy(&b).into_owned(),
-                Err(_) => String::new(),
+                Err(BodyError::Broken(why)) => format!("(the error body broke off: {why})"),
+                Err(BodyError::Idle | BodyError::Cancelled) => String::new(),
             };
             let text: String = text.chars().take(400).collect();
             // Servers refuse an unknown response_format with 400 or 422, some (llama-cpp-python)

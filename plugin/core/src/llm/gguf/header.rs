@@ -71,7 +71,7 @@ pub struct Header {
 
 /// Checks the header of the GGUF file at `path`: magic and version; counts, string and array
 /// lengths against what the file size allows; `general.alignment`; each tensor's dimensions,
-/// type and extent; the architecture's hyper-parameters ([`check_hyperparameters`]).
+/// type and extent; the architecture's hyper-parameters (`check_hyperparameters`).
 ///
 /// Cheap (it skips the tensor data and long strings), so `sprout models list` runs it on every
 /// model; [`GgufFile::open`](super::GgufFile::open) runs it before candle reads the file.
