@@ -28,7 +28,7 @@ pub struct SproutPlugins<F> {
 
 impl<F> SproutPlugins<F> {
     /// Sprout over the asset folder `asset_dir`, watched for edits when Bevy's `file_watcher`
-    /// is built in (bevy_sprout's `hot_reload` feature).
+    /// is built in (the `hot_reload` feature of `bevy_sprout`).
     pub fn new(asset_dir: impl Into<PathBuf>) -> Self {
         Self {
             asset_dir: asset_dir.into(),

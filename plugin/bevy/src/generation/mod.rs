@@ -108,6 +108,10 @@ pub(crate) fn plugin(app: &mut App) {
     );
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the requests, the worker, the records and a snapshot of every content type"
+)]
 fn submit(
     mut requests: MessageReader<Generate>,
     mut cancels: MessageReader<CancelGeneration>,
