@@ -2,7 +2,7 @@
 //! conversation or (with the `dev` feature's editor) generate and show the job in the editor
 //! panel (a conversation with the local model with `--editor NPC`, an item icon with the sprite
 //! model with `--editor-sprite ITEM`), save the frame to PNG, exit. A frame limit makes sure it
-//! never hangs. It uses only bevy_sprout's public API: a [`Generate`] request, then the editor's
+//! never hangs. It uses only the public API of `bevy_sprout`: a [`Generate`] request, then the editor's
 //! `ShowJob`.
 
 use std::path::PathBuf;
