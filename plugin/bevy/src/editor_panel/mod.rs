@@ -37,7 +37,7 @@ use crate::generate::{Generations, JobId};
 #[derive(Message, Debug, Clone, Copy)]
 pub struct ShowJob(pub JobId);
 
-/// The editor panel. [`SproutPlugins`](crate::SproutPlugins) adds it in windowed runs when the
+/// The editor panel. [`SproutPlugins`](crate::prelude::SproutPlugins) adds it in windowed runs when the
 /// feature is on (egui needs the renderer; headless apps disable it).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct EditorPlugin {

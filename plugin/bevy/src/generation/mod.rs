@@ -9,7 +9,7 @@
 //!    which records the job in [`Generations`] (`job.rs`) and sends it, with a snapshot of the
 //!    loaded content, to the worker;
 //! 2. the worker (`worker.rs`) dispatches: a story job to [`sprout_core::story::Prepared`] and
-//!    its `stage`, an art job to [`sprout_core::art::make`] and [`sprout_core::art::Made::write`],
+//!    its `stage`, an art job to [`sprout_core::art::make()`] and [`sprout_core::art::Made::write`],
 //!    the functions `sprout gen` calls too; it writes into the job's own folder below
 //!    [`GeneratorSettings::staging_dir`] (`staging.rs`), a mirror of the asset folder's layout;
 //! 3. `pump` (here) turns the worker's replies into [`GenerationUpdate`]s and records;

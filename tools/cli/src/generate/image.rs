@@ -1,5 +1,5 @@
 //! `sprout gen sprite|portrait|icon|crop|texture|prop`: the arguments of the art recipes. Each
-//! command fills a [`sprout_core::art::ArtJob`] and calls [`art::make`], the one implementation
+//! command fills a [`sprout_core::art::ArtJob`] and calls [`art::make()`], the one implementation
 //! the game's editor calls too; the result is written with its provenance sidecars (PNGs also
 //! carry their parameters in `tEXt` chunks). Backends are chosen by name in [`backend`]: add an
 //! arm there for a new engine.
@@ -280,8 +280,8 @@ pub fn backend(
     }
 }
 
-/// Runs one image command: the arguments become an [`ArtJob`], made by [`art::make`] (the same
-/// function the game's editor calls) and written with [`Made::write`].
+/// Runs one image command: the arguments become an [`ArtJob`], made by [`art::make()`] (the same
+/// function the game's editor calls) and written with [`Made::write`](sprout_core::art::Made::write).
 pub fn run(command: ImageGen) -> anyhow::Result<ExitCode> {
     match command {
         ImageGen::Sprite { prompted: p, look } => {
