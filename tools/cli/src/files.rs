@@ -9,13 +9,10 @@ use anyhow::Context;
 use image::RgbaImage;
 use sprout_core::finish::Generated;
 
-/// Reads and decodes the picture at `path`; returns it as RGBA with the file's bytes.
+/// Reads and decodes the picture at `path`; returns it as RGBA with the file's bytes (the art
+/// recipes' reader: its errors name the file).
 pub fn read_image(path: &Path) -> anyhow::Result<(RgbaImage, Vec<u8>)> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let image = image::load_from_memory(&bytes)
-        .with_context(|| format!("decoding {}", path.display()))?
-        .to_rgba8();
-    Ok((image, bytes))
+    Ok(sprout_core::art::make::read_image(path)?)
 }
 
 /// Writes `image` to `path` as a PNG carrying `generated`'s parameters, and its sidecar.
