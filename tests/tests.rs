@@ -1,6 +1,7 @@
 //! End-to-end tests across Sprout's crates. One test binary (`cargo test -p sprout_tests`), one
 //! module per concern.
 
+mod art;
 mod batch;
 mod content_fuzz;
 mod dialogue_graphs;

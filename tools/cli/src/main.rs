@@ -1,6 +1,7 @@
 //! `sprout`: Sprout's offline command line. Validates content and draws placeholders; generation
 //! commands join as the generators land.
 
+mod art;
 mod bench;
 mod bench_story;
 mod export;
@@ -36,7 +37,15 @@ enum Command {
         /// Print a JSON report instead of one line per problem.
         #[arg(long)]
         json: bool,
+        /// Check for a release: placeholders are errors, not warnings.
+        #[arg(long)]
+        release: bool,
     },
+    /// Make the game's whole art set from its content: item icons, crop growth stages, each
+    /// character's sprite and portrait, the farmer, the world's ground tiles and buildings. Makes
+    /// what is missing, a placeholder or stale; never replaces hand-made or hand-edited files
+    /// unless forced.
+    Art(art::ArtArgs),
     /// Draw labelled placeholder images for every sprite, portrait and icon that content refers to
     /// but that does not exist yet. Each gets a provenance sidecar saying it is a placeholder.
     Placeholders {
@@ -213,7 +222,8 @@ fn main() -> ExitCode {
         set_candle_threads(*threads);
     }
     let result = match cli.command {
-        Command::Validate { dir, json } => validate::run(&dir, json),
+        Command::Validate { dir, json, release } => validate::run(&dir, json, release),
+        Command::Art(args) => art::run(&args),
         Command::Placeholders { dir, force } => placeholders::run(&dir, force),
         Command::Gen { command } => generate::run(command),
         Command::Finish { command } => finish::run(command),

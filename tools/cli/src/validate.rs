@@ -7,11 +7,14 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use sprout_core::validate::validate_dir;
 
-pub fn run(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
+pub fn run(dir: &Path, json: bool, release: bool) -> anyhow::Result<ExitCode> {
     if !dir.is_dir() {
         bail!("{} is not a folder", dir.display());
     }
-    let report = validate_dir(dir);
+    let mut report = validate_dir(dir);
+    if release {
+        report = report.for_release();
+    }
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &report).context("writing JSON")?;

@@ -19,10 +19,12 @@
 pub mod job;
 pub mod made;
 pub mod make;
+pub mod set;
 
 pub use job::{ArtJob, Look, Recipe};
 pub use made::{Made, MadeFile};
 pub use make::{Context, make};
+pub use set::{Piece, State, plan};
 
 use std::path::PathBuf;
 

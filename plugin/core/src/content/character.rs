@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{AssetPath, Id, Season, TimeSlot};
+use super::{Appearance, AssetPath, Id, Season, TimeSlot};
 
 /// A villager the player can meet, befriend and help.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -41,6 +41,9 @@ pub struct Character {
     /// World sprite (a `.png`).
     #[serde(deserialize_with = "super::asset_path::image")]
     pub sprite: AssetPath,
+    /// How they look, for the sprite and the portrait (`sprout art` draws both from it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appearance: Option<Appearance>,
 }
 
 /// A day of the year.

@@ -12,6 +12,7 @@
 //! | `<id>.crop.ron` | [`Crop`] |
 //! | `<file>.prov.ron` | [`Provenance`] of `<file>` |
 
+mod art;
 pub(crate) mod asset_path;
 mod calendar;
 mod character;
@@ -28,6 +29,7 @@ mod world;
 
 use std::path::Path;
 
+pub use art::{Age, Appearance, BuildingArt, Ground, GroundArt, LANDMARKS, WorldArt};
 pub use asset_path::{AssetKind, AssetPath, AssetPathError};
 pub use calendar::{Season, TimeSlot};
 pub use character::{Birthday, Character, RelationKind, Relationship, ScheduleEntry};

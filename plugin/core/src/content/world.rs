@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{AssetPath, Id, Season};
+use super::{AssetPath, Id, Season, WorldArt};
 
 /// The world: setting, tone, places, story flags and the names generators must never copy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -41,6 +41,11 @@ pub struct World {
     )]
     #[schemars(skip)]
     pub player_sprite: Option<AssetPath>,
+    /// The world's own art: palette, ground tiles, buildings, the farmer's looks. Art, so
+    /// generators of the story bible leave it out.
+    #[serde(default, skip_serializing_if = "WorldArt::is_empty")]
+    #[schemars(skip)]
+    pub art: WorldArt,
 }
 
 /// Notes on one season.

@@ -78,6 +78,9 @@ pub enum DiagnosticKind {
     OrphanSidecar,
     /// A generated file whose bytes no longer match its provenance.
     EditedSinceGeneration,
+    /// A placeholder (provenance generator `sprout placeholder`) where finished art belongs:
+    /// a warning while developing, an error for a release (`sprout validate --release`).
+    Placeholder,
 }
 
 impl DiagnosticKind {
@@ -112,6 +115,7 @@ impl DiagnosticKind {
             DiagnosticKind::CopiedName => "copied_name",
             DiagnosticKind::OrphanSidecar => "orphan_sidecar",
             DiagnosticKind::EditedSinceGeneration => "edited_since_generation",
+            DiagnosticKind::Placeholder => "placeholder",
         }
     }
 
@@ -120,7 +124,8 @@ impl DiagnosticKind {
         match self {
             DiagnosticKind::UnknownFileType
             | DiagnosticKind::QuestNeverStarted
-            | DiagnosticKind::EditedSinceGeneration => Severity::Warning,
+            | DiagnosticKind::EditedSinceGeneration
+            | DiagnosticKind::Placeholder => Severity::Warning,
             _ => Severity::Error,
         }
     }

@@ -47,6 +47,17 @@ impl Report {
         self.diagnostics.len() - self.error_count()
     }
 
+    /// The report as a release sees it: what only a finished game must not ship (placeholders)
+    /// becomes an error.
+    pub fn for_release(mut self) -> Self {
+        for d in &mut self.diagnostics {
+            if d.kind == DiagnosticKind::Placeholder {
+                d.severity = Severity::Error;
+            }
+        }
+        self
+    }
+
     /// Whether there is no error (warnings are allowed).
     pub fn is_ok(&self) -> bool {
         self.error_count() == 0

@@ -158,8 +158,16 @@ pub struct GenArgs {
 /// The backend sprites, icons and crops use when `--backend` is absent: the embedded sprite model
 /// (weights compiled in, about a second on a CPU, no download).
 pub const DEFAULT_SPRITE_BACKEND: &str = "sprite";
-/// The backend portraits and textures use when `--backend` is absent (`sd` is SD-Turbo).
-pub const DEFAULT_BACKEND: &str = "sd";
+/// The backend portraits and textures use when `--backend` is absent: Stable Diffusion (SD-Turbo,
+/// `sd`) when its weights are already on this machine (`$SPROUT_SD_DIR` or the hub's cache),
+/// else the embedded sprite model, so every art command works offline as typed.
+pub fn default_backend() -> &'static str {
+    if SdModel::local(SdVersion::Turbo).is_some() {
+        "sd"
+    } else {
+        DEFAULT_SPRITE_BACKEND
+    }
+}
 
 /// Every backend name [`backend`] knows, for help and errors.
 pub const BACKENDS: &[&str] = &[
@@ -402,7 +410,7 @@ fn made(job: &ArtJob, g: &GenArgs, root: &Path, assets: Option<&Path>) -> anyhow
     };
     let mut backend = if job.recipe.needs_backend() {
         let name = g.backend.as_deref().unwrap_or(match job.recipe {
-            Recipe::Portrait { .. } | Recipe::Texture { .. } => DEFAULT_BACKEND,
+            Recipe::Portrait { .. } | Recipe::Texture { .. } => default_backend(),
             _ => DEFAULT_SPRITE_BACKEND,
         });
         let b = backend(name, g.model.as_deref(), Some(g))?;

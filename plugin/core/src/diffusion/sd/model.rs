@@ -147,6 +147,43 @@ impl SdModel {
         })
     }
 
+    /// True when `dir` holds every file [`SdModel::load`] reads for `version` (UNet, VAE, each
+    /// text encoder and its tokenizer).
+    pub fn is_complete(version: SdVersion, dir: &Path) -> bool {
+        let n = SdConfig::for_version(version).text_encoders.len();
+        [UNET_FILE, VAE_FILE].iter().all(|f| dir.join(f).is_file())
+            && (0..n).all(|i| {
+                let (enc, tok) = text_dirs(i);
+                dir.join(enc).join("model.safetensors").is_file()
+                    && dir.join(tok).join("tokenizer.json").is_file()
+            })
+    }
+
+    /// The local folder holding a complete copy of `version`, without downloading anything:
+    /// `$SPROUT_SD_DIR` when it is complete, else the Hugging Face cache (`$HF_HOME`) where an
+    /// earlier [`SdModel::fetch`] left it. `None` means Stable Diffusion is not on this machine,
+    /// so callers pick the embedded sprite model instead of reaching for the hub.
+    pub fn local(version: SdVersion) -> Option<PathBuf> {
+        if let Some(dir) = std::env::var_os("SPROUT_SD_DIR").map(PathBuf::from) {
+            return Self::is_complete(version, &dir).then_some(dir);
+        }
+        Self::cached(version)
+    }
+
+    #[cfg(feature = "hf-hub")]
+    fn cached(version: SdVersion) -> Option<PathBuf> {
+        let unet = hf_hub::Cache::from_env()
+            .model(version.repo()?.to_owned())
+            .get(UNET_FILE)?;
+        let dir = unet.parent()?.parent()?.to_owned();
+        Self::is_complete(version, &dir).then_some(dir)
+    }
+
+    #[cfg(not(feature = "hf-hub"))]
+    fn cached(_version: SdVersion) -> Option<PathBuf> {
+        None
+    }
+
     /// Downloads the files of `version` from the Hugging Face hub into its cache and returns the
     /// folder. The tokenizer comes from the matching CLIP repository's `tokenizer.json`.
     #[cfg(all(feature = "hf-hub", feature = "diffusion"))]

@@ -25,6 +25,15 @@ impl<'a> Checker<'a> {
                     &FieldPath::root().field("output_sha256"),
                     format!("`{}` changed since it was generated (by hand?): its provenance no longer describes it", target.display()),
                 ),
+                Ok(_) if d.value.generator == crate::placeholder::GENERATOR => self.report(
+                    d.into(),
+                    DiagnosticKind::Placeholder,
+                    &FieldPath::root().field("generator"),
+                    format!(
+                        "`{}` is a placeholder: make it with `sprout art` before a release",
+                        target.display()
+                    ),
+                ),
                 Ok(_) => {}
             }
         }

@@ -23,6 +23,36 @@ impl<'a> Checker<'a> {
         if let Some(sprite) = &w.player_sprite {
             self.asset(at, &r.field("player_sprite"), sprite, AssetKind::Image);
         }
+        let art = r.field("art");
+        for (i, g) in w.art.ground.iter().enumerate() {
+            let f = art.field("ground").index(i);
+            self.asset(at, &f.field("image"), &g.image, AssetKind::Image);
+            if w.art.ground[..i].iter().any(|o| o.kind == g.kind) {
+                self.report(
+                    at,
+                    DiagnosticKind::DuplicateId,
+                    &f.field("kind"),
+                    format!("a second {:?} ground tile", g.kind),
+                );
+            }
+        }
+        for (i, b) in w.art.buildings.iter().enumerate() {
+            let f = art.field("buildings").index(i);
+            self.asset(at, &f.field("image"), &b.image, AssetKind::Image);
+            let landmark = crate::content::LANDMARKS.contains(&b.id.as_str());
+            if !landmark && !w.locations.iter().any(|l| l.id == b.id) {
+                self.report(
+                    at,
+                    DiagnosticKind::UnknownReference,
+                    &f.field("id"),
+                    format!(
+                        "`{}` is neither a location of this world nor a landmark ({})",
+                        b.id,
+                        crate::content::LANDMARKS.join(", ")
+                    ),
+                );
+            }
+        }
         if !(1..=DAYS_PER_SEASON_MAX).contains(&w.days_per_season) {
             self.report(
                 at,
