@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use bevy::prelude::*;
 use bevy_sprout::prelude::*;
 use serde::{Deserialize, Serialize};
-use sprout_core::content::Crop;
+use sprout_core::content::{Crop, Ground};
 
 use crate::player::{Player, PlayerAction};
 use crate::state::FarmState;
 use crate::time::NewDay;
 use crate::toast::Toast;
-use crate::world::{FIELD, tile_center};
+use crate::world::{FIELD, TILE, tile_center};
 
 /// The item the player will plant or give (it lives with the player; here for older paths).
 pub use crate::player::Selected;
@@ -159,9 +159,36 @@ impl Field {
     }
 }
 
-/// A sprite showing one plot.
+/// A sprite showing one plot, and whether it shows it watered.
 #[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
-struct PlotSprite((i32, i32));
+struct PlotSprite {
+    key: (i32, i32),
+    watered: bool,
+}
+
+/// A plot's ground: the world's tilled or watered tile, or a flat colour until it has one.
+fn soil_sprite(library: &Library, server: &AssetServer, watered: bool) -> Sprite {
+    let kind = if watered {
+        Ground::Watered
+    } else {
+        Ground::Tilled
+    };
+    match library.world().and_then(|w| w.art.ground(kind)) {
+        Some(tile) => Sprite {
+            image: server.load(tile.image.as_str().to_owned()),
+            custom_size: Some(Vec2::splat(TILE)),
+            ..default()
+        },
+        None => Sprite::from_color(
+            if watered {
+                Color::srgb(0.30, 0.21, 0.14)
+            } else {
+                Color::srgb(0.58, 0.44, 0.30)
+            },
+            Vec2::splat(TILE - 1.0),
+        ),
+    }
+}
 
 /// A sprite showing the plant on a plot, and the image path it shows (so a frame where nothing
 /// grew touches no sprite and asks the asset server for nothing).
@@ -283,20 +310,18 @@ fn draw(
     field: Res<Field>,
     library: Library,
     server: Res<AssetServer>,
-    mut soils: Query<(Entity, &PlotSprite, &mut Sprite), Without<PlantSprite>>,
+    mut soils: Query<(Entity, &mut PlotSprite, &mut Sprite), Without<PlantSprite>>,
     mut plants: Query<(Entity, &mut PlantSprite, &mut Sprite, &mut Transform), Without<PlotSprite>>,
 ) {
-    let wet = Color::srgb(0.30, 0.21, 0.14);
-    let dry = Color::srgb(0.58, 0.44, 0.30);
     let mut have_soil = std::collections::HashSet::new();
-    for (e, PlotSprite(key), mut sprite) in &mut soils {
-        match field.plots.get(key) {
+    for (e, mut shown, mut sprite) in &mut soils {
+        match field.plots.get(&shown.key) {
             Some(plot) => {
-                let color = if plot.watered { wet } else { dry };
-                if sprite.color != color {
-                    sprite.color = color;
+                if shown.watered != plot.watered {
+                    shown.watered = plot.watered;
+                    *sprite = soil_sprite(&library, &server, plot.watered);
                 }
-                have_soil.insert(*key);
+                have_soil.insert(shown.key);
             }
             None => commands.entity(e).despawn(),
         }
@@ -304,8 +329,11 @@ fn draw(
     for (key, plot) in &field.plots {
         if !have_soil.contains(key) {
             commands.spawn((
-                PlotSprite(*key),
-                Sprite::from_color(if plot.watered { wet } else { dry }, Vec2::splat(15.0)),
+                PlotSprite {
+                    key: *key,
+                    watered: plot.watered,
+                },
+                soil_sprite(&library, &server, plot.watered),
                 Transform::from_translation(tile_center(IVec2::new(key.0, key.1)).extend(-5.0)),
             ));
         }

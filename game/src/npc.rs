@@ -143,7 +143,7 @@ fn walk_schedules(
     state: Res<FarmState>,
     library: Library,
     spots: Query<&LocationSpot>,
-    mut npcs: Query<(&Npc, &mut Transform)>,
+    mut npcs: Query<(&Npc, &mut Transform, &mut Sprite)>,
     talking: Query<(), With<DialogueRunner>>,
 ) {
     if !talking.is_empty() {
@@ -151,7 +151,7 @@ fn walk_schedules(
     }
     let slot = TimeSlot::at_hour(state.hour());
     let ids: Vec<Id> = library.characters().iter().map(|c| c.id.clone()).collect();
-    for (npc, mut transform) in &mut npcs {
+    for (npc, mut transform, mut sprite) in &mut npcs {
         let Some(c) = library.character(npc.id.as_str()) else {
             continue;
         };
@@ -176,6 +176,11 @@ fn walk_schedules(
         };
         if next != here {
             transform.translation = next.extend(transform.translation.z);
+            // Face the way they walk: the sprites are drawn as walking figures, facing left.
+            let right = next.x > here.x;
+            if (next.x - here.x).abs() > f32::EPSILON && sprite.flip_x != right {
+                sprite.flip_x = right;
+            }
         }
     }
 }

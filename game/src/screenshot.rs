@@ -14,8 +14,10 @@ use bevy_sprout::editor::ShowJob;
 #[cfg(feature = "dev")]
 use bevy_sprout::generate::JobStatus;
 use bevy_sprout::prelude::*;
+use sprout_farm::farming::{Field, Planted, Plot};
 use sprout_farm::npc::Npc;
 use sprout_farm::player::{Player, PlayerAction};
+use sprout_farm::world::{FIELD, tile_center};
 
 /// Command-line options.
 #[derive(Debug, Default, Clone)]
@@ -23,6 +25,8 @@ pub struct Args {
     screenshot: Option<PathBuf>,
     talk: Option<String>,
     editor: Option<EditorShot>,
+    at: Option<IVec2>,
+    field: bool,
 }
 
 /// What the editor panel generates before the screenshot.
@@ -50,6 +54,15 @@ impl Args {
                 "--talk" => out.talk = args.next(),
                 "--editor" => out.editor = args.next().map(EditorShot::Dialogue),
                 "--editor-sprite" => out.editor = args.next().map(EditorShot::Sprite),
+                // Stand the farmer on this tile (`X,Y`) before the frame is taken.
+                "--at" => {
+                    out.at = args.next().and_then(|v| {
+                        let (x, y) = v.split_once(',')?;
+                        Some(IVec2::new(x.trim().parse().ok()?, y.trim().parse().ok()?))
+                    });
+                }
+                // Plant every crop of the content in the field, each row a day further grown.
+                "--field" => out.field = true,
                 other => eprintln!("ignoring unknown argument {other}"),
             }
         }
@@ -61,6 +74,8 @@ impl Args {
 struct Plan {
     path: PathBuf,
     talk: Option<String>,
+    at: Option<IVec2>,
+    field: bool,
     #[cfg(feature = "dev")]
     editor: Option<EditorShot>,
     #[cfg(feature = "dev")]
@@ -84,6 +99,8 @@ pub fn install(app: &mut App, args: Args) {
     app.insert_resource(Plan {
         path,
         talk: args.talk,
+        at: args.at,
+        field: args.field,
         #[cfg(feature = "dev")]
         editor: args.editor,
         #[cfg(feature = "dev")]
@@ -183,6 +200,7 @@ fn run(
     npcs: Query<(&Npc, &Transform)>,
     mut actions: MessageWriter<PlayerAction>,
     mut exit: MessageWriter<AppExit>,
+    (library, mut field): (Library, ResMut<Field>),
 ) {
     plan.frames += 1;
     if plan.frames > LIMIT {
@@ -200,6 +218,16 @@ fn run(
         return;
     };
     let since = plan.frames - settled;
+    if since == 1 {
+        if let Some(tile) = plan.at
+            && let Ok(mut p) = player.single_mut()
+        {
+            p.translation = tile_center(tile).extend(p.translation.z);
+        }
+        if plan.field {
+            plant_every_crop(&library, &mut field);
+        }
+    }
     if let Some(talk) = plan.talk.clone()
         && since == WAIT / 2
     {
@@ -237,4 +265,25 @@ fn run(
                 exit.write(AppExit::Success);
             },
         );
+}
+
+/// Fills the field: one column per crop, each row a day further grown, watered every other row,
+/// so a frame shows every stage of every crop.
+fn plant_every_crop(library: &Library, field: &mut Field) {
+    let crops: Vec<_> = library.crops().into_iter().cloned().collect();
+    for (x, crop) in (FIELD.min.x..FIELD.max.x).zip(crops.iter().cycle()) {
+        for y in FIELD.min.y..FIELD.max.y {
+            let days = (y - FIELD.min.y) as u32 * crop.days_to_ripe().max(1) / 6;
+            field.plots.insert(
+                (x, y),
+                Plot {
+                    watered: y % 2 == 0,
+                    crop: Some(Planted {
+                        crop: crop.id.clone(),
+                        days,
+                    }),
+                },
+            );
+        }
+    }
 }

@@ -114,6 +114,41 @@ impl Image {
     }
 }
 
+impl Image {
+    /// The share of the `8×8` blocks of the world view (below the HUD, above the bottom edge)
+    /// that are one flat colour: a frame of flat rectangles scores near 1, pixel art far less.
+    fn flat_blocks(&self) -> f64 {
+        let (mut flat, mut all) = (0, 0);
+        for by in (100..self.height - 40).step_by(8) {
+            for bx in (0..self.width - 8).step_by(8) {
+                all += 1;
+                let first = self.pixel(bx, by);
+                if (0..8).all(|dy| (0..8).all(|dx| self.pixel(bx + dx, by + dy) == first)) {
+                    flat += 1;
+                }
+            }
+        }
+        f64::from(flat) / f64::from(all)
+    }
+}
+
+#[test]
+fn the_farm_and_the_village_wear_generated_art() {
+    // The field planted with every crop at every stage, and the village with its houses.
+    let farm = Image::load(&render("farm-field.png", &["--field"]));
+    let village = Image::load(&render("village.png", &["--at", "32,5"]));
+    for (name, shot) in [("farm", &farm), ("village", &village)] {
+        let flat = shot.flat_blocks();
+        eprintln!("{name}: {:.1} % of 8x8 blocks flat", flat * 100.0);
+        assert!(
+            flat < 0.35,
+            "{name}: {:.0} % of the blocks are flat",
+            flat * 100.0
+        );
+        assert!(shot.colours(0, 100, 1280, 680) > 24, "{name}: few colours");
+    }
+}
+
 #[test]
 fn farm_and_dialogue_render_with_content() {
     let farm = Image::load(&render("farm.png", &[]));

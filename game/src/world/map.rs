@@ -3,7 +3,7 @@
 
 use bevy::prelude::*;
 use bevy_sprout::prelude::*;
-use sprout_core::content::LocationKind;
+use sprout_core::content::{Ground, LocationKind};
 
 /// Size of a tile in world units (the sprites are 16 px).
 pub const TILE: f32 = 16.0;
@@ -12,6 +12,18 @@ pub const TILE: f32 = 16.0;
 pub const FIELD: IRect = IRect {
     min: IVec2::new(0, 0),
     max: IVec2::new(12, 8),
+};
+
+/// The River Amble, between the farm and the village, in tiles.
+pub const RIVER: IRect = IRect {
+    min: IVec2::new(14, -12),
+    max: IVec2::new(16, 28),
+};
+
+/// The path from the farm across the river and along the village, in tiles.
+pub const PATH: IRect = IRect {
+    min: IVec2::new(8, 4),
+    max: IVec2::new(70, 6),
 };
 
 /// The centre of tile `t` in world units.
@@ -62,13 +74,14 @@ fn kind_colour(kind: LocationKind) -> Color {
 fn build_map(
     mut commands: Commands,
     library: Library,
+    server: Res<AssetServer>,
     existing: Query<Entity, With<MapPart>>,
     mut built_for: Local<Option<String>>,
 ) {
     let Some(world) = library.world() else {
         return;
     };
-    let signature = format!("{:?}", world.locations);
+    let signature = format!("{:?}{:?}", world.locations, world.art);
     if built_for.as_deref() == Some(signature.as_str()) {
         return;
     }
@@ -77,25 +90,35 @@ fn build_map(
     }
     *built_for = Some(signature);
 
-    // Grass under everything.
-    commands.spawn((
-        MapPart,
-        Sprite::from_color(
+    let art = &world.art;
+    let tile = |kind: Ground| {
+        art.ground(kind)
+            .map(|g| server.load(g.image.as_str().to_owned()))
+    };
+    // Grass under everything, the river between the farm and the village, a path along the
+    // village and across the river, and the field's soil.
+    let grounds = [
+        (
+            Ground::Grass,
+            IRect::new(-20, -12, 70, 28),
             Color::srgb(0.36, 0.52, 0.27),
-            Vec2::new(TILE * 90.0, TILE * 40.0),
+            -10.0,
         ),
-        Transform::from_xyz(TILE * 35.0, TILE * 4.0, -10.0),
-    ));
-    // The field.
-    let size = (FIELD.max - FIELD.min).as_vec2() * TILE;
-    commands.spawn((
-        MapPart,
-        Sprite::from_color(Color::srgb(0.47, 0.37, 0.25), size),
-        Transform::from_translation((FIELD.min.as_vec2() * TILE + size / 2.0).extend(-9.0)),
-    ));
+        (Ground::Water, RIVER, Color::srgb(0.25, 0.45, 0.70), -9.5),
+        (Ground::Path, PATH, Color::srgb(0.62, 0.55, 0.42), -9.4),
+        (Ground::Soil, FIELD, Color::srgb(0.47, 0.37, 0.25), -9.0),
+    ];
+    for (kind, area, colour, z) in grounds {
+        commands.spawn((
+            MapPart,
+            ground_sprite(tile(kind), colour, area),
+            Transform::from_translation((area.center().as_vec2() * TILE).extend(z)),
+        ));
+    }
     let landmarks = [
         (
             Landmark::House,
+            "farmhouse",
             IVec2::new(2, 10),
             Color::srgb(0.55, 0.30, 0.25),
             Vec2::new(3.0, 2.0),
@@ -103,19 +126,22 @@ fn build_map(
         ),
         (
             Landmark::ShippingBin,
+            "shipping_bin",
             IVec2::new(8, 10),
             Color::srgb(0.45, 0.30, 0.15),
             Vec2::new(1.0, 1.0),
             "Shipping bin (E: sell)",
         ),
     ];
-    for (landmark, tile, colour, tiles, label) in landmarks {
+    for (landmark, id, tile, colour, tiles, label) in landmarks {
+        let picture = art
+            .building(id)
+            .map(|b| server.load(b.image.as_str().to_owned()));
         spawn_labelled(
             &mut commands,
             landmark,
             tile_center(tile),
-            colour,
-            tiles * TILE,
+            building_sprite(picture, colour, tiles * TILE),
             label,
         );
     }
@@ -154,12 +180,28 @@ fn build_map(
                 id: location.id.clone(),
                 center,
             },
+            Transform::from_translation(center.extend(-8.0)),
+            Visibility::default(),
+        ));
+        // The place's ground, and its building (or a coloured plot until it has one).
+        commands.spawn((
+            MapPart,
             Sprite::from_color(
-                kind_colour(location.kind).with_alpha(0.9),
+                kind_colour(location.kind).with_alpha(0.35),
                 Vec2::new(5.0, 4.0) * TILE,
             ),
-            Transform::from_translation(center.extend(-8.0)),
+            Transform::from_translation(center.extend(-8.5)),
         ));
+        let picture = art
+            .building(location.id.as_str())
+            .map(|b| server.load(b.image.as_str().to_owned()));
+        if picture.is_some() {
+            commands.spawn((
+                MapPart,
+                building_sprite(picture, Color::NONE, Vec2::splat(3.0 * TILE)),
+                Transform::from_translation((center + Vec2::new(0.0, 0.5 * TILE)).extend(-7.5)),
+            ));
+        }
         commands.spawn((
             MapPart,
             label(&location.name, 7.0),
@@ -186,22 +228,53 @@ fn spawn_labelled(
     commands: &mut Commands,
     landmark: Landmark,
     at: Vec2,
-    colour: Color,
-    size: Vec2,
+    sprite: Sprite,
     text: &str,
 ) {
+    let height = sprite.custom_size.map_or(TILE, |s| s.y);
     commands.spawn((
         MapPart,
         landmark,
-        Sprite::from_color(colour, size),
+        sprite,
         Transform::from_translation(at.extend(-7.0)),
     ));
     commands.spawn((
         MapPart,
         label(text, 6.0),
-        Transform::from_translation((at + Vec2::new(0.0, size.y / 2.0 + 5.0)).extend(5.0))
+        Transform::from_translation((at + Vec2::new(0.0, height / 2.0 + 5.0)).extend(5.0))
             .with_scale(Vec3::splat(1.0 / SHARPNESS)),
     ));
+}
+
+/// A stretch of ground: its tile repeated over `area` (in tiles), or a flat colour until the
+/// world has the tile.
+fn ground_sprite(tile: Option<Handle<Image>>, colour: Color, area: IRect) -> Sprite {
+    let size = area.size().as_vec2() * TILE;
+    match tile {
+        Some(image) => Sprite {
+            image,
+            custom_size: Some(size),
+            image_mode: SpriteImageMode::Tiled {
+                tile_x: true,
+                tile_y: true,
+                stretch_value: 1.0,
+            },
+            ..default()
+        },
+        None => Sprite::from_color(colour, size),
+    }
+}
+
+/// A building: its picture drawn `size` wide (keeping the picture square), or a flat colour.
+fn building_sprite(picture: Option<Handle<Image>>, colour: Color, size: Vec2) -> Sprite {
+    match picture {
+        Some(image) => Sprite {
+            image,
+            custom_size: Some(Vec2::splat(size.x.max(size.y))),
+            ..default()
+        },
+        None => Sprite::from_color(colour, size),
+    }
 }
 
 /// Text in the world is rendered this many times larger and scaled down, so it stays crisp
