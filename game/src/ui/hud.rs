@@ -28,7 +28,106 @@ struct LastToast(Option<(String, f32)>);
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<LastToast>()
         .add_systems(Startup, spawn)
-        .add_systems(Update, update.in_set(crate::FarmSystems::Draw));
+        .add_systems(
+            Update,
+            (update, inventory_icons).in_set(crate::FarmSystems::Draw),
+        );
+}
+
+/// The row of item icons (with counts) along the bottom of the screen: what the player carries,
+/// the selected item framed.
+#[derive(Component)]
+struct IconRow;
+
+/// Icons are drawn this many screen pixels wide (their art is 16 px: 3x, nearest-neighbour).
+const ICON_PX: f32 = 48.0;
+
+/// Rebuilds the icon row when the inventory, the selection or an icon path changes.
+fn inventory_icons(
+    mut commands: Commands,
+    state: Res<FarmState>,
+    selected: Res<Selected>,
+    library: Library,
+    server: Res<AssetServer>,
+    row: Query<Entity, With<IconRow>>,
+    mut shown: Local<Option<String>>,
+) {
+    let items: Vec<(String, u32, Option<String>)> = state
+        .inventory
+        .iter()
+        .map(|(id, n)| {
+            let icon = library
+                .item(id.as_str())
+                .map(|i| i.icon.as_str().to_owned());
+            (id.to_string(), *n, icon)
+        })
+        .collect();
+    let signature = format!("{items:?}{:?}", selected.0);
+    if shown.as_deref() == Some(signature.as_str()) {
+        return;
+    }
+    *shown = Some(signature);
+    for e in &row {
+        commands.entity(e).despawn();
+    }
+    let font = TextFont {
+        font_size: FontSize::Px(13.0),
+        ..default()
+    };
+    commands
+        .spawn((
+            IconRow,
+            Node {
+                position_type: PositionType::Absolute,
+                bottom: px(28),
+                left: px(10),
+                column_gap: px(4),
+                ..default()
+            },
+        ))
+        .with_children(|row| {
+            for (id, n, icon) in items {
+                let chosen = selected.0.as_ref().is_some_and(|s| s.as_str() == id);
+                row.spawn((
+                    Node {
+                        width: px(ICON_PX + 8.0),
+                        height: px(ICON_PX + 8.0),
+                        padding: UiRect::all(px(4)),
+                        border: UiRect::all(px(2)),
+                        ..default()
+                    },
+                    BackgroundColor(Color::srgba(0.1, 0.08, 0.06, 0.78)),
+                    BorderColor::all(if chosen {
+                        Color::srgb(1.0, 0.9, 0.55)
+                    } else {
+                        Color::NONE
+                    }),
+                ))
+                .with_children(|cell| {
+                    if let Some(icon) = icon {
+                        cell.spawn((
+                            ImageNode::new(server.load(icon)),
+                            Node {
+                                width: px(ICON_PX - 4.0),
+                                height: px(ICON_PX - 4.0),
+                                ..default()
+                            },
+                        ));
+                    }
+                    cell.spawn((
+                        Text::new(n.to_string()),
+                        font.clone(),
+                        TextColor(Color::srgb(0.98, 0.94, 0.84)),
+                        Node {
+                            position_type: PositionType::Absolute,
+                            right: px(2),
+                            bottom: px(0),
+                            ..default()
+                        },
+                    ));
+                });
+            }
+        });
 }
 
 fn panel(
@@ -127,7 +226,7 @@ fn update(
             HudText::Status => {
                 let title = library.world().map_or("Sprout Farm", |w| w.title.as_str());
                 let selected = selected.0.as_ref().map_or("nothing".to_owned(), |s| {
-                    format!("{} ×{}", name_of(s.as_str()), state.count(s.as_str()))
+                    format!("{} x{}", name_of(s.as_str()), state.count(s.as_str()))
                 });
                 let status = format!(
                     "{title}\n{:?} {}, year {} | {}\n{} g | holding: {selected}",
@@ -145,7 +244,7 @@ fn update(
                     s.push_str("  (empty)\n");
                 }
                 for (id, n) in &state.inventory {
-                    s.push_str(&format!("  {} ×{n}\n", name_of(id.as_str())));
+                    s.push_str(&format!("  {} x{n}\n", name_of(id.as_str())));
                 }
                 if !state.active_quests.is_empty() {
                     s.push_str("\nQuests\n");
@@ -172,7 +271,7 @@ fn update(
                                     .map_or(npc.as_str(), |c| &c.name)
                             ),
                             Objective::Harvest { crop, count } => format!(
-                                "harvest {} ×{count} ({}/{count})",
+                                "harvest {} x{count} ({}/{count})",
                                 library
                                     .crop(crop.as_str())
                                     .map_or(crop.as_str(), |c| &c.name),
