@@ -153,3 +153,25 @@ fn pieces_are_made_then_current_and_hand_edits_are_kept() {
     set = load(&root);
     assert_eq!(set::plan(&set).len(), pieces.len());
 }
+
+#[test]
+fn every_picture_the_starter_content_names_is_generated_and_current() {
+    // What ships was made by `sprout art assets` with the embedded model, and nobody has
+    // touched it since: no placeholder, no hand edit, no piece left behind by a prompt change.
+    let root = support::assets();
+    let set = load(&root);
+    let backend = SpriteBackend::embedded().expect("the embedded sprite model");
+    let model = backend.model_ref();
+    let behind: Vec<String> = set::plan(&set)
+        .iter()
+        .filter_map(|p| {
+            let state = set::state(&root, p, model.as_ref());
+            (state != State::Current).then(|| format!("{}: {state:?}", p.main.display()))
+        })
+        .collect();
+    assert!(
+        behind.is_empty(),
+        "run `sprout art assets`:\n{}",
+        behind.join("\n")
+    );
+}
