@@ -188,7 +188,7 @@ fn answer_sse(stream: &mut TcpStream, text: &str) -> bool {
 
 fn backend(url: &str) -> Box<dyn TextBackend> {
     let mut config = HttpConfig::new(url, "fake");
-    config.connect_timeout = Duration::from_millis(500);
+    config.limits.connect_timeout = Duration::from_millis(500);
     Box::new(HttpBackend::new(config).unwrap())
 }
 

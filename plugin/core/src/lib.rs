@@ -84,5 +84,14 @@ pub enum Error {
     Invalid(Vec<validate::Diagnostic>),
 }
 
+impl Error {
+    /// For `map_err`: an I/O failure on `path` as [`Error::Io`], the one shape every file error
+    /// of the core takes (`.map_err(Error::io(&path))`).
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io { path, source }
+    }
+}
+
 /// Result with the core's [`Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;

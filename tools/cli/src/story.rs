@@ -77,7 +77,7 @@ impl BackendArgs {
         let mut workers: Vec<Box<dyn TextBackend>> = Vec::new();
         for url in &self.endpoints {
             let mut config = HttpConfig::new(url.clone(), self.endpoint_model.clone());
-            config.timeout = Duration::from_secs(self.timeout);
+            config.limits.timeout = Duration::from_secs(self.timeout);
             config.max_concurrency = self.per_endpoint.max(1);
             let backend = HttpBackend::new(config)?;
             let n = if concurrent {
@@ -120,11 +120,7 @@ pub fn lock_project(assets: &Path, holder: &str) -> anyhow::Result<sprout_core::
         "no asset folder at {} (pass --assets DIR)",
         assets.display()
     );
-    let project = Project::new(assets);
-    Ok(sprout_core::fs::ProjectLock::try_acquire(
-        &project.state,
-        holder,
-    )?)
+    Ok(Project::new(assets).try_lock(holder)?)
 }
 
 /// Loads the content under `assets`, failing on parse errors (a broken file would make every

@@ -53,15 +53,6 @@ impl SituationChoice {
             Self::GiftDisliked => "gift disliked",
         }
     }
-
-    fn slug(self) -> &'static str {
-        match self {
-            Self::Daily => "daily",
-            Self::FirstMeeting => "first",
-            Self::GiftLiked => "gift_liked",
-            Self::GiftDisliked => "gift_disliked",
-        }
-    }
 }
 
 pub(super) fn tab(
@@ -134,7 +125,11 @@ fn submit(state: &mut EditorState, library: &Library, actions: &mut Actions) {
 /// The story job the panel's fields describe, with a tree id no loaded tree uses.
 pub(crate) fn dialogue_job(state: &EditorState, library: &Library) -> Option<JobSpec> {
     let npc = state.npc.as_deref()?;
-    let base = format!("{npc}_{}_s{}", state.situation.slug(), state.seed);
+    let base = format!(
+        "{npc}_{}_s{}",
+        state.situation.situation().slug(),
+        state.seed
+    );
     let tree = fresh_id(&base, |id| library.dialogue(id).is_some())?;
     Some(JobSpec {
         job: StoryJob::Dialogue {

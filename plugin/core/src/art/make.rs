@@ -411,10 +411,7 @@ fn palette_name(p: &PaletteChoice) -> String {
 
 /// Reads and decodes the picture at `path`, with its bytes (hashed into the provenance).
 pub fn read_image(path: &Path) -> Result<(RgbaImage, Vec<u8>)> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(crate::Error::io(path))?;
     let img = image::load_from_memory(&bytes)
         .map_err(|e| Error::Decode {
             path: path.to_owned(),

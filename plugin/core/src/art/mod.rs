@@ -32,14 +32,6 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
     /// An input image could not be decoded.
     #[error("{path}: {message}")]
     Decode {
@@ -69,7 +61,8 @@ pub enum Error {
     /// The prop could not be built.
     #[error(transparent)]
     Mesh(#[from] crate::mesh::Error),
-    /// Writing a file or its provenance failed.
+    /// A file could not be read or written ([`crate::Error::Io`], which names the file), or its
+    /// provenance could not be written.
     #[error(transparent)]
     Core(#[from] crate::Error),
 }

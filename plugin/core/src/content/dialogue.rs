@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Condition, Effect, Id};
+use super::{Condition, Effect, Id, IdError};
 
 /// Speaker id of the player character; always allowed as a speaker.
 pub const PLAYER: &str = "player";
@@ -48,6 +48,85 @@ pub enum Situation {
     QuestComplete(Id),
     /// Unlocked at this many hearts (0–10).
     Hearts(u32),
+}
+
+impl Situation {
+    /// The situation as tree ids and command lines spell it: `first`, `daily`, `gift_liked`,
+    /// `gift_disliked`, `offer_<quest>`, `complete_<quest>`, `hearts<n>`. [`Situation::from_slug`]
+    /// reads it back.
+    pub fn slug(&self) -> String {
+        match self {
+            Self::FirstMeeting => "first".into(),
+            Self::Daily => "daily".into(),
+            Self::GiftLiked => "gift_liked".into(),
+            Self::GiftDisliked => "gift_disliked".into(),
+            Self::QuestOffer(q) => format!("offer_{q}"),
+            Self::QuestComplete(q) => format!("complete_{q}"),
+            Self::Hearts(n) => format!("hearts{n}"),
+        }
+    }
+
+    /// Reads a [`slug`](Self::slug); `-` may stand for `_` in the names (`gift-liked`,
+    /// `first-meeting`), and `:` may separate a quest or a heart count (`offer:stones`,
+    /// `hearts:4`).
+    pub fn from_slug(slug: &str) -> Result<Self, SituationError> {
+        let unknown = || SituationError::Unknown(slug.to_owned());
+        let quest = |q: &str| {
+            Id::new(q).map_err(|source| SituationError::Quest {
+                slug: slug.to_owned(),
+                source,
+            })
+        };
+        let rest = |prefix: &str| {
+            slug.strip_prefix(prefix)
+                .and_then(|r| r.strip_prefix(['_', ':', '-']))
+        };
+        Ok(match slug.replace('-', "_").as_str() {
+            "first" | "first_meeting" => Self::FirstMeeting,
+            "daily" => Self::Daily,
+            "gift_liked" => Self::GiftLiked,
+            "gift_disliked" => Self::GiftDisliked,
+            _ => {
+                if let Some(q) = rest("offer") {
+                    Self::QuestOffer(quest(q)?)
+                } else if let Some(q) = rest("complete") {
+                    Self::QuestComplete(quest(q)?)
+                } else if let Some(n) = slug.strip_prefix("hearts") {
+                    let n = n.strip_prefix(':').unwrap_or(n);
+                    Self::Hearts(n.parse().map_err(|_| unknown())?)
+                } else {
+                    return Err(unknown());
+                }
+            }
+        })
+    }
+}
+
+impl core::str::FromStr for Situation {
+    type Err = SituationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::from_slug(s)
+    }
+}
+
+/// Why [`Situation::from_slug`] could not read a slug.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SituationError {
+    /// Not a situation's name.
+    #[error(
+        "unknown situation `{0}`: first, daily, gift_liked, gift_disliked, offer_<quest>, complete_<quest> or hearts<n>"
+    )]
+    Unknown(String),
+    /// The quest of `offer_` or `complete_` is not an id.
+    #[error("situation `{slug}`: {source}")]
+    Quest {
+        /// The slug as given.
+        slug: String,
+        /// Why the quest is not an id.
+        source: IdError,
+    },
 }
 
 /// One line of a conversation.
@@ -143,5 +222,68 @@ impl Next {
                 (ids, ends)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_read_back_as_their_situation() {
+        let all = [
+            Situation::FirstMeeting,
+            Situation::Daily,
+            Situation::GiftLiked,
+            Situation::GiftDisliked,
+            Situation::QuestOffer(Id::new("stones_2").unwrap()),
+            Situation::QuestComplete(Id::new("stones").unwrap()),
+            Situation::Hearts(4),
+        ];
+        let slugs: Vec<String> = all.iter().map(Situation::slug).collect();
+        assert_eq!(
+            slugs,
+            [
+                "first",
+                "daily",
+                "gift_liked",
+                "gift_disliked",
+                "offer_stones_2",
+                "complete_stones",
+                "hearts4"
+            ]
+        );
+        for (situation, slug) in all.iter().zip(&slugs) {
+            assert_eq!(&Situation::from_slug(slug).unwrap(), situation, "{slug}");
+        }
+    }
+
+    #[test]
+    fn command_line_spellings_read_too_and_nonsense_is_refused() {
+        for (text, situation) in [
+            ("first-meeting", Situation::FirstMeeting),
+            ("gift-liked", Situation::GiftLiked),
+            ("gift-disliked", Situation::GiftDisliked),
+            (
+                "offer:stones",
+                Situation::QuestOffer(Id::new("stones").unwrap()),
+            ),
+            (
+                "complete:stones",
+                Situation::QuestComplete(Id::new("stones").unwrap()),
+            ),
+            ("hearts:6", Situation::Hearts(6)),
+        ] {
+            assert_eq!(text.parse::<Situation>().unwrap(), situation, "{text}");
+        }
+        for bad in ["", "weekly", "hearts", "hearts:x", "offer"] {
+            let e = Situation::from_slug(bad).unwrap_err();
+            assert_eq!(e, SituationError::Unknown(bad.into()), "{bad}");
+            assert!(e.to_string().contains("gift_liked"), "{e}");
+        }
+        assert!(matches!(
+            Situation::from_slug("offer_Bad Quest"),
+            Err(SituationError::Quest { .. })
+        ));
     }
 }

@@ -35,7 +35,7 @@ pub use calendar::{Season, TimeSlot};
 pub use character::{Birthday, Character, RelationKind, Relationship, ScheduleEntry};
 pub use condition::{Condition, FRIENDSHIP_MAX};
 pub use crop::{Crop, GrowthStage};
-pub use dialogue::{Choice, DialogueNode, DialogueTree, Next, Situation, Target};
+pub use dialogue::{Choice, DialogueNode, DialogueTree, Next, Situation, SituationError, Target};
 pub use effect::Effect;
 pub use id::{ID_MAX_LEN, Id, IdError};
 pub use item::{Item, ItemCategory};

@@ -3,11 +3,11 @@
 //! on `/prompt`, polled on `/history/{id}`, fetched from `/view`) and the `OpenAI`-style images API
 //! (`/v1/images/generations`, base64 PNG answers).
 //!
-//! Three timeouts (connect; idle, the longest silence before the answer's head and between its
-//! chunks; total, one request), a cap on an answer's size, retries with exponential backoff on
-//! connection errors, 429 and 5xx, but not on a stall; and a circuit breaker: after
-//! [`breaker_threshold`](HttpImageConfig::breaker_threshold) consecutive connection failures,
-//! stalls or 5xx, requests fail fast for [`breaker_cooldown`](HttpImageConfig::breaker_cooldown).
+//! Hostile or broken servers cost a bounded time and memory: requests go through the shared
+//! client ([`crate::endpoint`]'s `client.rs`), which bounds every wait and body by
+//! [`HttpImageConfig::limits`] (connect, idle and total timeouts, a cap on an answer's size),
+//! retries connection errors, 429 and 5xx with exponential backoff but not a stall, and keeps a
+//! circuit breaker that fails requests fast while the server is down.
 //!
 //! Secrets: API keys only from the environment (`api_key_env`); credentials in the URL
 //! (`http://user:pass@127.0.0.1:7860`, AUTOMATIC1111's `--api-auth`) are sent as HTTP basic auth
@@ -31,8 +31,8 @@ use image::RgbaImage;
 use serde_json::{Value, json};
 
 use super::backend::{CancelToken, Error, ImageBackend, ImageEvent, ImageRequest, Result};
-use crate::endpoint::wire::{self, BodyError, Waited};
-use crate::endpoint::{Breaker, Endpoint};
+use crate::endpoint::Limits;
+use crate::endpoint::client::{BodyError, Client, Sent, Try};
 
 /// Which server protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,28 +70,12 @@ pub struct HttpImageConfig {
     /// Environment variable holding the API key (sent as `Authorization: Bearer`), if set and
     /// the URL carries no credentials.
     pub api_key_env: String,
-    /// Total time one request may take, from connect to the last byte (image generation is
-    /// slow).
-    pub timeout: Duration,
-    /// Connection timeout.
-    pub connect_timeout: Duration,
-    /// The longest silence: from sending a request to the answer's head, then between chunks.
-    /// AUTOMATIC1111 and the `OpenAI` images API send nothing until the image is done, so this
-    /// also bounds one image's time there. A stall fails once and is not retried.
-    pub idle_timeout: Duration,
-    /// Bytes one answer may have; more ends the request with an error.
-    pub max_response_bytes: usize,
-    /// Retries after the first try.
-    pub max_retries: u32,
-    /// First backoff; doubles each retry.
-    pub backoff: Duration,
+    /// The bounds on every request (image generation is slow: AUTOMATIC1111 and the `OpenAI`
+    /// images API send nothing until the image is done, so the idle timeout also bounds one
+    /// image's time there).
+    pub limits: Limits,
     /// `ComfyUI`: time between history polls.
     pub poll_interval: Duration,
-    /// Consecutive failures (connection refused or reset, connect or idle timeout, 5xx) that
-    /// open the circuit breaker.
-    pub breaker_threshold: u32,
-    /// How long an open breaker fails requests at once, before one is let through to try.
-    pub breaker_cooldown: Duration,
     /// Send the API key or URL credentials over plain `http` to a host that is not loopback
     /// (default: whether [`PLAIN_HTTP_SECRETS_ENV`](crate::endpoint::PLAIN_HTTP_SECRETS_ENV) is
     /// `1`). Without it such a request fails with an error saying so.
@@ -104,13 +88,8 @@ impl core::fmt::Debug for HttpImageConfig {
             .field("base_url", &crate::endpoint::redact_url(&self.base_url))
             .field("protocol", &self.protocol_name())
             .field("api_key_env", &self.api_key_env)
-            .field("timeout", &self.timeout)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("idle_timeout", &self.idle_timeout)
-            .field("max_response_bytes", &self.max_response_bytes)
-            .field("max_retries", &self.max_retries)
-            .field("breaker_threshold", &self.breaker_threshold)
-            .field("breaker_cooldown", &self.breaker_cooldown)
+            .field("limits", &self.limits)
+            .field("poll_interval", &self.poll_interval)
             .field("allow_plain_http_secrets", &self.allow_plain_http_secrets)
             .finish_non_exhaustive()
     }
@@ -129,65 +108,36 @@ impl HttpImageConfig {
             base_url: base_url.into().trim_end_matches('/').to_owned(),
             protocol,
             api_key_env: api_key_env.into(),
-            timeout: Duration::from_secs(600),
-            connect_timeout: Duration::from_secs(5),
-            idle_timeout: Duration::from_secs(300),
-            max_response_bytes: 64 << 20,
-            max_retries: 3,
-            backoff: Duration::from_millis(500),
+            limits: Limits {
+                idle_timeout: Duration::from_secs(300),
+                max_response_bytes: 64 << 20,
+                backoff: Duration::from_millis(500),
+                ..Limits::default()
+            },
             poll_interval: Duration::from_millis(500),
-            breaker_threshold: 3,
-            breaker_cooldown: Duration::from_secs(30),
             allow_plain_http_secrets: crate::endpoint::plain_http_secrets_allowed_by_env(),
         }
     }
 }
 
-/// How much of an error answer is read (and 300 characters of it shown).
-const ERROR_BODY_BYTES: usize = 8 << 10;
-
 /// An image server as an [`ImageBackend`].
 pub struct HttpImageBackend {
     config: HttpImageConfig,
-    endpoint: Endpoint,
-    client: reqwest::Client,
-    runtime: tokio::runtime::Runtime,
-    breaker: Breaker,
+    client: Client,
 }
 
 impl HttpImageBackend {
     /// A backend for `config` (no request is made yet). Fails when the URL carries credentials
     /// that may not be sent to it (plain `http`, not loopback, not allowed).
     pub fn new(config: HttpImageConfig) -> Result<Self> {
-        let endpoint = Endpoint::parse(&config.base_url);
-        if endpoint.credentials().is_some() {
-            endpoint
-                .check_secret(
-                    "the credentials in the URL",
-                    config.allow_plain_http_secrets,
-                )
-                .map_err(|m| backend_err(&config, &endpoint, m))?;
-        }
-        // The total and idle limits are enforced in `send`, each with its own message.
-        let client = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .build()
-            .map_err(|e| backend_err(&config, &endpoint, wire::describe(e)))?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|source| Error::Io {
-                path: "<tokio runtime>".into(),
-                source,
-            })?;
-        let breaker = Breaker::new(config.breaker_threshold, config.breaker_cooldown);
-        Ok(Self {
-            config,
-            endpoint,
-            client,
-            runtime,
-            breaker,
-        })
+        let client = Client::new(
+            &config.base_url,
+            &config.api_key_env,
+            config.allow_plain_http_secrets,
+            &config.limits,
+        )
+        .map_err(|m| backend_err(&config, &crate::endpoint::redact_url(&config.base_url), m))?;
+        Ok(Self { config, client })
     }
 
     fn name(&self) -> &'static str {
@@ -195,29 +145,7 @@ impl HttpImageBackend {
     }
 
     fn err(&self, message: impl Into<String>) -> Error {
-        backend_err(&self.config, &self.endpoint, message.into())
-    }
-
-    /// Counts a failure that says the server is down; returns `why`.
-    fn failed(&self, why: String) -> String {
-        if self.breaker.failure(&why) {
-            tracing::warn!(
-                "{}: {} consecutive failures, failing fast for {:?}",
-                self.endpoint.shown(),
-                self.config.breaker_threshold,
-                self.config.breaker_cooldown
-            );
-        }
-        why
-    }
-
-    /// A stall: counted by the breaker, not retried.
-    fn stalled(&self, path: &str) -> Error {
-        let why = self.failed(format!(
-            "{path}: no byte for {:?} (the idle timeout)",
-            self.config.idle_timeout
-        ));
-        self.err(why)
+        backend_err(&self.config, self.client.endpoint().shown(), message.into())
     }
 
     /// Sends one request with retries; `body` is JSON for POST, `None` for GET. Returns the bytes.
@@ -227,106 +155,65 @@ impl HttpImageBackend {
         body: Option<&Value>,
         cancel: &CancelToken,
     ) -> Result<Vec<u8>> {
-        let url = format!("{}{path}", self.endpoint.url());
         // As shown: without the query (ComfyUI's /view names files there).
         let shown = path.split('?').next().unwrap_or(path);
-        let mut backoff = self.config.backoff;
-        let mut attempt = 0;
-        loop {
-            if let Err(open) = self.breaker.check() {
-                return Err(self.err(format!("{shown}: {open}")));
-            }
-            let mut req = match body {
-                Some(b) => self.client.post(&url).json(b),
-                None => self.client.get(&url),
-            };
-            if let Some(c) = self.endpoint.credentials() {
-                req = req.basic_auth(&c.user, c.password.as_ref());
-            } else if let Ok(key) = std::env::var(&self.config.api_key_env)
-                && !key.is_empty()
-            {
-                self.endpoint
-                    .check_secret(
-                        &format!("the API key in ${}", self.config.api_key_env),
-                        self.config.allow_plain_http_secrets,
-                    )
-                    .map_err(|m| self.err(m))?;
-                req = req.bearer_auth(key);
-            }
-            let total = self.config.timeout;
-            let why = match tokio::time::timeout(total, self.once(req, shown, cancel)).await {
-                Ok(Ok(Ok(bytes))) => return Ok(bytes),
-                Ok(Ok(Err(why))) => why,
-                Ok(Err(e)) => return Err(e),
-                Err(_) => {
-                    return Err(self.err(format!(
-                        "{shown}: no complete answer in {total:?}, the total timeout (HttpImageConfig::timeout)"
-                    )));
-                }
-            };
-            if attempt >= self.config.max_retries {
-                return Err(self.err(format!("{why} (gave up after {attempt} retries)")));
-            }
-            attempt += 1;
-            tracing::warn!(
-                "{}{why}; retry {attempt} in {backoff:?}",
-                self.endpoint.shown()
-            );
-            tokio::time::sleep(backoff).await;
-            backoff *= 2;
-        }
+        let total = self.config.limits.timeout;
+        self.client
+            .retrying(
+                self.client.endpoint().shown(),
+                async || {
+                    let req = self.client.request(path, body).map_err(|m| self.err(m))?;
+                    match tokio::time::timeout(total, self.once(req, shown, cancel)).await {
+                        Ok(r) => r,
+                        Err(_) => Err(self.err(format!(
+                            "{shown}: no complete answer in {total:?}, the total timeout (HttpImageConfig::limits.timeout)"
+                        ))),
+                    }
+                },
+                |message| self.err(message),
+            )
+            .await
     }
 
-    /// One request: the body, `Ok(Err(why))` for a failure worth a retry, or `Err` for one that
+    /// One request: the body, [`Try::Again`] for a failure worth a retry, or `Err` for one that
     /// is not.
     async fn once(
         &self,
         req: reqwest::RequestBuilder,
         shown: &str,
         cancel: &CancelToken,
-    ) -> Result<core::result::Result<Vec<u8>, String>> {
-        let idle = self.config.idle_timeout;
-        let resp = match wire::within(req.send(), idle, cancel).await {
-            Waited::Done(Ok(r)) => r,
-            Waited::Done(Err(e)) if e.is_builder() => {
-                return Err(self.err(format!("{shown}: {}", wire::describe(e))));
+    ) -> Result<Try<Vec<u8>>> {
+        let resp = match self.client.send(req, cancel).await {
+            Sent::Ok(r) => r,
+            Sent::Status(status, text) => {
+                return match self.client.refused(status, &text) {
+                    Try::Again(why) => Ok(Try::Again(format!("{shown}: {why}"))),
+                    Try::Done(why) => Err(self.err(format!("{shown}: {why}"))),
+                };
             }
-            Waited::Done(Err(e)) => {
-                return Ok(Err(self.failed(format!("{shown}: {}", wire::describe(e)))));
+            Sent::Down(why) => return Ok(Try::Again(format!("{shown}: {why}"))),
+            Sent::Invalid(why) | Sent::Stalled(why) => {
+                return Err(self.err(format!("{shown}: {why}")));
             }
-            Waited::TimedOut => return Err(self.stalled(shown)),
-            Waited::Cancelled => return Err(Error::Cancelled),
+            Sent::Cancelled => return Err(Error::Cancelled),
         };
-        let status = resp.status();
-        if status.is_success() {
-            self.breaker.success();
-            let cap = self.config.max_response_bytes;
-            return match wire::read_body(resp, cap, idle, cancel).await {
-                Ok(bytes) => Ok(Ok(bytes)),
-                Err(BodyError::TooBig(_)) => Err(self.err(format!(
-                    "{shown}: the answer passed {cap} bytes (HttpImageConfig::max_response_bytes)"
-                ))),
-                Err(BodyError::Idle) => Err(self.stalled(shown)),
-                Err(BodyError::Cancelled) => Err(Error::Cancelled),
-                // Nothing reached the caller yet: worth another try.
-                Err(BodyError::Broken(why)) => Ok(Err(self.failed(format!("{shown}: {why}")))),
-            };
+        let cap = self.config.limits.max_response_bytes;
+        match self.client.body(resp, cap, cancel).await {
+            Ok(bytes) => Ok(Try::Done(bytes)),
+            Err(BodyError::TooBig(_)) => Err(self.err(format!(
+                "{shown}: the answer passed {cap} bytes (HttpImageConfig::limits.max_response_bytes)"
+            ))),
+            Err(BodyError::Idle) => Err(self.err(format!(
+                "{shown}: {}",
+                self.client.stalled("of the answer's body")
+            ))),
+            Err(BodyError::Cancelled) => Err(Error::Cancelled),
+            // Nothing reached the caller yet: worth another try.
+            Err(BodyError::Broken(why)) => Ok(Try::Again(format!(
+                "{shown}: {}",
+                self.client.failed(why)
+            ))),
         }
-        if status.is_server_error() {
-            return Ok(Err(self.failed(format!("{shown}: HTTP {status}"))));
-        }
-        self.breaker.success();
-        if status.as_u16() == 429 {
-            return Ok(Err(format!("{shown}: HTTP {status}")));
-        }
-        let text = match wire::read_body(resp, ERROR_BODY_BYTES, idle, cancel).await {
-            Ok(b) | Err(BodyError::TooBig(b)) => String::from_utf8_lossy(&b).into_owned(),
-            Err(_) => String::new(),
-        };
-        Err(self.err(format!(
-            "{shown}: HTTP {status}: {}",
-            text.chars().take(300).collect::<String>()
-        )))
     }
 
     async fn send_json(
@@ -416,10 +303,10 @@ impl HttpImageBackend {
             if let Some(image) = images {
                 break image;
             }
-            if started.elapsed() > self.config.timeout {
+            if started.elapsed() > self.config.limits.timeout {
                 return Err(self.err(format!(
                     "prompt {id} did not finish in {:?}",
-                    self.config.timeout
+                    self.config.limits.timeout
                 )));
             }
             tokio::time::sleep(self.config.poll_interval).await;
@@ -468,9 +355,10 @@ impl HttpImageBackend {
     }
 }
 
-fn backend_err(config: &HttpImageConfig, endpoint: &Endpoint, message: String) -> Error {
+/// `message` as an error of the server `shown` speaking `config`'s protocol.
+fn backend_err(config: &HttpImageConfig, shown: &str, message: String) -> Error {
     Error::Backend {
-        backend: format!("{} at {}", config.protocol_name(), endpoint.shown()),
+        backend: format!("{} at {shown}", config.protocol_name()),
         message,
     }
 }
@@ -532,7 +420,11 @@ impl ImageBackend for HttpImageBackend {
             Protocol::ComfyUi { checkpoint, .. } => format!(" {checkpoint}"),
             Protocol::OpenAi { model } => format!(" {model}"),
         };
-        format!("{}{what} at {}", self.name(), self.endpoint.shown())
+        format!(
+            "{}{what} at {}",
+            self.name(),
+            self.client.endpoint().shown()
+        )
     }
 
     fn generate(
@@ -544,7 +436,7 @@ impl ImageBackend for HttpImageBackend {
         req.check_cancelled()?;
         let img = match &self.config.protocol {
             Protocol::Automatic1111 => {
-                let img = self.runtime.block_on(self.automatic1111(req))?;
+                let img = self.client.block_on(self.automatic1111(req))?;
                 on_event(ImageEvent::Step {
                     step: req.steps,
                     total: req.steps,
@@ -556,10 +448,10 @@ impl ImageBackend for HttpImageBackend {
                 workflow,
                 checkpoint,
             } => self
-                .runtime
+                .client
                 .block_on(self.comfyui(req, workflow, checkpoint, on_event))?,
             Protocol::OpenAi { model } => {
-                let img = self.runtime.block_on(self.openai(req, model))?;
+                let img = self.client.block_on(self.openai(req, model))?;
                 on_event(ImageEvent::Step {
                     step: req.steps,
                     total: req.steps,

@@ -110,7 +110,7 @@ impl Job {
                 id: None,
                 ..
             } => {
-                let mut name = format!("{npc}_{}", situation_slug(situation));
+                let mut name = format!("{npc}_{}", situation.slug());
                 if let Some(s) = season {
                     name.push('_');
                     name.push_str(&format!("{s:?}").to_lowercase());
@@ -162,19 +162,6 @@ pub fn max_tokens(job: &Job) -> usize {
         Job::Dialogue { nodes, .. } => 120 + 90 * nodes,
         Job::Quest { .. } => 400,
         Job::Item { .. } => 220,
-    }
-}
-
-/// The situation as it appears in tree ids: `first`, `daily`, `gift_liked`, `offer_<quest>`, ...
-pub fn situation_slug(situation: &Situation) -> String {
-    match situation {
-        Situation::FirstMeeting => "first".into(),
-        Situation::Daily => "daily".into(),
-        Situation::GiftLiked => "gift_liked".into(),
-        Situation::GiftDisliked => "gift_disliked".into(),
-        Situation::QuestOffer(q) => format!("offer_{q}"),
-        Situation::QuestComplete(q) => format!("complete_{q}"),
-        Situation::Hearts(n) => format!("hearts{n}"),
     }
 }
 

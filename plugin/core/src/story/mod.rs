@@ -68,23 +68,24 @@ pub enum Error {
         /// Where and why.
         error: crate::format::ParseError,
     },
-    /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
     /// The request cannot be made (unknown NPC, no world, bad id).
     #[error("{0}")]
     Request(String),
-    /// Writing or drawing failed.
+    /// A file could not be read or written ([`crate::Error::Io`], which names the file), or
+    /// writing or drawing failed.
     #[error(transparent)]
     Core(#[from] crate::Error),
     /// RON serialization failed.
     #[error("cannot write RON: {0}")]
     Ron(#[from] ron::Error),
+}
+
+impl Error {
+    /// For `map_err`: an I/O failure on `path`, as the crate's one [`crate::Error::Io`].
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let io = crate::Error::io(path);
+        move |source| Self::Core(io(source))
+    }
 }
 
 /// Story generation's result type.

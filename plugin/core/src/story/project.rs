@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use crate::fs::ProjectLock;
+
 /// The name of Sprout's state folder, next to the asset folder.
 pub const STATE_DIR: &str = ".sprout";
 
@@ -47,9 +49,20 @@ impl Project {
         self.state.join("staging")
     }
 
-    /// The writers' lock file ([`ProjectLock`](crate::fs::ProjectLock)).
+    /// The writers' lock file ([`ProjectLock`]).
     pub fn lock_path(&self) -> PathBuf {
-        crate::fs::ProjectLock::path_for(&self.state)
+        ProjectLock::path_for(&self.state)
+    }
+
+    /// Takes the writers' lock for `holder` (`sprout batch story`), or fails at once with
+    /// [`Error::Locked`](crate::Error::Locked) naming who holds it.
+    pub fn try_lock(&self, holder: &str) -> crate::Result<ProjectLock> {
+        ProjectLock::try_acquire(&self.state, holder)
+    }
+
+    /// Takes the writers' lock for `holder`, waiting while another writer holds it.
+    pub fn lock(&self, holder: &str) -> crate::Result<ProjectLock> {
+        ProjectLock::acquire(&self.state, holder)
     }
 }
 

@@ -52,10 +52,7 @@ pub fn regenerate(
     file: &Path,
 ) -> Result<Regenerated> {
     let sidecar = sidecar_path(file);
-    let text = std::fs::read_to_string(&sidecar).map_err(|source| Error::Io {
-        path: sidecar.clone(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(&sidecar).map_err(Error::io(&sidecar))?;
     let provenance: Provenance =
         parse(&text).map_err(|e| Error::Request(format!("{}:{e}", sidecar.display())))?;
     let (spec, sampling, max_repairs) = job_of(&provenance)?;
@@ -85,10 +82,7 @@ pub fn regenerate(
             )));
         }
     };
-    let current = std::fs::read(file).map_err(|source| Error::Io {
-        path: file.to_owned(),
-        source,
-    })?;
+    let current = std::fs::read(file).map_err(Error::io(file))?;
     Ok(Regenerated {
         matches: bytes == current,
         same_template,

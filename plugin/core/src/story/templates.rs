@@ -167,12 +167,7 @@ impl Templates {
                 }
                 _ => {}
             }
-            let read = |p: &PathBuf| {
-                std::fs::read_to_string(p).map_err(|source| Error::Io {
-                    path: p.clone(),
-                    source,
-                })
-            };
+            let read = |p: &PathBuf| std::fs::read_to_string(p).map_err(Error::io(p));
             let t = StageTemplates {
                 origin: dir.display().to_string(),
                 system: read(&files[0])?,

@@ -37,7 +37,8 @@ pub enum StoryGen {
         /// The NPC's id.
         #[arg(long)]
         npc: Id,
-        /// first, daily, gift-liked, gift-disliked, offer:QUEST, complete:QUEST or hearts:N.
+        /// first, daily, gift_liked, gift_disliked, offer_QUEST, complete_QUEST or heartsN (`-` for
+        /// `_` and `offer:QUEST`, `hearts:N` work too).
         #[arg(long, default_value = "daily", value_parser = parse_situation)]
         situation: Situation,
         /// Only in this season: spring, summer, autumn or winter.
@@ -113,20 +114,7 @@ pub struct Common {
 }
 
 fn parse_situation(s: &str) -> Result<Situation, String> {
-    let id = |v: &str| Id::new(v).map_err(|e| e.to_string());
-    Ok(match s.split_once(':') {
-        None => match s {
-            "first" | "first-meeting" => Situation::FirstMeeting,
-            "daily" => Situation::Daily,
-            "gift-liked" => Situation::GiftLiked,
-            "gift-disliked" => Situation::GiftDisliked,
-            _ => return Err(format!("unknown situation `{s}`")),
-        },
-        Some(("offer", q)) => Situation::QuestOffer(id(q)?),
-        Some(("complete", q)) => Situation::QuestComplete(id(q)?),
-        Some(("hearts", n)) => Situation::Hearts(n.parse().map_err(|e| format!("hearts: {e}"))?),
-        _ => return Err(format!("unknown situation `{s}`")),
-    })
+    Situation::from_slug(s).map_err(|e| e.to_string())
 }
 
 fn parse_season(s: &str) -> Result<Season, String> {

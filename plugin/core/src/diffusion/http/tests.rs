@@ -2,11 +2,12 @@
 //! retries, credentials, stalls, oversized answers and dead servers.
 
 use super::*;
+use crate::endpoint::test_server::{Server, dead_port, full};
 use image::Rgba;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 
 /// What the scripted server does with one connection.
 enum Reply {
@@ -23,110 +24,40 @@ enum Reply {
     Hangup,
 }
 
-/// A scripted server on loopback: answers each connection with the next reply on its own
-/// thread, records every request (head + body) and counts connections (also those after
-/// the script ran out, which it closes at once).
-struct Server {
-    url: String,
-    seen: Arc<Mutex<Vec<String>>>,
-    connections: Arc<AtomicUsize>,
-    written: Arc<AtomicUsize>,
-    finished: mpsc::Receiver<()>,
-}
-
-impl Server {
-    fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
+fn reply(s: &mut TcpStream, request: &str, reply: Reply, written: &AtomicUsize) {
+    match reply {
+        Reply::Full(status, ctype, body) => full(s, status, ctype, &body),
+        Reply::IfAuthorized(header) => {
+            if request.lines().any(|l| l.eq_ignore_ascii_case(header)) {
+                full(s, 200, "application/json", &answer(8, 8));
+            } else {
+                full(
+                    s,
+                    401,
+                    "application/json",
+                    br#"{"detail":"Not authenticated"}"#,
+                );
+            }
+        }
+        Reply::Stall => std::thread::sleep(Duration::from_secs(30)),
+        Reply::Endless(limit) => {
+            let _ = s.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n",
+            );
+            let chunk = [b'a'; 64 << 10];
+            let mut sent = 0;
+            while sent < limit && s.write_all(&chunk).is_ok() {
+                sent += chunk.len();
+                written.fetch_add(chunk.len(), Ordering::SeqCst);
+            }
+        }
+        Reply::Hangup => {}
     }
 }
 
-fn read_request(s: &TcpStream) -> String {
-    let mut r = BufReader::new(s.try_clone().unwrap());
-    let mut len = 0;
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line).unwrap_or(0) == 0 {
-            break;
-        }
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            len = v.trim().parse().unwrap();
-        }
-        head.push_str(&line);
-        if line == "\r\n" {
-            break;
-        }
-    }
-    let mut req = vec![0; len];
-    let _ = r.read_exact(&mut req);
-    format!("{head}{}", String::from_utf8_lossy(&req))
-}
-
-fn full(s: &mut TcpStream, status: u16, ctype: &str, body: &[u8]) {
-    let _ = write!(
-        s,
-        "HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = s.write_all(body);
-}
-
+/// A scripted image server on loopback.
 fn serve_replies(replies: Vec<Reply>) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let connections = Arc::new(AtomicUsize::new(0));
-    let written = Arc::new(AtomicUsize::new(0));
-    let (done, finished) = mpsc::channel();
-    let (seen2, connections2, written2) = (seen.clone(), connections.clone(), written.clone());
-    std::thread::spawn(move || {
-        let mut replies = replies.into_iter();
-        while let Ok((mut s, _)) = listener.accept() {
-            connections2.fetch_add(1, Ordering::SeqCst);
-            let Some(reply) = replies.next() else {
-                continue;
-            };
-            let (seen, written, done) = (seen2.clone(), written2.clone(), done.clone());
-            std::thread::spawn(move || {
-                let request = read_request(&s);
-                seen.lock().unwrap().push(request.clone());
-                match reply {
-                    Reply::Full(status, ctype, body) => full(&mut s, status, ctype, &body),
-                    Reply::IfAuthorized(header) => {
-                        if request.lines().any(|l| l.eq_ignore_ascii_case(header)) {
-                            full(&mut s, 200, "application/json", &answer(8, 8));
-                        } else {
-                            full(
-                                &mut s,
-                                401,
-                                "application/json",
-                                br#"{"detail":"Not authenticated"}"#,
-                            );
-                        }
-                    }
-                    Reply::Stall => std::thread::sleep(Duration::from_secs(30)),
-                    Reply::Endless(limit) => {
-                        let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n");
-                        let chunk = [b'a'; 64 << 10];
-                        let mut sent = 0;
-                        while sent < limit && s.write_all(&chunk).is_ok() {
-                            sent += chunk.len();
-                            written.fetch_add(chunk.len(), Ordering::SeqCst);
-                        }
-                    }
-                    Reply::Hangup => {}
-                }
-                let _ = done.send(());
-            });
-        }
-    });
-    Server {
-        url: format!("http://{addr}"),
-        seen,
-        connections,
-        written,
-        finished,
-    }
+    Server::start(replies, reply)
 }
 
 /// Whole answers, one per connection.
@@ -161,7 +92,7 @@ fn b64(bytes: &[u8]) -> String {
 
 fn config(url: String, protocol: Protocol) -> HttpImageConfig {
     let mut c = HttpImageConfig::new(url, protocol);
-    c.backoff = Duration::from_millis(10);
+    c.limits.backoff = Duration::from_millis(10);
     c.poll_interval = Duration::from_millis(10);
     c.api_key_env = "SPROUT_TEST_IMAGE_KEY_NOT_SET".into();
     c.allow_plain_http_secrets = false;
@@ -311,13 +242,11 @@ fn openai_images_api_sends_the_key_from_the_environment_and_decodes_b64() {
 
 #[test]
 fn unreachable_servers_fail_after_bounded_retries() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut c = config(format!("http://127.0.0.1:{port}"), Protocol::Automatic1111);
-    c.max_retries = 2;
+    let mut c = config(
+        format!("http://127.0.0.1:{}", dead_port()),
+        Protocol::Automatic1111,
+    );
+    c.limits.max_retries = 2;
     let mut b = HttpImageBackend::new(c).unwrap();
     let err = b
         .generate(&ImageRequest::new("x").with_size(8, 8), &mut |_| {})
@@ -343,7 +272,7 @@ fn credentials_in_the_url_go_as_basic_auth_and_never_into_describe_or_errors() {
     ]);
     let url = server.url.replace("http://", "http://artist:hunter2@");
     let mut c = a1111(url);
-    c.max_retries = 0;
+    c.limits.max_retries = 0;
     let mut b = HttpImageBackend::new(c.clone()).unwrap();
     let img = b.generate(&small(), &mut |_| {}).unwrap();
     assert_eq!(
@@ -388,8 +317,8 @@ fn secrets_are_refused_over_plain_http_to_other_hosts() {
         Protocol::OpenAi { model: "m".into() },
     );
     c.api_key_env = "PATH".into(); // any variable that is set
-    c.max_retries = 0;
-    c.connect_timeout = Duration::from_millis(100);
+    c.limits.max_retries = 0;
+    c.limits.connect_timeout = Duration::from_millis(100);
     let e = HttpImageBackend::new(c)
         .unwrap()
         .generate(&small(), &mut |_| {})
@@ -408,7 +337,7 @@ fn secrets_are_refused_over_plain_http_to_other_hosts() {
 fn a_stalled_image_server_fails_after_one_idle_timeout_and_is_not_retried() {
     let server = serve_replies(vec![Reply::Stall, Reply::Stall]);
     let mut c = a1111(server.url.clone());
-    c.idle_timeout = Duration::from_millis(300);
+    c.limits.idle_timeout = Duration::from_millis(300);
     let e = HttpImageBackend::new(c)
         .unwrap()
         .generate(&small(), &mut |_| {})
@@ -422,7 +351,7 @@ fn an_endless_answer_is_cut_at_the_size_cap() {
     let limit = 64 << 20;
     let server = serve_replies(vec![Reply::Endless(limit)]);
     let mut c = a1111(server.url.clone());
-    c.max_response_bytes = 1 << 20;
+    c.limits.max_response_bytes = 1 << 20;
     let mut b = HttpImageBackend::new(c).unwrap();
     let e = b.generate(&small(), &mut |_| {}).unwrap_err();
     assert!(e.to_string().contains("max_response_bytes"), "{e}");
@@ -440,8 +369,8 @@ fn an_endless_answer_is_cut_at_the_size_cap() {
 fn a_dead_image_server_opens_the_breaker_and_the_next_call_fails_fast() {
     let server = serve_replies(vec![Reply::Hangup, Reply::Hangup, Reply::Hangup]);
     let mut c = a1111(server.url.clone());
-    c.max_retries = 2;
-    c.breaker_threshold = 3;
+    c.limits.max_retries = 2;
+    c.limits.breaker_threshold = 3;
     let mut b = HttpImageBackend::new(c).unwrap();
     let e = b.generate(&small(), &mut |_| {}).unwrap_err();
     assert!(e.to_string().contains("gave up after 2 retries"), "{e}");

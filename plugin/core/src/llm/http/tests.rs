@@ -3,12 +3,12 @@
 //! slow streams, dead endpoints, leaked credentials).
 
 use super::*;
+use crate::endpoint::test_server::{Server, dead_port, full};
 use crate::llm::ChatMessage;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpStream;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicUsize;
-use std::sync::mpsc;
 
 /// What the scripted server does with one connection.
 enum Reply {
@@ -25,48 +25,7 @@ enum Reply {
     Hangup,
 }
 
-/// A scripted OpenAI-style server on loopback: answers each connection with the next reply,
-/// on its own thread, and counts connections (also those after the script ran out, which it
-/// closes at once).
-struct Server {
-    url: String,
-    seen: Arc<Mutex<Vec<String>>>,
-    connections: Arc<AtomicUsize>,
-    /// Bytes the streaming replies wrote.
-    written: Arc<AtomicUsize>,
-    /// One message per finished reply.
-    finished: mpsc::Receiver<()>,
-}
-
-impl Server {
-    fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
-    }
-}
-
-fn read_request(s: &TcpStream) -> String {
-    let mut r = BufReader::new(s.try_clone().unwrap());
-    let mut len = 0;
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line).unwrap_or(0) == 0 {
-            break;
-        }
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            len = v.trim().parse().unwrap();
-        }
-        head.push_str(&line);
-        if line == "\r\n" {
-            break;
-        }
-    }
-    let mut req = vec![0; len];
-    let _ = r.read_exact(&mut req);
-    format!("{head}{}", String::from_utf8_lossy(&req))
-}
-
-fn answer(mut s: TcpStream, reply: Reply, written: &AtomicUsize) {
+fn answer(s: &mut TcpStream, _request: &str, reply: Reply, written: &AtomicUsize) {
     const STREAM_HEAD: &str =
         "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
     match reply {
@@ -76,11 +35,7 @@ fn answer(mut s: TcpStream, reply: Reply, written: &AtomicUsize) {
             } else {
                 "application/json"
             };
-            let _ = write!(
-                s,
-                "HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
+            full(s, status, ctype, body.as_bytes());
         }
         Reply::Chunks(chunks, gap) => {
             let _ = s.write_all(STREAM_HEAD.as_bytes());
@@ -95,10 +50,7 @@ fn answer(mut s: TcpStream, reply: Reply, written: &AtomicUsize) {
         Reply::Stall => std::thread::sleep(Duration::from_secs(30)),
         Reply::Endless { piece, limit } => {
             let _ = s.write_all(STREAM_HEAD.as_bytes());
-            let event = format!(
-                "data: {}\n\n",
-                json!({"choices": [{"delta": {"content": piece}, "finish_reason": null}]})
-            );
+            let event = event(&piece);
             let mut sent = 0;
             while sent < limit {
                 if s.write_all(event.as_bytes()).is_err() {
@@ -113,37 +65,11 @@ fn answer(mut s: TcpStream, reply: Reply, written: &AtomicUsize) {
     }
 }
 
+/// A scripted OpenAI-style server on loopback, its URL ending in `/v1`.
 fn serve_replies(replies: Vec<Reply>) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let connections = Arc::new(AtomicUsize::new(0));
-    let written = Arc::new(AtomicUsize::new(0));
-    let (done, finished) = mpsc::channel();
-    let (seen2, connections2, written2) = (seen.clone(), connections.clone(), written.clone());
-    std::thread::spawn(move || {
-        let mut replies = replies.into_iter();
-        while let Ok((s, _)) = listener.accept() {
-            connections2.fetch_add(1, Ordering::SeqCst);
-            let Some(reply) = replies.next() else {
-                continue;
-            };
-            let (seen, written, done) = (seen2.clone(), written2.clone(), done.clone());
-            std::thread::spawn(move || {
-                let request = read_request(&s);
-                seen.lock().unwrap().push(request);
-                answer(s, reply, &written);
-                let _ = done.send(());
-            });
-        }
-    });
-    Server {
-        url: format!("http://{addr}/v1"),
-        seen,
-        connections,
-        written,
-        finished,
-    }
+    let mut server = Server::start(replies, answer);
+    server.url.push_str("/v1");
+    server
 }
 
 /// Whole answers, one per connection.
@@ -176,7 +102,7 @@ fn sse(pieces: &[&str]) -> String {
 
 fn config(url: String) -> HttpConfig {
     let mut c = HttpConfig::new(url, "test-model");
-    c.backoff = Duration::from_millis(10);
+    c.limits.backoff = Duration::from_millis(10);
     c.api_key_env = "SPROUT_TEST_NO_SUCH_KEY_VAR".into();
     c.allow_plain_http_secrets = false;
     c
@@ -184,15 +110,6 @@ fn config(url: String) -> HttpConfig {
 
 fn hi() -> GenerationRequest {
     GenerationRequest::new(vec![ChatMessage::user("hi")])
-}
-
-/// A port nothing listens on.
-fn dead_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
@@ -256,7 +173,7 @@ fn client_errors_are_not_retried_and_connection_errors_give_up() {
 
     // Nothing listens on this port: bounded retries, then a clear error.
     let mut c = config(format!("http://127.0.0.1:{}/v1", dead_port()));
-    c.max_retries = 2;
+    c.limits.max_retries = 2;
     let mut b = HttpBackend::new(c).unwrap();
     let e = b.generate(&hi(), &mut |_| {}).unwrap_err();
     assert!(e.to_string().contains("gave up after 2 retries"), "{e}");
@@ -272,7 +189,7 @@ fn an_endless_stream_is_cut_at_the_byte_cap_with_bounded_memory() {
         limit,
     }]);
     let c = config(server.url.clone());
-    let cap = c.max_response_bytes;
+    let cap = c.limits.max_response_bytes;
     let mut b = HttpBackend::new(c).unwrap();
     let mut streamed = 0usize;
     let e = b
@@ -348,7 +265,7 @@ fn a_one_megabyte_event_in_small_chunks_is_parsed() {
 fn a_stalled_server_fails_after_one_idle_timeout_and_is_not_retried() {
     let server = serve_replies(vec![Reply::Stall, Reply::Stall]);
     let mut c = config(server.url.clone());
-    c.idle_timeout = Duration::from_millis(300);
+    c.limits.idle_timeout = Duration::from_millis(300);
     let mut b = HttpBackend::new(c).unwrap();
     let e = b.generate(&hi(), &mut |_| {}).unwrap_err();
     assert!(e.to_string().contains("idle timeout"), "{e}");
@@ -359,7 +276,7 @@ fn a_stalled_server_fails_after_one_idle_timeout_and_is_not_retried() {
     let stream = vec![event("one"), sse(&["two"])];
     let server = serve_replies(vec![Reply::Chunks(stream, Duration::from_secs(20))]);
     let mut c = config(server.url.clone());
-    c.idle_timeout = Duration::from_millis(300);
+    c.limits.idle_timeout = Duration::from_millis(300);
     let mut b = HttpBackend::new(c).unwrap();
     let e = b.generate(&hi(), &mut |_| {}).unwrap_err();
     assert!(e.to_string().contains("idle timeout"), "{e}");
@@ -377,7 +294,7 @@ fn a_slow_but_healthy_stream_outlives_the_idle_timeout() {
     chunks.push(sse(&["h"]));
     let server = serve_replies(vec![Reply::Chunks(chunks, Duration::from_millis(200))]);
     let mut c = config(server.url.clone());
-    c.idle_timeout = Duration::from_millis(500);
+    c.limits.idle_timeout = Duration::from_millis(500);
     let mut b = HttpBackend::new(c).unwrap();
     let g = b.generate(&hi(), &mut |_| {}).unwrap();
     assert_eq!(g.text, "abcdefgh");
@@ -388,8 +305,8 @@ fn a_slow_but_healthy_stream_outlives_the_idle_timeout() {
 fn a_dead_endpoint_opens_the_breaker_and_the_next_call_fails_fast() {
     let server = serve_replies(vec![Reply::Hangup, Reply::Hangup, Reply::Hangup]);
     let mut c = config(server.url.clone());
-    c.max_retries = 2;
-    c.breaker_threshold = 3;
+    c.limits.max_retries = 2;
+    c.limits.breaker_threshold = 3;
     let mut b = HttpBackend::new(c).unwrap();
     let e = b.generate(&hi(), &mut |_| {}).unwrap_err();
     assert!(e.is_unavailable(), "{e}");
@@ -430,7 +347,7 @@ fn credentials_in_the_url_go_as_basic_auth_and_nowhere_else() {
     // A dead endpoint with credentials: the errors and retry warnings show none either.
     let dead = format!("http://artist:hunter2@127.0.0.1:{}/v1", dead_port());
     let mut dead_config = config(dead);
-    dead_config.max_retries = 0;
+    dead_config.limits.max_retries = 0;
     let dead_err = HttpBackend::new(dead_config.clone())
         .unwrap()
         .generate(&hi(), &mut |_| {})
@@ -456,8 +373,8 @@ fn secrets_are_refused_over_plain_http_to_other_hosts() {
     // TEST-NET-1: nothing answers there; the refusal comes before any connection.
     let mut c = config("http://192.0.2.1:9/v1".into());
     c.api_key_env = "PATH".into(); // any variable that is set
-    c.max_retries = 0;
-    c.connect_timeout = Duration::from_millis(100);
+    c.limits.max_retries = 0;
+    c.limits.connect_timeout = Duration::from_millis(100);
     let mut b = HttpBackend::new(c.clone()).unwrap();
     let e = b.generate(&hi(), &mut |_| {}).unwrap_err();
     assert!(
@@ -470,7 +387,7 @@ fn secrets_are_refused_over_plain_http_to_other_hosts() {
     assert!(!e.is_unavailable(), "{e}");
     // Credentials in such a URL are refused when the backend is made.
     let mut c = config("http://artist:hunter2@192.0.2.1:9/v1".into());
-    c.max_retries = 0;
+    c.limits.max_retries = 0;
     let e = HttpBackend::new(c.clone()).unwrap_err();
     assert!(
         e.to_string().contains("refusing to send the credentials"),
@@ -493,8 +410,8 @@ fn unavailable_means_down_or_unreachable_only() {
         Reply::Full(404, "{}".into()),
     ]);
     let mut c = config(server.url.clone());
-    c.max_retries = 1;
-    c.breaker_threshold = 10;
+    c.limits.max_retries = 1;
+    c.limits.breaker_threshold = 10;
     let mut b = HttpBackend::new(c).unwrap();
     let mut next = || b.generate(&hi(), &mut |_| {}).unwrap_err();
     let five = next();

@@ -49,10 +49,7 @@ impl Journal {
     /// line (cut short by a kill, even inside a multi-byte character) is skipped with a warning:
     /// that job is simply done again.
     pub fn open(path: &Path) -> Result<Self> {
-        let io = |source| Error::Io {
-            path: path.to_owned(),
-            source,
-        };
+        let io = |source| Error::io(path)(source);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
@@ -97,10 +94,7 @@ impl Journal {
     pub fn record(&mut self, entry: JournalEntry) -> Result<()> {
         let mut line = serde_json::to_string(&entry).map_err(|e| Error::Request(e.to_string()))?;
         line.push('\n');
-        let io = |source| Error::Io {
-            path: self.path.clone(),
-            source,
-        };
+        let io = |source| Error::io(&self.path)(source);
         self.file.write_all(line.as_bytes()).map_err(io)?;
         self.file.sync_data().map_err(io)?;
         self.entries.insert(entry.job.clone(), entry);
@@ -146,10 +140,7 @@ fn read_entries(path: &Path, bytes: &[u8]) -> HashMap<String, JournalEntry> {
 /// The journal entries of a batch, for reports.
 /// Read-only: the file is not created, repaired or appended to.
 pub fn read_journal(path: &Path) -> Result<Vec<JournalEntry>> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(Error::io(path))?;
     let mut v: Vec<_> = read_entries(path, &bytes).into_values().collect();
     v.sort_by(|a, b| a.job.cmp(&b.job));
     Ok(v)

@@ -66,10 +66,7 @@ pub enum NpcSelection {
 impl Manifest {
     /// Reads a manifest; parse errors name the file, line and field.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
         parse(&text).map_err(|error| Error::Manifest {
             path: path.to_owned(),
             error,

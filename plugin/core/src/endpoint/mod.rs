@@ -1,17 +1,27 @@
-//! A server address as the HTTP backends (`llm::http`, `diffusion::http`) see it: the URL they
-//! request, the same URL as it may be shown (no credentials, no query), the credentials it
-//! carried, whether secrets may travel to it, and its circuit breaker.
+//! Servers as the HTTP backends (`llm::http`, `diffusion::http`) see them: the URL they request,
+//! the same URL as it may be shown (no credentials, no query), the credentials it carried,
+//! whether secrets may travel to it ([`Endpoint`]); its circuit breaker ([`Breaker`],
+//! `breaker.rs`); and (features `http`, `http-image`) the one client both backends send through
+//! (`client.rs`: timeouts, size caps, retries, credentials; `Limits` holds its bounds).
 //!
 //! Secrets never leave the process: whatever goes into provenance, PNG text, logs, error
 //! messages or cache keys is [`redact_url`]'s form, and credentials or API keys are sent only over
 //! `https` or to a loopback host, unless the user opts in with [`PLAIN_HTTP_SECRETS_ENV`]`=1` (or
 //! the backend config's `allow_plain_http_secrets`).
 //!
-//! No dependencies: plain string handling, so the rules are the same for every backend.
+//! The URL rules are plain string handling, so they are the same for every backend.
 
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+
+pub use breaker::{Breaker, Open};
+#[cfg(any(feature = "http", feature = "http-image"))]
+pub use client::Limits;
+
+mod breaker;
+#[cfg(any(feature = "http", feature = "http-image"))]
+pub(crate) mod client;
+#[cfg(all(test, any(feature = "http", feature = "http-image")))]
+pub(crate) mod test_server;
 
 /// Set this environment variable to `1` to let credentials (URL userinfo, API keys) travel over
 /// plain `http` to a host that is not loopback (a trusted LAN). Without it such a request is
@@ -201,208 +211,6 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A circuit breaker for one endpoint: after `threshold` consecutive failures (connection
-/// refused or reset, connect or idle timeout, 5xx) the endpoint is open for `cooldown`, and
-/// requests fail fast instead of waiting out timeouts again. After the cool-down one request is
-/// let through (half-open): a success closes the breaker, a failure opens it for another
-/// cool-down. Clones of a backend share one breaker.
-#[derive(Debug)]
-pub struct Breaker {
-    threshold: u32,
-    cooldown: Duration,
-    state: Mutex<BreakerState>,
-}
-
-#[derive(Debug, Default)]
-struct BreakerState {
-    failures: u32,
-    open_until: Option<Instant>,
-    last: String,
-}
-
-/// Why [`Breaker::check`] refused a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Open {
-    /// Consecutive failures so far.
-    pub failures: u32,
-    /// Time left in the cool-down.
-    pub retry_in: Duration,
-    /// The last failure's message.
-    pub last: String,
-}
-
-impl core::fmt::Display for Open {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "circuit open after {} consecutive failures (last: {}); failing fast for {:.1} s more",
-            self.failures,
-            self.last,
-            self.retry_in.as_secs_f32()
-        )
-    }
-}
-
-impl Breaker {
-    /// Opens after `threshold` (at least 1) consecutive failures, for `cooldown`.
-    pub fn new(threshold: u32, cooldown: Duration) -> Self {
-        Self {
-            threshold: threshold.max(1),
-            cooldown,
-            state: Mutex::new(BreakerState::default()),
-        }
-    }
-
-    fn state(&self) -> std::sync::MutexGuard<'_, BreakerState> {
-        // The state is a few counters, consistent after any panic: keep using it.
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// `Err` while the breaker is open; `Ok` when closed or when the cool-down is over (the next
-    /// request is the trial).
-    pub fn check(&self) -> Result<(), Open> {
-        self.check_at(Instant::now())
-    }
-
-    fn check_at(&self, now: Instant) -> Result<(), Open> {
-        let s = self.state();
-        match s.open_until {
-            Some(until) if now < until => Err(Open {
-                failures: s.failures,
-                retry_in: until - now,
-                last: s.last.clone(),
-            }),
-            _ => Ok(()),
-        }
-    }
-
-    /// The endpoint answered: closes the breaker.
-    pub fn success(&self) {
-        let mut s = self.state();
-        s.failures = 0;
-        s.open_until = None;
-    }
-
-    /// A failure that says the endpoint is down; returns whether the breaker is now open.
-    pub fn failure(&self, why: &str) -> bool {
-        self.failure_at(why, Instant::now())
-    }
-
-    fn failure_at(&self, why: &str, now: Instant) -> bool {
-        let mut s = self.state();
-        s.failures = s.failures.saturating_add(1);
-        s.last = why.to_owned();
-        if s.failures >= self.threshold {
-            s.open_until = Some(now + self.cooldown);
-            true
-        } else {
-            false
-        }
-    }
-}
-
-/// Waiting on a server with an idle limit, reading a body with a size cap, and reqwest errors as
-/// text: the same for both HTTP backends.
-#[cfg(any(feature = "http", feature = "http-image"))]
-pub(crate) mod wire {
-    use std::time::Duration;
-
-    use crate::cancel::CancelToken;
-
-    /// How often a wait looks at the cancel token.
-    const CANCEL_POLL: Duration = Duration::from_millis(100);
-
-    /// How a wait ended.
-    pub(crate) enum Waited<T> {
-        /// The future finished.
-        Done(T),
-        /// Nothing within the limit.
-        TimedOut,
-        /// The token was cancelled meanwhile.
-        Cancelled,
-    }
-
-    /// Runs `fut` for at most `limit`, looking at `cancel` every 100 ms.
-    pub(crate) async fn within<F: Future>(
-        fut: F,
-        limit: Duration,
-        cancel: &CancelToken,
-    ) -> Waited<F::Output> {
-        let mut fut = std::pin::pin!(fut);
-        let until = tokio::time::Instant::now() + limit;
-        loop {
-            let left = until.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() {
-                return Waited::TimedOut;
-            }
-            if let Ok(v) = tokio::time::timeout(left.min(CANCEL_POLL), fut.as_mut()).await {
-                return Waited::Done(v);
-            }
-            if cancel.is_cancelled() {
-                return Waited::Cancelled;
-            }
-        }
-    }
-
-    /// Why [`read_body`] stopped early.
-    pub(crate) enum BodyError {
-        /// More than the cap arrived; what was read (the cap's worth) comes along.
-        TooBig(Vec<u8>),
-        /// No byte for the idle limit.
-        Idle,
-        /// The token was cancelled.
-        Cancelled,
-        /// The connection broke.
-        Broken(String),
-    }
-
-    /// Reads `resp`'s body: at most `cap` bytes, at most `idle` between chunks.
-    pub(crate) async fn read_body(
-        mut resp: reqwest::Response,
-        cap: usize,
-        idle: Duration,
-        cancel: &CancelToken,
-    ) -> Result<Vec<u8>, BodyError> {
-        let mut out = Vec::new();
-        loop {
-            match within(resp.chunk(), idle, cancel).await {
-                Waited::Done(Ok(Some(chunk))) => {
-                    if out.len() + chunk.len() > cap {
-                        let room = cap - out.len();
-                        out.extend_from_slice(&chunk[..room]);
-                        return Err(BodyError::TooBig(out));
-                    }
-                    out.extend_from_slice(&chunk);
-                }
-                Waited::Done(Err(e)) => return Err(BodyError::Broken(describe(e))),
-                Waited::Done(Ok(None)) => return Ok(out),
-                Waited::TimedOut => return Err(BodyError::Idle),
-                Waited::Cancelled => return Err(BodyError::Cancelled),
-            }
-        }
-    }
-
-    /// A reqwest error with its causes (`error sending request: client error (Connect): tcp
-    /// connect error: Connection refused`) and without its URL (the caller names the endpoint,
-    /// redacted).
-    pub(crate) fn describe(e: reqwest::Error) -> String {
-        let e = e.without_url();
-        let mut s = e.to_string();
-        let mut cause = std::error::Error::source(&e);
-        while let Some(c) = cause {
-            let c_text = c.to_string();
-            if !s.contains(&c_text) {
-                s.push_str(": ");
-                s.push_str(&c_text);
-            }
-            cause = c.source();
-        }
-        s
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -468,27 +276,5 @@ mod tests {
             assert!(why.contains(PLAIN_HTTP_SECRETS_ENV), "{why}");
             assert!(e.check_secret("the API key", true).is_ok());
         }
-    }
-
-    #[test]
-    fn the_breaker_opens_after_consecutive_failures_and_half_opens_after_the_cooldown() {
-        let b = Breaker::new(3, Duration::from_secs(10));
-        let t = Instant::now();
-        assert!(!b.failure_at("refused", t));
-        b.success();
-        assert!(!b.failure_at("refused", t));
-        assert!(!b.failure_at("refused", t));
-        assert!(b.check_at(t).is_ok(), "two in a row is not three");
-        assert!(b.failure_at("connection refused", t));
-        let open = b.check_at(t + Duration::from_secs(4)).unwrap_err();
-        assert_eq!(open.failures, 3);
-        assert_eq!(open.retry_in, Duration::from_secs(6));
-        assert!(open.to_string().contains("connection refused"), "{open}");
-        // Cool-down over: one trial; its failure opens the breaker again at once.
-        assert!(b.check_at(t + Duration::from_secs(10)).is_ok());
-        assert!(b.failure_at("refused", t + Duration::from_secs(10)));
-        assert!(b.check_at(t + Duration::from_secs(11)).is_err());
-        b.success();
-        assert!(b.check_at(t + Duration::from_secs(11)).is_ok());
     }
 }
