@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
 
 /// Writes `reply` to a connection whose request was `request`; adds what it streamed to
 /// `written`.
@@ -20,9 +21,9 @@ pub(crate) struct Server {
     pub(crate) seen: Arc<Mutex<Vec<String>>>,
     connections: Arc<AtomicUsize>,
     /// Bytes the streaming replies wrote.
-    pub(crate) written: Arc<AtomicUsize>,
+    written: Arc<AtomicUsize>,
     /// One message per finished reply.
-    pub(crate) finished: mpsc::Receiver<()>,
+    finished: mpsc::Receiver<()>,
 }
 
 impl Server {
@@ -63,6 +64,15 @@ impl Server {
     /// Connections accepted so far.
     pub(crate) fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
+    }
+
+    /// Waits for the one reply of an endless answer to end, and checks that the client hung up
+    /// before the server could write its `limit` bytes, and did not try again.
+    pub(crate) fn assert_cut_short(&self, limit: usize) {
+        self.finished.recv_timeout(Duration::from_secs(60)).unwrap();
+        let written = self.written.load(Ordering::SeqCst);
+        assert!(written < limit, "the server wrote all {written} bytes");
+        assert_eq!(self.connections(), 1, "not retried");
     }
 }
 

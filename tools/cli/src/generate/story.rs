@@ -37,8 +37,8 @@ pub enum StoryGen {
         /// The NPC's id.
         #[arg(long)]
         npc: Id,
-        /// first, daily, gift_liked, gift_disliked, offer_QUEST, complete_QUEST or heartsN (`-` for
-        /// `_` and `offer:QUEST`, `hearts:N` work too).
+        /// first, daily, gift-liked, gift-disliked, offer:QUEST, complete:QUEST or hearts:N (or
+        /// as the tree ids spell them).
         #[arg(long, default_value = "daily", value_parser = parse_situation)]
         situation: Situation,
         /// Only in this season: spring, summer, autumn or winter.
