@@ -36,6 +36,11 @@ impl SituationChoice {
         Self::GiftDisliked,
     ];
 
+    /// The choice for `situation`, when the panel offers it.
+    fn of(situation: &Situation) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.situation() == *situation)
+    }
+
     fn situation(self) -> Situation {
         match self {
             Self::Daily => Situation::Daily,
@@ -119,6 +124,27 @@ fn submit(state: &mut EditorState, library: &Library, actions: &mut Actions) {
         let request = Generate::new(Job::Story(spec));
         state.current = Some(request.id);
         actions.generate.write(request);
+    }
+}
+
+/// The Dialogue tab's fields that describe `spec`, when it is a dialogue job (the inverse of
+/// `dialogue_job`; a situation the tab does not offer leaves its choice as it was).
+pub(crate) fn fill(state: &mut EditorState, spec: &JobSpec) {
+    if let StoryJob::Dialogue {
+        npc,
+        situation,
+        nodes,
+        brief,
+        ..
+    } = &spec.job
+    {
+        state.npc = Some(npc.to_string());
+        if let Some(choice) = SituationChoice::of(situation) {
+            state.situation = choice;
+        }
+        state.nodes = *nodes;
+        state.brief.clone_from(brief);
+        state.seed = spec.seed;
     }
 }
 

@@ -118,6 +118,69 @@ impl Default for PropForm {
     }
 }
 
+/// The name a file is written under: `textures/grass.png` is `grass`.
+fn stem(path: &Path) -> Option<String> {
+    Some(path.file_stem()?.to_str()?.to_owned())
+}
+
+impl SpriteForm {
+    /// The fields that describe `job`, when it is an icon or crop job (the inverse of
+    /// `sprite_job`; a prompt that is the item's or crop's name is shown empty, as it was asked).
+    pub(crate) fn fill(&mut self, job: &ArtJob, library: &Library) {
+        let (kind, which, name) = match &job.recipe {
+            Recipe::ItemIcon { item } => (
+                SpriteKind::Item,
+                item,
+                library.item(item.as_str()).map(|i| i.name.to_lowercase()),
+            ),
+            Recipe::CropStages { crop } => (
+                SpriteKind::Crop,
+                crop,
+                library.crop(crop.as_str()).map(|c| c.name.to_lowercase()),
+            ),
+            _ => return,
+        };
+        self.kind = kind;
+        self.which = Some(which.to_string());
+        self.prompt = if name.as_deref() == Some(job.prompt.as_str()) {
+            String::new()
+        } else {
+            job.prompt.clone()
+        };
+        self.seed = job.seed;
+        self.steps = job.steps.unwrap_or(self.steps);
+        self.guidance = job.guidance.unwrap_or(self.guidance);
+        self.palette.clone_from(&job.palette);
+    }
+}
+
+impl TextureForm {
+    /// The fields that describe `job`, when it is a texture job (the inverse of `texture_job`).
+    pub(crate) fn fill(&mut self, job: &ArtJob) {
+        if let Recipe::Texture { out, .. } = &job.recipe {
+            self.id = stem(out).unwrap_or_default();
+            self.prompt.clone_from(&job.prompt);
+            self.seed = job.seed;
+            self.steps = job.steps.unwrap_or(self.steps);
+            self.palette.clone_from(&job.palette);
+        }
+    }
+}
+
+impl PropForm {
+    /// The fields that describe `job`, when it is a prop job (the inverse of `prop_job`).
+    pub(crate) fn fill(&mut self, job: &ArtJob) {
+        if let Recipe::Prop {
+            out, from, depth, ..
+        } = &job.recipe
+        {
+            self.id = stem(out).unwrap_or_default();
+            self.from = Some(from.to_string_lossy().into_owned());
+            self.depth = *depth;
+        }
+    }
+}
+
 /// The sprite job the form describes.
 pub(crate) fn sprite_job(form: &SpriteForm, library: &Library) -> Option<ArtJob> {
     let which = form.which.as_deref()?;

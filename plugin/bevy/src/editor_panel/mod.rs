@@ -31,9 +31,10 @@ use bevy::prelude::*;
 use bevy_egui::{EguiPlugin, EguiPrimaryContextPass};
 
 use crate::generate::{Generations, JobId};
+use crate::library::Library;
 
 /// Open the panel on a job's tab, showing that job (its progress, then its result with Accept
-/// and Reject), as if it had been asked for there.
+/// and Reject) with the tab's fields refilled from it, as if it had been asked for there.
 #[derive(Message, Debug, Clone, Copy)]
 pub struct ShowJob(pub JobId);
 
@@ -71,11 +72,13 @@ impl Plugin for EditorPlugin {
     }
 }
 
-/// Handles [`ShowJob`]: the tab that makes that kind of job, with the job as its current one.
+/// Handles [`ShowJob`]: the tab that makes that kind of job, with the job as its current one and
+/// its fields describing the job.
 fn show_job(
     mut shows: MessageReader<ShowJob>,
     mut state: ResMut<state::EditorState>,
     generations: Res<Generations>,
+    library: Library,
 ) {
     for ShowJob(id) in shows.read() {
         let Some(record) = generations.records.get(id) else {
@@ -83,6 +86,179 @@ fn show_job(
             continue;
         };
         state.open = true;
-        state.show(*id, &record.job);
+        state.show(*id, &record.job, &library);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sprout_core::art::{ArtJob, Recipe};
+    use sprout_core::content::{Id, Situation};
+    use sprout_core::llm::CancelToken;
+    use sprout_core::story::{Job as Story, JobSpec};
+
+    use super::dialogue::SituationChoice;
+    use super::state::{EditorState, Tab};
+    use super::*;
+    use crate::generate::{Job, Record};
+
+    /// `show_job` over an empty library: `MinimalPlugins`, the content assets, no egui.
+    fn app() -> App {
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, AssetPlugin::default()));
+        crate::assets::plugin(&mut app);
+        app.init_resource::<crate::library::ContentIndex>()
+            .init_resource::<Generations>()
+            .init_resource::<EditorState>()
+            .add_message::<ShowJob>()
+            .add_systems(Update, show_job);
+        app
+    }
+
+    /// Records `job`, shows it, and returns the panel's state after one frame.
+    fn show(app: &mut App, job: Job) -> (JobId, EditorState) {
+        let id = JobId::new();
+        app.world_mut()
+            .resource_mut::<Generations>()
+            .records
+            .insert(id, Record::queued(job, CancelToken::new()));
+        app.world_mut().write_message(ShowJob(id));
+        app.update();
+        (id, app.world().resource::<EditorState>().clone())
+    }
+
+    fn id(s: &str) -> Id {
+        Id::new(s).unwrap()
+    }
+
+    #[test]
+    fn showing_a_job_opens_its_tab_with_the_fields_that_make_it() {
+        let mut app = app();
+        let (job, s) = show(
+            &mut app,
+            Job::Story(JobSpec {
+                job: Story::Dialogue {
+                    npc: id("wren"),
+                    situation: Situation::GiftLiked,
+                    season: None,
+                    nodes: 5,
+                    brief: "the turnip she was given".into(),
+                    id: None,
+                },
+                seed: 42,
+            }),
+        );
+        assert!(s.open);
+        assert_eq!(s.tab, Tab::Dialogue);
+        assert_eq!(s.current, Some(job));
+        assert_eq!(s.npc.as_deref(), Some("wren"));
+        assert_eq!(s.situation, SituationChoice::GiftLiked);
+        assert_eq!((s.nodes, s.seed), (5, 42));
+        assert_eq!(s.brief, "the turnip she was given");
+
+        let (job, s) = show(
+            &mut app,
+            Job::Story(JobSpec {
+                job: Story::Quest {
+                    id: id("lost_hoe"),
+                    giver: id("pim"),
+                    brief: "a hoe left by the river".into(),
+                },
+                seed: 7,
+            }),
+        );
+        assert_eq!(s.tab, Tab::Quest);
+        let q = &s.quest_form;
+        assert_eq!(q.current, Some(job));
+        assert_eq!(
+            (q.id.as_str(), q.giver.as_deref(), q.brief.as_str(), q.seed),
+            ("lost_hoe", Some("pim"), "a hoe left by the river", 7)
+        );
+        // The dialogue fields stay as the last dialogue job left them.
+        assert_eq!(s.npc.as_deref(), Some("wren"));
+
+        let (_, s) = show(
+            &mut app,
+            Job::Story(JobSpec {
+                job: Story::Npc {
+                    id: id("tamsin"),
+                    brief: "a beekeeper".into(),
+                },
+                seed: 3,
+            }),
+        );
+        assert_eq!(s.tab, Tab::Npc);
+        assert_eq!(
+            (
+                s.npc_form.id.as_str(),
+                s.npc_form.brief.as_str(),
+                s.npc_form.seed
+            ),
+            ("tamsin", "a beekeeper", 3)
+        );
+    }
+
+    #[test]
+    fn showing_an_art_job_refills_the_image_tabs() {
+        let mut app = app();
+        let texture = ArtJob {
+            seed: 9,
+            steps: Some(20),
+            palette: Some("farm32".into()),
+            ..ArtJob::new(
+                Recipe::Texture {
+                    out: "textures/clover.png".into(),
+                    from: None,
+                    seamless: true,
+                    ground: None,
+                },
+                "clover on grass",
+            )
+        };
+        let (job, s) = show(&mut app, Job::Art(texture));
+        assert_eq!(s.tab, Tab::Texture);
+        let t = &s.texture_form;
+        assert_eq!(t.current, Some(job));
+        assert_eq!(
+            (t.id.as_str(), t.prompt.as_str(), t.seed, t.steps),
+            ("clover", "clover on grass", 9, 20)
+        );
+        assert_eq!(t.palette.as_deref(), Some("farm32"));
+
+        let icon = ArtJob {
+            seed: 11,
+            steps: Some(8),
+            guidance: Some(4.5),
+            palette: None,
+            ..ArtJob::new(Recipe::ItemIcon { item: id("turnip") }, "a red turnip")
+        };
+        let (_, s) = show(&mut app, Job::Art(icon));
+        assert_eq!(s.tab, Tab::Sprite);
+        let f = &s.sprite_form;
+        assert_eq!(f.kind, image::SpriteKind::Item);
+        assert_eq!(f.which.as_deref(), Some("turnip"));
+        assert_eq!(
+            (f.prompt.as_str(), f.seed, f.steps, f.guidance),
+            ("a red turnip", 11, 8, 4.5)
+        );
+        assert_eq!(f.palette, None, "colours from the sprite, as asked");
+
+        let prop = ArtJob::new(
+            Recipe::Prop {
+                out: "props/scarecrow.glb".into(),
+                from: "sprites/scarecrow.png".into(),
+                depth: 3,
+                pixel_size: 1.0 / 16.0,
+                relief: false,
+            },
+            String::new(),
+        );
+        let (_, s) = show(&mut app, Job::Art(prop));
+        assert_eq!(s.tab, Tab::Prop);
+        let p = &s.prop_form;
+        assert_eq!(
+            (p.id.as_str(), p.from.as_deref(), p.depth),
+            ("scarecrow", Some("sprites/scarecrow.png"), 3)
+        );
     }
 }

@@ -3,9 +3,10 @@
 
 use bevy::prelude::*;
 
-use super::dialogue::SituationChoice;
+use super::dialogue::{self, SituationChoice};
 use super::{image, story};
 use crate::generate::{Job, JobId};
+use crate::library::Library;
 
 /// The panel's state: which tab, and each tab's form.
 #[derive(Resource, Debug, Clone)]
@@ -80,22 +81,27 @@ pub enum Tab {
 }
 
 impl EditorState {
-    /// Shows job `id` (a `job`) on the tab that makes its kind, as that tab's current job.
-    pub fn show(&mut self, id: JobId, job: &Job) {
+    /// Shows job `id` (a `job`) on the tab that makes its kind, as that tab's current job, with
+    /// the tab's fields refilled from the job (so Regenerate asks for it again, next seed).
+    /// `library` names items and crops (a sprite job's default prompt).
+    pub fn show(&mut self, id: JobId, job: &Job, library: &Library) {
         use sprout_core::art::Recipe;
         use sprout_core::story::Job as Story;
         let current = match job {
             Job::Story(spec) => match &spec.job {
                 Story::Dialogue { .. } => {
                     self.tab = Tab::Dialogue;
+                    dialogue::fill(self, spec);
                     &mut self.current
                 }
                 Story::Npc { .. } => {
                     self.tab = Tab::Npc;
+                    self.npc_form.fill(spec);
                     &mut self.npc_form.current
                 }
                 Story::Quest { .. } => {
                     self.tab = Tab::Quest;
+                    self.quest_form.fill(spec);
                     &mut self.quest_form.current
                 }
                 _ => {
@@ -106,14 +112,17 @@ impl EditorState {
             Job::Art(art) => match &art.recipe {
                 Recipe::Texture { .. } => {
                     self.tab = Tab::Texture;
+                    self.texture_form.fill(art);
                     &mut self.texture_form.current
                 }
                 Recipe::Prop { .. } => {
                     self.tab = Tab::Prop;
+                    self.prop_form.fill(art);
                     &mut self.prop_form.current
                 }
                 _ => {
                     self.tab = Tab::Sprite;
+                    self.sprite_form.fill(art, library);
                     &mut self.sprite_form.current
                 }
             },

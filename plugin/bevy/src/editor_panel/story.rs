@@ -62,6 +62,29 @@ impl Default for QuestForm {
     }
 }
 
+impl NpcForm {
+    /// The fields that describe `spec`, when it is an NPC job (the inverse of `npc_job`).
+    pub(crate) fn fill(&mut self, spec: &JobSpec) {
+        if let StoryJob::Npc { id, brief } = &spec.job {
+            self.id = id.to_string();
+            self.brief.clone_from(brief);
+            self.seed = spec.seed;
+        }
+    }
+}
+
+impl QuestForm {
+    /// The fields that describe `spec`, when it is a quest job (the inverse of `quest_job`).
+    pub(crate) fn fill(&mut self, spec: &JobSpec) {
+        if let StoryJob::Quest { id, giver, brief } = &spec.job {
+            self.id = id.to_string();
+            self.giver = Some(giver.to_string());
+            self.brief.clone_from(brief);
+            self.seed = spec.seed;
+        }
+    }
+}
+
 /// The NPC job the form describes, with an id no loaded villager uses.
 pub(crate) fn npc_job(form: &NpcForm, library: &Library) -> Option<JobSpec> {
     let id = fresh_id(&form.id, |id| library.character(id).is_some())?;

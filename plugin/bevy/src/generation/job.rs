@@ -145,6 +145,20 @@ pub struct Record {
 }
 
 impl Record {
+    /// A record of `job`, just asked for, stopped by `cancel`.
+    pub(crate) fn queued(job: Job, cancel: CancelToken) -> Self {
+        Self {
+            job,
+            status: JobStatus::Queued,
+            preview: None,
+            live: None,
+            provenance: None,
+            staged: None,
+            waiting_for_lock: false,
+            cancel,
+        }
+    }
+
     /// The staged dialogue tree, for dialogue jobs.
     pub fn tree(&self) -> Option<&DialogueTree> {
         match &self.preview {

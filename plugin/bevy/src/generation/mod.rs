@@ -125,19 +125,9 @@ fn submit(
 ) {
     for Generate { id, job } in requests.read() {
         let cancel = CancelToken::new();
-        generations.records.insert(
-            *id,
-            Record {
-                job: job.clone(),
-                status: JobStatus::Queued,
-                preview: None,
-                live: None,
-                provenance: None,
-                staged: None,
-                waiting_for_lock: false,
-                cancel: cancel.clone(),
-            },
-        );
+        generations
+            .records
+            .insert(*id, Record::queued(job.clone(), cancel.clone()));
         let content = Box::new(snapshot(&server, &settings.asset_dir, &assets));
         let command = worker::Command {
             id: *id,
