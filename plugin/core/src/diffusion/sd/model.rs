@@ -147,7 +147,7 @@ impl SdModel {
         })
     }
 
-    /// True when `dir` holds every file [`SdModel::load`] reads for `version` (UNet, VAE, each
+    /// True when `dir` holds every file [`SdModel::load`] reads for `version` (`UNet`, VAE, each
     /// text encoder and its tokenizer).
     pub fn is_complete(version: SdVersion, dir: &Path) -> bool {
         let n = SdConfig::for_version(version).text_encoders.len();
@@ -197,9 +197,9 @@ impl SdModel {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|source| Error::Io {
-                path: "<tokio runtime>".into(),
-                source,
+            .map_err(|e| Error::Backend {
+                backend: version.name().into(),
+                message: format!("starting the download runtime: {e}"),
             })?;
         let hub = |repo: &str, file: &str| -> Result<PathBuf> {
             tracing::info!("downloading {file} from the Hugging Face hub ({repo})");
