@@ -218,6 +218,7 @@ fn garbage_and_timeouts_leave_every_file_untouched_with_a_clear_error() {
             tokens: vec![],
             finish: FinishReason::Stop,
             timings: Timings::default(),
+            mean_logprob: None,
         })
     });
     let mut garbage = Counting {

@@ -43,6 +43,11 @@ pub struct BackendArgs {
     /// Repairs after the first try, each feeding the validator's messages back.
     #[arg(long, default_value_t = 2)]
     pub max_repairs: u32,
+    /// Candidates per job (best-of-N): each is checked and scored (the writer's checks, word
+    /// variety, the model's mean log-probability), the best kept; N costs about N times the
+    /// model time.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub candidates: u32,
     /// The prompt templates' folder (built-in templates for stages it lacks).
     #[arg(long, default_value = "prompts")]
     pub prompts: PathBuf,
@@ -100,6 +105,7 @@ impl BackendArgs {
     pub fn options(&self, force: bool) -> Options {
         let mut o = Options {
             max_repairs: self.max_repairs,
+            candidates: self.candidates,
             force,
             ..Options::default()
         };

@@ -181,6 +181,9 @@ pub struct Generation {
     pub finish: FinishReason,
     /// Timings.
     pub timings: Timings,
+    /// The mean natural-log probability the model gave the tokens it sampled (forced tokens
+    /// left out), before penalties and constraints; `None` for backends that do not expose it.
+    pub mean_logprob: Option<f32>,
 }
 
 /// A text generator: a local model or a server.

@@ -346,6 +346,7 @@ impl TextBackend for LocalBackend {
         let mut text = String::new();
         let mut pos = prompt.len();
         let mut finish = FinishReason::Length;
+        let (mut logprob_sum, mut sampled) = (0.0f64, 0usize);
         let mut emit = |id: u32, stream: &mut TextStream, text: &mut String| {
             let piece = stream.push(&tok, id);
             text.push_str(&piece);
@@ -357,6 +358,8 @@ impl TextBackend for LocalBackend {
                 finish = FinishReason::Cancelled;
                 break;
             }
+            // The model's own distribution, before penalties and the grammar's mask.
+            let raw = logits.clone();
             let next = match matcher.as_mut() {
                 Some(m) => {
                     let mask = m
@@ -374,6 +377,10 @@ impl TextBackend for LocalBackend {
             };
             if out.is_empty() {
                 timings.first_token = started.elapsed();
+            }
+            if let Some(l) = raw.get(next as usize) {
+                logprob_sum += f64::from(*l) - log_sum_exp(&raw);
+                sampled += 1;
             }
             if tok.eos().contains(&next) {
                 finish = FinishReason::Stop;
@@ -426,6 +433,25 @@ impl TextBackend for LocalBackend {
             tokens: out,
             finish,
             timings,
+            mean_logprob: (sampled > 0).then(|| (logprob_sum / sampled as f64) as f32),
         })
     }
+}
+
+/// `ln Σ exp(x)` over the finite logits, computed stably.
+fn log_sum_exp(logits: &[f32]) -> f64 {
+    let max = logits
+        .iter()
+        .copied()
+        .filter(|l| l.is_finite())
+        .fold(f32::NEG_INFINITY, f32::max);
+    if !max.is_finite() {
+        return 0.0;
+    }
+    let sum: f64 = logits
+        .iter()
+        .filter(|l| l.is_finite())
+        .map(|l| f64::from(l - max).exp())
+        .sum();
+    f64::from(max) + sum.ln()
 }

@@ -42,19 +42,21 @@ pub(super) fn request_key(
     seed: u64,
     sampling: &SamplingParams,
     max_repairs: u32,
+    candidates: u32,
     max_tokens: usize,
 ) -> String {
     let s = sampling;
-    sha256_hex(
-        json!({
-            "model": model.sha256, "model_id": model.id, "template": template.sha256,
-            "inputs": inputs_sha256, "seed": seed,
-            "sampling": [s.temperature, s.top_k as f64, s.top_p, s.repeat_penalty, s.repeat_last_n as f64],
-            "max_repairs": max_repairs, "max_tokens": max_tokens,
-        })
-        .to_string()
-        .as_bytes(),
-    )
+    let mut request = json!({
+        "model": model.sha256, "model_id": model.id, "template": template.sha256,
+        "inputs": inputs_sha256, "seed": seed,
+        "sampling": [s.temperature, s.top_k as f64, s.top_p, s.repeat_penalty, s.repeat_last_n as f64],
+        "max_repairs": max_repairs, "max_tokens": max_tokens,
+    });
+    // One candidate keeps the keys of requests made before best-of-N.
+    if candidates > 1 {
+        request["candidates"] = json!(candidates);
+    }
+    sha256_hex(request.to_string().as_bytes())
 }
 
 /// Where the answer to the request `key` is cached.

@@ -12,9 +12,10 @@ use crate::format::{parse, to_ron};
 use crate::llm::ChatMessage;
 use crate::validate::{DiagnosticKind, Severity, validate_set};
 
-use super::craft::{copied_names, dialogue_craft};
+use super::craft::{Speakers, copied_names, dialogue_craft, is_control, name_ok, tree_problems};
 use super::dialogue::{DialogueShape, complete_tree};
 use super::job::Job;
+use super::topic::Topic;
 
 /// Parses the model's JSON as the job's content type, applies what the game decides, and
 /// writes it as RON.
@@ -42,13 +43,16 @@ pub(super) fn to_asset(job: &Job, text: &str) -> Result<String, Vec<String>> {
 }
 
 /// Validates `ron` as `job`'s asset at `path`, together with all other content (`base`, the
-/// target file left out): errors in it, and names from other games. `messages` are the
-/// prompt's, whose example lines a dialogue tree must not copy.
+/// target file left out): errors in it, names from other games, control characters, and the
+/// writer's rules (a dialogue tree: who speaks, no meta-talk, its `topic` mentioned; a villager
+/// or item: a name in the world's style). `messages` are the prompt's, whose example lines a
+/// dialogue tree must not copy.
 pub(super) fn check(
     base: &ContentSet,
     path: &Path,
     job: &Job,
     messages: &[ChatMessage],
+    topic: Option<&Topic>,
     ron: &str,
 ) -> Result<(), Vec<String>> {
     let mut all = base.clone();
@@ -73,6 +77,27 @@ pub(super) fn check(
         && let Ok(tree) = parse::<DialogueTree>(ron)
     {
         problems.extend(dialogue_craft(&tree, &examples(messages)));
+        if let Ok(shape) = DialogueShape::of(job) {
+            let who = Speakers {
+                npc: shape.npc.as_str(),
+                narrator_at: shape.narrator_at,
+            };
+            problems.extend(tree_problems(&tree, &who, topic));
+        }
+    } else if let Some(field) = control_in(ron) {
+        problems.push(format!(
+            "{field}: has a control character; write plain words [control_character]"
+        ));
+    }
+    let name = match job {
+        Job::Npc { .. } => parse::<Character>(ron).ok().map(|c| c.name),
+        Job::Item { .. } => parse::<Item>(ron).ok().map(|i| i.name),
+        _ => None,
+    };
+    if let Some(n) = name.filter(|n| !name_ok(n)) {
+        problems.push(format!(
+            "name: `{n}` is not a name of this world: one to three capitalised words of letters [name_style]"
+        ));
     }
     // A world lists the names it bans; everything else in it must not use them.
     let scanned = match job {
@@ -91,6 +116,36 @@ pub(super) fn check(
     } else {
         Err(problems)
     }
+}
+
+/// The first string field of a RON value that holds a control character, as a path
+/// (`backstory`, `schedule[1].note`).
+pub(crate) fn control_in(ron: &str) -> Option<String> {
+    fn walk(v: &ron::Value, at: &str) -> Option<String> {
+        match v {
+            ron::Value::String(s) => s.chars().any(is_control).then(|| at.to_owned()),
+            ron::Value::Seq(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, x)| walk(x, &format!("{at}[{i}]"))),
+            ron::Value::Map(m) => m.iter().find_map(|(k, x)| {
+                let key = match k {
+                    ron::Value::String(k) => k.clone(),
+                    _ => String::new(),
+                };
+                let at = if at.is_empty() {
+                    key
+                } else {
+                    format!("{at}.{key}")
+                };
+                walk(x, &at)
+            }),
+            ron::Value::Option(Some(x)) => walk(x, at),
+            _ => None,
+        }
+    }
+    let v: ron::Value = ron::from_str(ron).ok()?;
+    walk(&v, "")
 }
 
 /// The example lines the prompt showed (quoted in the user message).

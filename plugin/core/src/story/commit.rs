@@ -120,6 +120,7 @@ impl Candidate {
             attempts: self.attempts,
             tokens: self.tokens,
             times: self.times,
+            picked: self.picked,
         };
         if let Some((status, sha)) = &p.early {
             outcome.status = status.clone();
@@ -130,7 +131,14 @@ impl Candidate {
             Ok(ron) => {
                 let mut now = set.clone();
                 now.remove(&p.path);
-                let again = check(&now, &p.path, &p.spec.job, &p.messages, &ron);
+                let again = check(
+                    &now,
+                    &p.path,
+                    &p.spec.job,
+                    &p.messages,
+                    p.topic.as_ref(),
+                    &ron,
+                );
                 if let Err(problems) = again {
                     reject(p, &problems, &ron)?;
                     outcome.status = Status::Rejected(problems);
@@ -149,8 +157,8 @@ impl Candidate {
                 outcome.output_sha256 = Some(sha);
                 outcome.status = if self.cached {
                     Status::Cached
-                } else if self.attempts > 1 {
-                    Status::Repaired(self.attempts - 1)
+                } else if self.repairs > 0 {
+                    Status::Repaired(self.repairs)
                 } else {
                     Status::Made
                 };
@@ -227,7 +235,7 @@ fn provenance(p: &Prepared, sha: &str, attempts: u32, tokens: usize) -> Provenan
     let job = to_ron(&p.spec)
         .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
         .unwrap_or_default();
-    Provenance {
+    let mut provenance = Provenance {
         generator: format!("{GENERATOR_PREFIX} {}", p.spec.job.stage().name()),
         generator_version: env!("CARGO_PKG_VERSION").into(),
         model: Some(p.model.clone()),
@@ -244,10 +252,21 @@ fn provenance(p: &Prepared, sha: &str, attempts: u32, tokens: usize) -> Provenan
             ("repeat_penalty".into(), s.repeat_penalty.to_string()),
             ("repeat_last_n".into(), s.repeat_last_n.to_string()),
             ("max_repairs".into(), p.options.max_repairs.to_string()),
+            ("candidates".into(), p.options.candidates.max(1).to_string()),
             ("max_tokens".into(), max_tokens(&p.spec.job).to_string()),
             ("attempts".into(), attempts.to_string()),
             ("tokens".into(), tokens.to_string()),
         ]),
         created: now_rfc3339(),
+    };
+    if let Some(t) = &p.topic {
+        // What the tree was asked to mention: `sprout report` counts trees that do.
+        provenance
+            .parameters
+            .insert("topic".into(), t.label.clone());
+        provenance
+            .parameters
+            .insert("topic_keys".into(), t.keys.join("|"));
     }
+    provenance
 }

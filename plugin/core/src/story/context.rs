@@ -1,5 +1,5 @@
-//! What a prompt template sees: the world bible, the character card, the ids that exist, and a
-//! few examples from hand-written assets.
+//! What a prompt template sees: the world bible, the character card, the ids that exist, a
+//! few examples from hand-written assets, and (for a dialogue tree) the [`Topic`] it is about.
 //!
 //! Examples come only from files that were not generated (no `sprout gen` provenance), so a
 //! batch's own output never feeds back into its prompts and a resumed batch sees the same
@@ -16,6 +16,7 @@ use crate::format::to_ron;
 use crate::validate::copying::banned_names;
 
 use super::job::{Job, situation_text};
+use super::topic::{self, Topic};
 use super::{Error, Result};
 
 /// Names no generated text may use unless the world's own list says otherwise (the rule lives in
@@ -39,6 +40,8 @@ pub struct StoryContext {
     pub examples: Vec<String>,
     /// The job's own parameters.
     pub job: JobView,
+    /// What a dialogue tree is about: something of the world, picked by the seed.
+    pub topic: Option<Topic>,
 }
 
 /// A character in one line.
@@ -86,6 +89,8 @@ pub struct JobView {
     pub giver: Option<String>,
     /// Item: the category.
     pub category: Option<String>,
+    /// Dialogue: what the tree is about, in words ([`Topic::label`]).
+    pub topic: Option<String>,
 }
 
 /// Sorted, so that the context never depends on the order files were read in.
@@ -139,8 +144,8 @@ fn clip(s: &str, max: usize) -> String {
 }
 
 impl StoryContext {
-    /// The context of `job` against the content `set`.
-    pub fn new(set: &ContentSet, job: &Job) -> Result<Self> {
+    /// The context of `job` against the content `set`; `seed` picks a dialogue tree's topic.
+    pub fn new(set: &ContentSet, job: &Job, seed: u64) -> Result<Self> {
         let world = set.world().cloned();
         if world.is_none() && !matches!(job, Job::World { .. }) {
             return Err(Error::Request(format!(
@@ -174,6 +179,7 @@ impl StoryContext {
         };
         let mut npc = None;
         let mut examples = Vec::new();
+        let mut topic = None;
         match job {
             Job::World { brief, .. } => view.brief.clone_from(brief),
             Job::Npc { brief, .. } => {
@@ -208,6 +214,8 @@ impl StoryContext {
                     .map(|n| clip(&n.text, 140))
                     .take(2)
                     .collect();
+                topic = topic::pick(set, &c, situation, *season, seed);
+                view.topic = topic.as_ref().map(|t| t.label.clone());
                 npc = Some(c);
             }
             Job::Quest { giver, brief, .. } => {
@@ -242,6 +250,7 @@ impl StoryContext {
             ids,
             examples,
             job: view,
+            topic,
         })
     }
 }

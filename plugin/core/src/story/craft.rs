@@ -1,12 +1,17 @@
 //! What the validator does not check but a writer would, shared by the pipeline (which rejects
 //! it) and the quality report (which counts it): the words of a line, runs of six words lifted
-//! from other lines, a line said twice in one tree, and names from other games. A leaf: it
-//! imports nothing else of `story`.
+//! from other lines, a line said twice in one tree, names from other games, control characters,
+//! talk about the game instead of in it ("this conversation", "the player"), who speaks, and
+//! names in the world's style. A leaf: it imports nothing else of `story` but the leaf
+//! [`topic`](super::topic).
 
 use std::collections::HashSet;
 
 use crate::content::DialogueTree;
+use crate::content::dialogue::NARRATOR;
 use crate::validate::copying::{DoNotCopy, Match};
+
+use super::topic::Topic;
 
 /// The words of a line, lowercased, apostrophes kept: what repeated and lifted lines are
 /// judged on.
@@ -61,6 +66,167 @@ pub(crate) fn dialogue_craft(tree: &DialogueTree, examples: &[String]) -> Vec<St
     problems
 }
 
+/// The characters no text pattern of a schema admits, as the inside of a regex class: C0 and
+/// C1 control characters (newlines, `\u{1b}`) and the invisible format characters of
+/// [`is_control`].
+pub(crate) const NO_CONTROL: &str =
+    r"\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff";
+
+/// Whether `c` has no business in a line of text: a control character (`\u{1b}`, a newline) or
+/// an invisible format character (zero-width space, bidi marks, byte-order mark).
+pub(crate) fn is_control(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}')
+}
+
+/// Words and phrases that talk about the game instead of in it: a villager never says
+/// "this conversation", "chat", "entry" or "the player".
+const META: &[&str] = &[
+    "conversation",
+    "conversations",
+    "chat",
+    "chats",
+    "chatting",
+    "chatbot",
+    "entry",
+    "entries",
+    "player",
+    "players",
+    "dialogue",
+    "dialog",
+    "npc",
+    "json",
+    "prompt",
+    "assistant",
+    "roleplay",
+    "role-play",
+    "narrator",
+    "ai",
+    "user",
+    "video game",
+    "language model",
+    "this game",
+    "the game",
+];
+
+/// The first word or phrase of [`META`] that `text` uses, if any.
+pub(crate) fn meta_talk(text: &str) -> Option<&'static str> {
+    let w: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric() && c != '-')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    META.iter().copied().find(|m| {
+        let m: Vec<&str> = m.split(' ').collect();
+        w.windows(m.len())
+            .any(|run| run.iter().zip(&m).all(|(a, b)| a == b))
+    })
+}
+
+/// Who may speak in a tree: the NPC opens and says at least half the lines; the narrator
+/// speaks only where the shape allows it (`narrator_at`), in the third person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Speakers<'a> {
+    /// The NPC.
+    pub npc: &'a str,
+    /// The one line the narrator may take.
+    pub narrator_at: Option<usize>,
+}
+
+/// The problems with who speaks in `tree`.
+pub(crate) fn speaker_problems(tree: &DialogueTree, who: &Speakers<'_>) -> Vec<String> {
+    let mut problems = Vec::new();
+    let npc = who.npc;
+    if tree
+        .nodes
+        .first()
+        .is_some_and(|n| n.speaker.as_str() != npc)
+    {
+        problems.push(format!(
+            "nodes[0].speaker: {npc} opens the conversation [speaker_opens]"
+        ));
+    }
+    let said = tree
+        .nodes
+        .iter()
+        .filter(|n| n.speaker.as_str() == npc)
+        .count();
+    if said * 2 < tree.nodes.len() {
+        problems.push(format!(
+            "{npc} says {said} of {} lines: {npc} must say at least half [speaker_share]",
+            tree.nodes.len()
+        ));
+    }
+    for (i, n) in tree.nodes.iter().enumerate() {
+        let s = n.speaker.as_str();
+        if s == NARRATOR && who.narrator_at != Some(i) {
+            problems.push(format!(
+                "nodes[{i}].speaker: no narrator here; {npc} says this line [speaker_narrator]"
+            ));
+        } else if s == NARRATOR
+            && words(&n.text)
+                .iter()
+                .any(|w| matches!(w.as_str(), "i" | "i'm" | "my" | "me" | "we" | "our"))
+        {
+            problems.push(format!(
+                "nodes[{i}].text: the narrator describes what {npc} does, in the third person, never \"I\" [narrator_person]"
+            ));
+        } else if s != npc && s != NARRATOR {
+            problems.push(format!(
+                "nodes[{i}].speaker: `{s}` is not in this conversation; {npc} says this line [speaker_unknown]"
+            ));
+        }
+    }
+    problems
+}
+
+/// Whether `name` is in the world's style: one to three capitalised words of letters
+/// ("Wren", "Wren Alder", "Moon Pear").
+pub(crate) fn name_ok(name: &str) -> bool {
+    let parts: Vec<&str> = name.split(' ').collect();
+    (1..=3).contains(&parts.len())
+        && parts.iter().all(|p| {
+            let mut c = p.chars();
+            c.next().is_some_and(|f| f.is_ascii_uppercase())
+                && p.len() >= 2
+                && c.all(|c| c.is_ascii_lowercase())
+        })
+}
+
+/// The writer's checks of a generated tree beyond repetition and copying: no control
+/// characters, no meta-talk, speakers as the shape says, and its topic mentioned.
+pub(crate) fn tree_problems(
+    tree: &DialogueTree,
+    who: &Speakers<'_>,
+    topic: Option<&Topic>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (i, n) in tree.nodes.iter().enumerate() {
+        if n.text.chars().any(is_control) {
+            problems.push(format!(
+                "nodes[{i}].text: has a control character; write plain words [control_character]"
+            ));
+        }
+        if let Some(m) = meta_talk(&n.text) {
+            problems.push(format!(
+                "nodes[{i}].text: says \"{m}\"; {} talks about the village, never about the game or the conversation itself [meta_talk]",
+                who.npc
+            ));
+        }
+    }
+    problems.extend(speaker_problems(tree, who));
+    if let Some(t) = topic
+        && !tree.nodes.iter().any(|n| t.mentioned_in(&n.text))
+    {
+        problems.push(format!(
+            "no line mentions {}; say \"{}\" in one of the lines [off_topic]",
+            t.label,
+            t.say()
+        ));
+    }
+    problems
+}
+
 /// One problem per default do-not-copy name that `text` uses anywhere.
 pub(crate) fn copied_names(text: &str) -> Vec<String> {
     DoNotCopy::defaults()
@@ -85,5 +251,142 @@ mod tests {
         assert!(examples.lifted_by(&words("Well, the BEES don't like rain... not one!")));
         assert!(!examples.lifted_by(&words("The bees don't like rain at all.")));
         assert!(!Phrases::default().lifted_by(&words("the bees don't like rain not")));
+    }
+
+    fn tree(lines: &[(&str, &str)]) -> DialogueTree {
+        let nodes: Vec<String> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, (who, text))| {
+                let next = if i + 1 < lines.len() {
+                    format!("Goto(\"n{}\")", i + 1)
+                } else {
+                    "End".into()
+                };
+                format!(
+                    "(id: \"n{i}\", line: \"t_n{i}\", speaker: \"{who}\", text: {text:?}, next: {next})"
+                )
+            })
+            .collect();
+        crate::format::parse(&format!(
+            "DialogueTree(id: \"t\", situation: Daily, participants: [\"sefa\"], entry: \"n0\", nodes: [{}])",
+            nodes.join(", ")
+        ))
+        .unwrap()
+    }
+
+    const SEFA: Speakers<'static> = Speakers {
+        npc: "sefa",
+        narrator_at: None,
+    };
+
+    #[test]
+    fn talk_about_the_game_is_meta_talk_and_talk_in_it_is_not() {
+        for line in [
+            "Pim Marlow: This was my entry to start your chat.",
+            "Place your hands on the table at the end of this conversation.",
+            "Welcome, player! The game begins.",
+            "As an AI I cannot brew tea.",
+        ] {
+            assert!(meta_talk(line).is_some(), "{line}");
+        }
+        for line in [
+            "Sit anywhere but the window seat; Bettany's claimed it by leaving her hat on it. Tea?",
+            "The chatter at the Seed Swap was louder than the bell.",
+            "Mind the mud at the gate.",
+        ] {
+            assert_eq!(meta_talk(line), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn control_and_invisible_characters_are_caught() {
+        assert!("\u{1b}Bramblegate Farm\u{1d}".chars().any(is_control));
+        assert!("a\u{200b}b".chars().any(is_control));
+        assert!("two\nlines".chars().any(is_control));
+        assert!(!"Tea? It's hot — mind the cup.".chars().any(is_control));
+    }
+
+    #[test]
+    fn the_npc_opens_says_half_and_the_narrator_keeps_to_its_slot() {
+        let good = tree(&[("sefa", "Tea?"), ("sefa", "Sit down.")]);
+        assert!(speaker_problems(&good, &SEFA).is_empty());
+        let narrated = tree(&[
+            ("sefa", "Tea?"),
+            ("narrator", "I am working at this moment."),
+            ("narrator", "Sefa pours."),
+        ]);
+        let p = speaker_problems(&narrated, &SEFA).join("\n");
+        assert!(p.contains("[speaker_share]"), "{p}");
+        assert!(p.contains("nodes[1].speaker: no narrator here"), "{p}");
+        let gift = Speakers {
+            npc: "sefa",
+            narrator_at: Some(1),
+        };
+        let p = speaker_problems(&narrated, &gift).join("\n");
+        assert!(
+            p.contains("nodes[1].text") && p.contains("[narrator_person]"),
+            "{p}"
+        );
+        assert!(p.contains("nodes[2].speaker"), "{p}");
+        let fine = tree(&[
+            ("sefa", "Oh!"),
+            ("narrator", "Sefa pours."),
+            ("sefa", "There."),
+        ]);
+        assert!(speaker_problems(&fine, &gift).is_empty());
+        let opened_by_other = tree(&[("pim", "Hello!"), ("sefa", "Tea?"), ("sefa", "Sit.")]);
+        let p = speaker_problems(&opened_by_other, &SEFA).join("\n");
+        assert!(
+            p.contains("[speaker_opens]") && p.contains("[speaker_unknown]"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn names_are_one_to_three_capitalised_words_of_letters() {
+        for good in ["Wren", "Wren Alder", "Moon Pear", "Bell Green Farm"] {
+            assert!(name_ok(good), "{good}");
+        }
+        for bad in [
+            "Betrashan Zamanamir izjm",
+            "Bettallah Shirea Manzumawdara (20 Aug)  758496",
+            "wren",
+            "W",
+            "One Two Three Four",
+            "\u{1b}Bramblegate Farm\u{1d}",
+            "Wren  Alder",
+        ] {
+            assert!(!name_ok(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_tree_must_mention_its_topic_and_the_repair_says_what_to_say() {
+        let topic = Topic {
+            kind: super::super::topic::TopicKind::Place,
+            label: "Bell Green, where Sefa spends the morning".into(),
+            keys: vec!["bell green".into()],
+        };
+        let off = tree(&[("sefa", "Tea? It is hot today."), ("sefa", "Mind the cup.")]);
+        let p = tree_problems(&off, &SEFA, Some(&topic)).join("\n");
+        assert!(
+            p.contains("[off_topic]") && p.contains("say \"bell green\""),
+            "{p}"
+        );
+        let on = tree(&[
+            ("sefa", "The damsons on Bell Green are out."),
+            ("sefa", "Tea?"),
+        ]);
+        assert!(tree_problems(&on, &SEFA, Some(&topic)).is_empty());
+        let meta = tree(&[
+            ("sefa", "Welcome to this chat about Bell Green."),
+            ("sefa", "Tea?"),
+        ]);
+        let p = tree_problems(&meta, &SEFA, Some(&topic)).join("\n");
+        assert!(
+            p.contains("nodes[0].text: says \"chat\"") && p.contains("[meta_talk]"),
+            "{p}"
+        );
     }
 }

@@ -9,6 +9,7 @@ use crate::content::{Condition, DialogueTree, Effect, Id, Next, Situation};
 use crate::llm::constrain::{KnownIds, pin_ids, schema_for};
 use crate::validate::limits::DIALOGUE_TEXT_MAX;
 
+use super::craft::NO_CONTROL;
 use super::job::Job;
 use super::{Error, Result};
 
@@ -27,6 +28,16 @@ pub struct DialogueShape {
     pub max_line_chars: usize,
     /// When the tree may play (e.g. only in one season); set on the tree as written.
     pub when: Option<Condition>,
+    /// The one line the narrator may take ([`narrator_slot`]); every other line is the NPC's.
+    pub narrator_at: Option<usize>,
+}
+
+/// Where a situation calls for the narrator: a gift handed over, a first meeting, a favour
+/// done or a friendship moment has one beat of action, the middle line of two or more; daily
+/// small talk and a quest offer are the NPC's alone.
+pub fn narrator_slot(situation: &Situation, nodes: usize) -> Option<usize> {
+    let action = !matches!(situation, Situation::Daily | Situation::QuestOffer(_));
+    (action && nodes >= 2).then_some(nodes / 2)
 }
 
 impl DialogueShape {
@@ -52,8 +63,15 @@ impl DialogueShape {
             nodes: *nodes,
             max_line_chars: 120,
             when: season.map(Condition::Season),
+            narrator_at: narrator_slot(situation, *nodes),
         })
     }
+}
+
+/// A spoken line: starts with a letter, ends a sentence, and has no quotes, backslashes,
+/// markup or control characters.
+fn line_pattern() -> String {
+    format!(r#"^[A-Za-z][^"\\<>{{}}|#*_={NO_CONTROL}]*[.!?]$"#)
 }
 
 fn node_id(i: usize) -> String {
@@ -107,8 +125,7 @@ pub fn dialogue_schema(req: &DialogueShape, known: &KnownIds) -> Result<Value> {
                 .collect()
         })
         .unwrap_or_default();
-    let mut speakers = vec![npc.to_owned()];
-    speakers.push(crate::content::dialogue::NARRATOR.into());
+    let speakers = [npc, crate::content::dialogue::NARRATOR];
     let nodes: Vec<Value> = (0..req.nodes)
         .map(|i| {
             let next = if i + 1 < req.nodes {
@@ -116,14 +133,14 @@ pub fn dialogue_schema(req: &DialogueShape, known: &KnownIds) -> Result<Value> {
             } else {
                 json!({"const": "End"})
             };
-            let speaker = if i == 0 { json!({"const": npc}) } else { json!({"type": "string", "enum": speakers}) };
+            let speaker = if req.narrator_at == Some(i) { json!({"type": "string", "enum": speakers}) } else { json!({"const": npc}) };
             json!({
                 "type": "object",
                 "properties": {
                     "id": {"const": node_id(i)},
                     "line": {"const": format!("{}_{}", req.tree_id, node_id(i))},
                     "speaker": speaker,
-                    "text": {"type": "string", "minLength": 8, "maxLength": max_chars, "pattern": r#"^[A-Za-z][^"\\\n<>{}|#*_=]*[.!?]$"#},
+                    "text": {"type": "string", "minLength": 8, "maxLength": max_chars, "pattern": line_pattern()},
                     "effects": {"type": "array", "items": {"anyOf": effect_kinds}, "maxItems": if effect_kinds.is_empty() { 0 } else { 1 }},
                     "next": next,
                 },

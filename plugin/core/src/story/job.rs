@@ -165,16 +165,22 @@ pub fn max_tokens(job: &Job) -> usize {
     }
 }
 
-/// The situation in words, for prompts: `first-meeting`, `daily`, `quest offer (stones)`, ...
+/// The situation in words, for prompts: `they meet for the first time`, `everyday small talk`,
+/// `asking a favour (stones)`, ...
 pub fn situation_text(situation: &Situation) -> String {
     match situation {
-        Situation::FirstMeeting => "first-meeting".into(),
-        Situation::Daily => "daily small-talk".into(),
-        Situation::GiftLiked => "thank-you for a gift they love".into(),
-        Situation::GiftDisliked => "polite reaction to a gift they dislike".into(),
-        Situation::QuestOffer(q) => format!("quest offer ({q})"),
-        Situation::QuestComplete(q) => format!("quest complete ({q})"),
-        Situation::Hearts(n) => format!("{n}-heart friendship"),
+        Situation::FirstMeeting => "they meet for the first time".into(),
+        Situation::Daily => "everyday small talk".into(),
+        Situation::GiftLiked => "a thank-you for a gift they love".into(),
+        Situation::GiftDisliked => "a polite reaction to a gift they dislike".into(),
+        Situation::QuestOffer(q) => format!("asking a favour ({})", q.as_str().replace('_', " ")),
+        Situation::QuestComplete(q) => {
+            format!(
+                "thanks for a favour done ({})",
+                q.as_str().replace('_', " ")
+            )
+        }
+        Situation::Hearts(n) => format!("a moment of {n}-heart friendship"),
     }
 }
 

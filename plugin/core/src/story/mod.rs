@@ -2,7 +2,8 @@
 //! each a valid asset by construction.
 //!
 //! - [`templates`]: the prompt templates in `prompts/`, one pair per [`Stage`], read at run time;
-//! - [`context`]: what a template sees (world, character card, known ids, examples);
+//! - [`context`]: what a template sees (world, character card, known ids, examples, and the
+//!   [`topic`] a dialogue tree is about);
 //! - [`schema`]: the output schema of each stage, derived from the content types;
 //! - [`job`]: what to make ([`Job`], [`JobSpec`]);
 //! - [`pipeline`]: render → constrained generation → validation → repair → atomic write with
@@ -10,12 +11,14 @@
 //!   beside it, with no import circle among them: `run.rs` (prepare, generate, repair),
 //!   `commit.rs` (writing, staging, rejecting), `regen.rs` ([`regenerate`], for
 //!   `regen --check`), `check.rs` (validation), `craft.rs` (the writer's rules: repeated and
-//!   lifted lines, names from other games), `cache.rs` (request keys, the content-addressed
+//!   lifted lines, names from other games, control characters, meta-talk, speakers, names),
+//!   `best.rs` (best-of-N scoring), `cache.rs` (request keys, the content-addressed
 //!   cache) and `project.rs` (the [`Project`]'s folders, `.sprout/`);
 //! - [`batch`]: manifests, the resumable journal, and the runner over one or many backends;
 //! - [`report`]: quality figures for a batch.
 
 pub mod batch;
+mod best;
 mod cache;
 mod check;
 mod commit;
@@ -30,13 +33,16 @@ pub mod report;
 mod run;
 pub mod schema;
 pub mod templates;
+pub mod topic;
+#[cfg(test)]
+mod writer_tests;
 
 use std::path::PathBuf;
 
 pub use batch::{Batch, BatchEvent, Journal, JournalEntry, Manifest, Summary};
 pub use commit::Staged;
 pub use job::{Job, JobSpec, max_tokens};
-pub use pipeline::{Candidate, Generator, Options, Outcome, Prepared, StageTimes, Status};
+pub use pipeline::{Candidate, Generator, Options, Outcome, Picked, Prepared, StageTimes, Status};
 pub use project::{Project, STATE_DIR};
 pub use regen::{Regenerated, job_of, regenerate};
 pub use report::{QualityReport, measure};

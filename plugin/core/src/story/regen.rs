@@ -60,9 +60,16 @@ pub fn regenerate(
         .model
         .clone()
         .ok_or_else(|| Error::Request(format!("{}: no model recorded", sidecar.display())))?;
+    // Files made before best-of-N record no count: one candidate.
+    let candidates = provenance
+        .parameters
+        .get("candidates")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(1);
     let options = Options {
         sampling,
         max_repairs,
+        candidates,
         force: true,
         cancel: CancelToken::new(),
     };

@@ -1,6 +1,8 @@
 //! Quality you can measure: validity, repairs, diversity of lines (distinct-n), line lengths,
 //! copying (names from other games, lines repeated across trees, phrases lifted from the
-//! hand-written examples), and whether lines mention the world they belong to.
+//! hand-written examples), whether lines mention the world they belong to and the topic they
+//! were asked about, the writer's rules (names in the world's style, control characters,
+//! meta-talk, who speaks), and what best-of-N cost and gained.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -11,9 +13,13 @@ use crate::content::ContentSet;
 use crate::validate::copying::{DoNotCopy, Match, banned_names};
 use crate::validate::{Severity, validate_set};
 
+use crate::content::provenance::sidecar_target;
+
 use super::batch::JournalEntry;
 use super::context::generated_files;
-use super::craft::{Phrases, words};
+use super::craft::{Phrases, Speakers, is_control, meta_talk, name_ok, speaker_problems, words};
+use super::dialogue::narrator_slot;
+use super::topic::{Topic, TopicKind};
 
 /// A batch's (or a folder's) quality figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -36,6 +42,21 @@ pub struct QualityReport {
     pub lifted_from_examples: usize,
     /// Trees whose lines mention something of this world (a place, item, villager, crop).
     pub on_topic_trees: usize,
+    /// Trees that mention the topic they were asked about (as their provenance records it).
+    pub grounded_trees: usize,
+    /// Trees whose provenance records a topic.
+    pub trees_with_topic: usize,
+    /// Trees where the NPC opens and says at least half the lines, and the narrator keeps to
+    /// the one line the situation gives it.
+    pub speakers_ok: usize,
+    /// Lines that talk about the game instead of in it ("this conversation", "the player").
+    pub meta_talk_lines: usize,
+    /// Files measured (trees, villagers, items) with a control character in some text.
+    pub control_character_files: usize,
+    /// Generated villagers and items measured.
+    pub names: usize,
+    /// Of those, names of one to three capitalised words of letters.
+    pub names_valid: usize,
     /// Files measured that fail validation (errors), with the whole folder as context.
     pub invalid_files: Vec<String>,
     /// From the batch journal, when there is one.
@@ -59,6 +80,14 @@ pub struct BatchFigures {
     pub kept: usize,
     /// Repairs in all.
     pub repairs: u32,
+    /// Candidates generated per job (best-of-N): the largest N of the batch.
+    pub candidates: u32,
+    /// Model time over the jobs that called the model, in seconds.
+    pub generate_seconds: f64,
+    /// Jobs where best-of-N kept another candidate than the first (the one N = 1 gives).
+    pub best_not_first: usize,
+    /// Mean score gain of the kept candidate over the first, over jobs with more than one.
+    pub best_of_n_gain: f64,
 }
 
 /// Measures the dialogue trees of `set` in `files` (all generated trees when `None`), with
@@ -108,6 +137,8 @@ pub fn measure(
         trees: trees.len(),
         ..QualityReport::default()
     };
+    let topics = recorded_topics(set);
+    writer_figures(set, &chosen, &mut r);
     let mut counts: HashMap<String, usize> = HashMap::new();
     let (mut uni, mut bi) = (HashSet::new(), HashSet::new());
     let (mut n_uni, mut n_bi) = (0usize, 0usize);
@@ -150,6 +181,30 @@ pub fn measure(
         if mentions {
             r.on_topic_trees += 1;
         }
+        let tree = &d.value;
+        if let Some(t) = topics.get(&d.path) {
+            r.trees_with_topic += 1;
+            if tree.nodes.iter().any(|n| t.mentioned_in(&n.text)) {
+                r.grounded_trees += 1;
+            }
+        }
+        if let Some(npc) = tree.participants.first() {
+            let who = Speakers {
+                npc: npc.as_str(),
+                narrator_at: narrator_slot(&tree.situation, tree.nodes.len()),
+            };
+            if speaker_problems(tree, &who).is_empty() {
+                r.speakers_ok += 1;
+            }
+        }
+        r.meta_talk_lines += tree
+            .nodes
+            .iter()
+            .filter(|n| meta_talk(&n.text).is_some())
+            .count();
+        if tree.nodes.iter().any(|n| n.text.chars().any(is_control)) {
+            r.control_character_files += 1;
+        }
     }
     r.distinct_1 = uni.len() as f64 / n_uni.max(1) as f64;
     r.distinct_2 = bi.len() as f64 / n_bi.max(1) as f64;
@@ -180,24 +235,84 @@ pub fn measure(
             jobs: entries.len(),
             ..BatchFigures::default()
         };
+        let mut gains = Vec::new();
         for e in entries {
+            b.candidates = b.candidates.max(e.picked.candidates);
+            if e.attempts > 0 {
+                b.generate_seconds += e.times.generate.as_secs_f64();
+            }
+            if let (Some(best), Some(first)) = (e.picked.best_score, e.picked.first_score)
+                && e.picked.candidates > 1
+            {
+                gains.push(best - first);
+                if best > first {
+                    b.best_not_first += 1;
+                }
+            }
             match e.status.as_str() {
                 "made" => b.first_try_valid += 1,
                 "repaired" => {
                     b.repaired += 1;
-                    b.repairs += e.attempts.saturating_sub(1);
+                    b.repairs += e.attempts.saturating_sub(e.picked.candidates.max(1));
                 }
                 "cached" | "up_to_date" => b.cached += 1,
                 "rejected" => {
                     b.rejected += 1;
-                    b.repairs += e.attempts.saturating_sub(1);
+                    b.repairs += e.attempts.saturating_sub(e.picked.candidates.max(1));
                 }
                 _ => b.kept += 1,
             }
         }
+        b.best_of_n_gain = gains.iter().sum::<f64>() / gains.len().max(1) as f64;
         b
     });
     r
+}
+
+/// The topic each generated tree was asked about, from its provenance.
+fn recorded_topics(set: &ContentSet) -> HashMap<PathBuf, Topic> {
+    set.sidecars
+        .iter()
+        .filter_map(|s| {
+            let keys = s.value.parameters.get("topic_keys")?;
+            let target = sidecar_target(&s.path)?;
+            let topic = Topic {
+                kind: TopicKind::Item,
+                label: s.value.parameters.get("topic").cloned().unwrap_or_default(),
+                keys: keys.split('|').map(str::to_owned).collect(),
+            };
+            Some((target, topic))
+        })
+        .collect()
+}
+
+/// Names and control characters of the villagers and items in `chosen`.
+fn writer_figures(set: &ContentSet, chosen: &HashSet<PathBuf>, r: &mut QualityReport) {
+    for c in set.characters.iter().filter(|c| chosen.contains(&c.path)) {
+        let c = &c.value;
+        r.names += 1;
+        if name_ok(&c.name) {
+            r.names_valid += 1;
+        }
+        let mut texts = vec![&c.name, &c.role, &c.speech_style, &c.backstory];
+        texts.extend(&c.personality);
+        texts.extend(c.relationships.iter().map(|x| &x.note));
+        if texts.iter().any(|t| t.chars().any(is_control)) {
+            r.control_character_files += 1;
+        }
+    }
+    for i in set.items.iter().filter(|i| chosen.contains(&i.path)) {
+        r.names += 1;
+        if name_ok(&i.value.name) {
+            r.names_valid += 1;
+        }
+        if [&i.value.name, &i.value.description]
+            .iter()
+            .any(|t| t.chars().any(is_control))
+        {
+            r.control_character_files += 1;
+        }
+    }
 }
 
 impl core::fmt::Display for QualityReport {
@@ -218,6 +333,14 @@ impl core::fmt::Display for QualityReport {
                 b.kept
             )?;
             writeln!(f, "repairs:             {}", b.repairs)?;
+            writeln!(
+                f,
+                "best-of-N:           N = {}, model time {:.0} s over the jobs that called it; kept another than the first in {} jobs, mean score gain {:+.3}",
+                b.candidates.max(1),
+                b.generate_seconds,
+                b.best_not_first,
+                b.best_of_n_gain
+            )?;
         }
         writeln!(
             f,
@@ -245,10 +368,33 @@ impl core::fmt::Display for QualityReport {
             "lifted phrases:      {} (6-word runs from hand-written lines)",
             self.lifted_from_examples
         )?;
-        write!(
+        writeln!(
             f,
             "on topic:            {}/{} trees mention a place, item, villager or crop of this world",
             self.on_topic_trees, self.trees
+        )?;
+        writeln!(
+            f,
+            "grounded:            {}/{} trees mention the topic they were given ({:.0} %)",
+            self.grounded_trees,
+            self.trees_with_topic,
+            100.0 * self.grounded_trees as f64 / self.trees_with_topic.max(1) as f64
+        )?;
+        writeln!(
+            f,
+            "speakers ok:         {}/{} trees (the NPC opens and says half; narrator only in its slot)",
+            self.speakers_ok, self.trees
+        )?;
+        writeln!(f, "meta-talk lines:     {}", self.meta_talk_lines)?;
+        writeln!(
+            f,
+            "control characters:  {} files",
+            self.control_character_files
+        )?;
+        write!(
+            f,
+            "names valid:         {}/{} villagers and items",
+            self.names_valid, self.names
         )
     }
 }

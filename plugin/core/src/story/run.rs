@@ -18,6 +18,8 @@ use crate::llm::{
     TextBackend,
 };
 
+pub use super::best::Picked;
+use super::best::{Verdict, distinct_1};
 use super::cache::{self, cache_path, inputs_sha256, request_key};
 use super::check::{check, to_asset};
 use super::context::StoryContext;
@@ -25,6 +27,7 @@ use super::job::{JobSpec, max_tokens};
 use super::project::Project;
 use super::schema::schema_for_job;
 use super::templates::Templates;
+use super::topic::Topic;
 use super::{Error, GENERATOR_PREFIX, Result};
 
 /// How to generate.
@@ -34,6 +37,9 @@ pub struct Options {
     pub sampling: SamplingParams,
     /// Repairs after the first try (0: one try only).
     pub max_repairs: u32,
+    /// Candidates per job (best-of-N): each is checked and scored, the best kept and only it
+    /// repaired. 1: one answer, as before; N costs about N times the model time.
+    pub candidates: u32,
     /// Regenerate even when the cache has the answer or the file is up to date, and replace
     /// files that were not generated or were edited since.
     pub force: bool,
@@ -52,6 +58,7 @@ impl Default for Options {
                 ..SamplingParams::default()
             },
             max_repairs: 2,
+            candidates: 1,
             force: false,
             cancel: CancelToken::new(),
         }
@@ -139,6 +146,8 @@ pub struct Outcome {
     pub tokens: usize,
     /// Time per stage.
     pub times: StageTimes,
+    /// How best-of-N chose.
+    pub picked: Picked,
 }
 
 /// A job ready to run: its prompt, schema and key.
@@ -160,6 +169,8 @@ pub struct Prepared {
     pub inputs_sha256: String,
     /// The request's content address: model, template, inputs, seed and parameters.
     pub key: String,
+    /// What a dialogue tree must mention (picked by the seed from what the game knows).
+    pub topic: Option<Topic>,
     /// The content the output is validated with (the target file itself left out).
     pub(super) base: ContentSet,
     /// Decided before any model work (up to date, kept, cached).
@@ -176,6 +187,9 @@ pub struct Candidate {
     pub(super) result: core::result::Result<String, (Vec<String>, String)>,
     pub(super) cached: bool,
     pub(super) attempts: u32,
+    /// Repairs of the kept candidate.
+    pub(super) repairs: u32,
+    pub(super) picked: Picked,
     pub(super) tokens: usize,
     pub(super) times: StageTimes,
 }
@@ -196,7 +210,7 @@ impl Prepared {
         let mut base = set.clone();
         base.remove(&path);
         base.remove(&sidecar_path(&path));
-        let ctx = StoryContext::new(&base, job)?;
+        let ctx = StoryContext::new(&base, job, spec.seed)?;
         let messages = templates.render(job.stage(), &ctx)?;
         let schema = schema_for_job(job, &base, &ctx)?;
         let template = templates.reference(job.stage());
@@ -209,6 +223,7 @@ impl Prepared {
             spec.seed,
             &options.sampling,
             options.max_repairs,
+            options.candidates,
             max_tokens(job),
         );
         let mut prepared = Self {
@@ -220,6 +235,7 @@ impl Prepared {
             model: model.clone(),
             inputs_sha256,
             key,
+            topic: ctx.topic.clone(),
             base,
             early: None,
             options: options.clone(),
@@ -259,7 +275,14 @@ impl Prepared {
 
     /// Validates `ron` as this job's asset against the content it was prepared with.
     pub(super) fn check(&self, ron: &str) -> core::result::Result<(), Vec<String>> {
-        check(&self.base, &self.path, &self.spec.job, &self.messages, ron)
+        check(
+            &self.base,
+            &self.path,
+            &self.spec.job,
+            &self.messages,
+            self.topic.as_ref(),
+            ron,
+        )
     }
 
     /// Whether the job needs the model (false: up to date, kept, or a cache hit).
@@ -292,6 +315,8 @@ impl Prepared {
                     result: Ok(entry.output),
                     cached: true,
                     attempts: 0,
+                    repairs: 0,
+                    picked: Picked::default(),
                     tokens: 0,
                     times,
                     prepared: self,
@@ -304,87 +329,177 @@ impl Prepared {
                 result: Ok(String::new()),
                 cached: false,
                 attempts: 0,
+                repairs: 0,
+                picked: Picked::default(),
                 tokens: 0,
                 times,
                 prepared: self,
             });
         }
-        let mut conversation = self.messages.clone();
-        let mut attempts = 0;
-        let mut tokens = 0;
-        let mut sampling = self.options.sampling.clone();
-        sampling.seed = self.spec.seed;
+        let mut tally = Tally {
+            times,
+            ..Tally::default()
+        };
+        // Best-of-N: N first answers on seeds of their own (the first is what N = 1 gives),
+        // the best kept; only it is repaired.
+        let n = self.options.candidates.max(1);
+        let mut picked = Picked {
+            candidates: n,
+            ..Picked::default()
+        };
+        let mut best: Option<Attempt> = None;
+        for k in 0..n {
+            let seed = self
+                .spec
+                .seed
+                .wrapping_add(u64::from(k).wrapping_mul(CANDIDATE_SEED_STRIDE));
+            let a = self.attempt(backend, &self.messages, seed, &mut tally, on_event)?;
+            if k == 0 {
+                picked.first_score = Some(a.score);
+            }
+            if best.as_ref().is_none_or(|b| a.score > b.score) {
+                best = Some(a);
+            }
+            if n > 1 {
+                tracing::info!(
+                    "{}: candidate {} of {n} scores {:.3}",
+                    self.spec.job.label(),
+                    k + 1,
+                    best.as_ref().map_or(0.0, |b| b.score)
+                );
+            }
+        }
+        let mut current = best.ok_or_else(|| Error::Request("internal: no candidate".into()))?;
+        picked.best_score = Some(current.score);
+        let mut repairs = 0;
         loop {
-            attempts += 1;
-            let mut request = GenerationRequest::new(conversation.clone())
-                .with_sampling(sampling.clone())
-                .with_max_tokens(max_tokens(&self.spec.job))
-                .with_constraint(Constraint::JsonSchema(self.schema.clone()));
-            request.cancel = self.options.cancel.clone();
-            let t = Instant::now();
-            let generated = backend.generate(&request, on_event);
-            times.generate += t.elapsed();
-            let (text, problems) = match generated {
-                Ok(g) if g.finish == FinishReason::Cancelled => {
-                    return Err(crate::llm::Error::Cancelled.into());
+            let problems = match current.verdict {
+                Ok(ron) => {
+                    return Ok(Candidate {
+                        result: Ok(ron),
+                        cached: false,
+                        attempts: tally.attempts,
+                        repairs,
+                        picked,
+                        tokens: tally.tokens,
+                        times: tally.times,
+                        prepared: self,
+                    });
                 }
-                Ok(g) => {
-                    tokens += g.timings.generated_tokens;
-                    let t = Instant::now();
-                    let checked = if g.finish == FinishReason::Length {
-                        Err(vec![format!(
-                            "the answer was cut off after {} tokens: keep every text shorter",
-                            g.timings.generated_tokens
-                        )])
-                    } else {
-                        to_asset(&self.spec.job, &g.text)
-                            .and_then(|ron| self.check(&ron).map(|()| ron))
-                    };
-                    times.validate += t.elapsed();
-                    match checked {
-                        Ok(ron) => {
-                            return Ok(Candidate {
-                                result: Ok(ron),
-                                cached: false,
-                                attempts,
-                                tokens,
-                                times,
-                                prepared: self,
-                            });
-                        }
-                        Err(p) => (g.text, p),
-                    }
-                }
-                // A server that answers with something that is not what was asked for.
-                Err(crate::llm::Error::Output {
-                    message, output, ..
-                }) => (output, vec![message]),
-                Err(e) => return Err(e.into()),
+                Err(p) => p,
             };
             tracing::info!(
-                "{}: attempt {attempts} invalid: {}",
+                "{}: answer invalid after {repairs} repairs: {}",
                 self.spec.job.label(),
                 problems.join("; ")
             );
-            if attempts > self.options.max_repairs {
+            if repairs >= self.options.max_repairs {
                 return Ok(Candidate {
-                    result: Err((problems, text)),
+                    result: Err((problems, current.text)),
                     cached: false,
-                    attempts,
-                    tokens,
-                    times,
+                    attempts: tally.attempts,
+                    repairs,
+                    picked,
+                    tokens: tally.tokens,
+                    times: tally.times,
                     prepared: self,
                 });
             }
+            repairs += 1;
             // The repair keeps the prompt short (a small model loses the thread in a long
             // conversation, and prefill time grows with it): the original request, the
             // rejected answer and the validator's messages, on the next seed.
-            conversation = self.messages.clone();
-            conversation.push(ChatMessage::assistant(clip(&text, 1500)));
+            let mut conversation = self.messages.clone();
+            conversation.push(ChatMessage::assistant(clip(&current.text, 1500)));
             conversation.push(ChatMessage::user(repair_message(&problems)));
-            sampling.seed = sampling.seed.wrapping_add(1);
+            let seed = current.seed.wrapping_add(1);
+            current = self.attempt(backend, &conversation, seed, &mut tally, on_event)?;
         }
     }
+
+    /// One model call on `conversation` with `seed`, checked and scored. Backend failures
+    /// (unreachable, timed out, cancelled) are errors; an answer that does not fit is a verdict.
+    fn attempt(
+        &self,
+        backend: &mut dyn TextBackend,
+        conversation: &[ChatMessage],
+        seed: u64,
+        tally: &mut Tally,
+        on_event: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Attempt> {
+        tally.attempts += 1;
+        let mut sampling = self.options.sampling.clone();
+        sampling.seed = seed;
+        let mut request = GenerationRequest::new(conversation.to_vec())
+            .with_sampling(sampling)
+            .with_max_tokens(max_tokens(&self.spec.job))
+            .with_constraint(Constraint::JsonSchema(self.schema.clone()));
+        request.cancel = self.options.cancel.clone();
+        let t = Instant::now();
+        let generated = backend.generate(&request, on_event);
+        tally.times.generate += t.elapsed();
+        let (text, verdict, parsed, mean_logprob) = match generated {
+            Ok(g) if g.finish == FinishReason::Cancelled => {
+                return Err(crate::llm::Error::Cancelled.into());
+            }
+            Ok(g) => {
+                tally.tokens += g.timings.generated_tokens;
+                let t = Instant::now();
+                let (verdict, parsed) = if g.finish == FinishReason::Length {
+                    let cut = format!(
+                        "the answer was cut off after {} tokens: keep every text shorter",
+                        g.timings.generated_tokens
+                    );
+                    (Err(vec![cut]), false)
+                } else {
+                    match to_asset(&self.spec.job, &g.text) {
+                        Ok(ron) => (self.check(&ron).map(|()| ron), true),
+                        Err(p) => (Err(p), false),
+                    }
+                };
+                tally.times.validate += t.elapsed();
+                (g.text, verdict, parsed, g.mean_logprob)
+            }
+            // A server that answers with something that is not what was asked for.
+            Err(crate::llm::Error::Output {
+                message, output, ..
+            }) => (output, Err(vec![message]), false, None),
+            Err(e) => return Err(e.into()),
+        };
+        let score = Verdict {
+            parsed,
+            problems: verdict.as_ref().map_or_else(Vec::len, |_| 0),
+            distinct_1: distinct_1(&text),
+            mean_logprob,
+        }
+        .score();
+        Ok(Attempt {
+            text,
+            verdict,
+            score,
+            seed,
+        })
+    }
+}
+
+/// How far apart the seeds of a job's candidates are: far enough that no candidate's repairs
+/// (seed + 1, + 2, ...) reuse another candidate's seed.
+const CANDIDATE_SEED_STRIDE: u64 = 0x0001_0000;
+
+/// What a job's model calls added up to.
+#[derive(Debug, Default)]
+struct Tally {
+    attempts: u32,
+    tokens: usize,
+    times: StageTimes,
+}
+
+/// One answer and its verdict: the asset's RON, or the problems to repair.
+struct Attempt {
+    text: String,
+    verdict: core::result::Result<String, Vec<String>>,
+    score: f64,
+    seed: u64,
 }
 
 fn clip(s: &str, max: usize) -> String {

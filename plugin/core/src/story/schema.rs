@@ -10,18 +10,57 @@ use crate::llm::constrain::{KnownIds, pin_ids, schema_for};
 use crate::validate::limits::{LABEL_MAX, NAME_MAX};
 
 use super::context::StoryContext;
+use super::craft::NO_CONTROL;
 use super::dialogue::{DialogueShape, dialogue_schema};
 use super::job::Job;
 use super::{Error, Result};
 
-/// A sentence: no quotes or backslashes (no escapes for a small model to get wrong), starts with a capital, no markup (small models drift into HTML and Markdown).
-const SENTENCE: &str = r#"^[A-Z][^"\\<>{}|#*_=\[\]]*$"#;
-/// A name: one to four capitalised words ("Wren Alder", "Moon Pear", "Bell Green").
-const NAME: &str = r"^[A-Z][a-z']+( [A-Za-z][a-z']+){0,3}$";
+/// A sentence: starts with a capital; no quotes or backslashes (no escapes for a small model to
+/// get wrong), no markup (small models drift into HTML and Markdown) and no control characters.
+fn sentence() -> String {
+    format!(r#"^[A-Z][^"\\<>{{}}|#*_=\[\]{NO_CONTROL}]*$"#)
+}
+/// A name in the world's style: one to three capitalised words of letters ("Wren Alder",
+/// "Moon Pear", "Bell Green").
+pub const NAME: &str = r"^[A-Z][a-z]+( [A-Z][a-z]+){0,2}$";
 /// A title: capitalised, words and light punctuation only.
 const TITLE: &str = r"^[A-Z][A-Za-z' ,-]*$";
 /// A short tag in lower case ("relentlessly curious").
 const TAG: &str = r"^[a-z][a-z' -]*$";
+/// A short lower-case phrase of one to six words ("beekeeper", "keeper of the village bell").
+const PHRASE: &str = r"^[a-z]+( [a-z']+){0,5}$";
+/// A trait: one to three lower-case words ("hums while she works" is four: "hums at work").
+const TRAIT: &str = r"^[a-z]+( [a-z]+){0,2}$";
+
+/// The name of a new villager: what the game knows from the id ("wren" → "Wren", "old_tom" →
+/// "Old Tom"), with room for a surname when the id gives one or two words; the name grammar
+/// when the id is not made of letters.
+pub fn npc_name_pattern(id: &str) -> String {
+    let words: Vec<String> = id
+        .split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    let letters = !words.is_empty()
+        && words.len() <= 3
+        && words
+            .iter()
+            .all(|w| w.len() >= 2 && w.chars().all(|c| c.is_ascii_alphabetic()));
+    if !letters {
+        return NAME.to_owned();
+    }
+    let given = words.join(" ");
+    if words.len() < 3 {
+        format!("^{given}( [A-Z][a-z]{{2,11}})?$")
+    } else {
+        format!("^{given}$")
+    }
+}
 
 /// The schema of `job`'s output.
 pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result<Value> {
@@ -73,12 +112,16 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
                 "/properties/sprite",
                 json!({"const": AssetPath::npc_sprite_of(&id).as_str()}),
             )?;
-            set_ptr(&mut s, "/properties/name", text_like(3, NAME_MAX, NAME))?;
-            set_ptr(&mut s, "/properties/role", text(4, LABEL_MAX))?;
+            set_ptr(
+                &mut s,
+                "/properties/name",
+                text_like(2, NAME_MAX, &npc_name_pattern(id.as_str())),
+            )?;
+            set_ptr(&mut s, "/properties/role", text_like(4, 40, PHRASE))?;
             set_ptr(
                 &mut s,
                 "/properties/personality",
-                list(text_like(3, LABEL_MAX, TAG), 2, 4),
+                list(text_like(3, 30, TRAIT), 2, 4),
             )?;
             set_ptr(&mut s, "/properties/speech_style", text(20, 200))?;
             set_ptr(&mut s, "/properties/backstory", text(20, 300))?;
@@ -152,7 +195,7 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
 }
 
 fn text(min: usize, max: usize) -> Value {
-    text_like(min, max, SENTENCE)
+    text_like(min, max, &sentence())
 }
 
 fn text_like(min: usize, max: usize, pattern: &str) -> Value {
@@ -227,7 +270,7 @@ fn bound(v: &mut Value, depth: usize) {
                 Some("string") if free && !obj.contains_key("pattern") => {
                     obj.insert("minLength".into(), json!(1));
                     obj.insert("maxLength".into(), json!(120));
-                    obj.insert("pattern".into(), json!(SENTENCE));
+                    obj.insert("pattern".into(), json!(sentence()));
                 }
                 Some("array") if !obj.contains_key("maxItems") => {
                     obj.insert("maxItems".into(), json!(4));
@@ -293,6 +336,191 @@ mod tests {
             // Ids and asset paths keep their own pattern-based schemas.
             open.retain(|p| !p.contains("/$defs/Id") && !p.contains("/$defs/AssetPath"));
             assert!(open.is_empty(), "unbounded strings at {open:?}");
+        }
+    }
+
+    use crate::llm::Constraint;
+    use crate::llm::constrain::ConstraintEngine;
+
+    fn engine() -> ConstraintEngine {
+        ConstraintEngine::from_env(&toktrie::ApproximateTokEnv::single_byte_env()).unwrap()
+    }
+
+    /// Whether the schema `{"type": "string", "pattern": pattern}` accepts `value`, fed byte by
+    /// byte as the model would write it (JSON-escaped).
+    fn pattern_accepts(engine: &ConstraintEngine, pattern: &str, value: &str) -> bool {
+        let schema = json!({"type": "string", "pattern": pattern});
+        let mut m = engine.matcher(&Constraint::JsonSchema(schema)).unwrap();
+        let text = serde_json::to_string(value).unwrap();
+        let env = toktrie::ApproximateTokEnv::single_byte_env();
+        env.tokenize_bytes(text.as_bytes())
+            .into_iter()
+            .all(|t| m.consume_token(t).is_ok())
+            && m.is_accepting().unwrap_or(false)
+    }
+
+    fn patterns(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(o) => {
+                if let Some(Value::String(p)) = o.get("pattern") {
+                    out.push(p.clone());
+                }
+                o.values().for_each(|c| patterns(c, out));
+            }
+            Value::Array(l) => l.iter().for_each(|c| patterns(c, out)),
+            _ => {}
+        }
+    }
+
+    fn starter() -> ContentSet {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets");
+        let (set, problems) = ContentSet::load_dir(std::path::Path::new(root));
+        assert!(problems.is_empty(), "{problems:?}");
+        set
+    }
+
+    fn id(s: &str) -> crate::content::Id {
+        crate::content::Id::new(s).unwrap()
+    }
+
+    fn every_job() -> Vec<Job> {
+        vec![
+            Job::World {
+                id: id("vale"),
+                brief: String::new(),
+            },
+            Job::Npc {
+                id: id("wren"),
+                brief: "a young beekeeper who hums".into(),
+            },
+            Job::Quest {
+                id: id("honey_run"),
+                giver: id("bettany"),
+                brief: String::new(),
+            },
+            Job::Item {
+                id: id("moon_pear"),
+                category: None,
+                brief: String::new(),
+            },
+            Job::Dialogue {
+                npc: id("sefa"),
+                situation: crate::content::Situation::GiftLiked,
+                season: None,
+                nodes: 3,
+                brief: String::new(),
+                id: None,
+            },
+        ]
+    }
+
+    #[test]
+    fn no_text_pattern_of_any_stage_admits_a_control_character() {
+        let set = starter();
+        let engine = engine();
+        for job in every_job() {
+            let ctx = StoryContext::new(&set, &job, 1).unwrap();
+            let schema = schema_for_job(&job, &set, &ctx).unwrap();
+            let mut found = Vec::new();
+            patterns(&schema, &mut found);
+            assert!(!found.is_empty(), "{}", job.label());
+            for p in &found {
+                for bad in [
+                    "\u{1b}Bramblegate Farm\u{1d}",
+                    "Bramblegate\u{1b} Farm.",
+                    "Wren\u{7f}",
+                    "Wren\u{85}x.",
+                    "Two\nlines.",
+                    "Zero\u{200b}width.",
+                ] {
+                    assert!(
+                        !pattern_accepts(&engine, p, bad),
+                        "{}: {p} accepts {bad:?}",
+                        job.label()
+                    );
+                }
+            }
+        }
+        // The text patterns still take ordinary words.
+        assert!(pattern_accepts(
+            &engine,
+            &sentence(),
+            "Mind the mud, it's deep."
+        ));
+    }
+
+    #[test]
+    fn a_new_villagers_name_comes_from_the_id() {
+        let engine = engine();
+        let p = npc_name_pattern("wren");
+        assert_eq!(p, "^Wren( [A-Z][a-z]{2,11})?$");
+        assert!(pattern_accepts(&engine, &p, "Wren"));
+        assert!(pattern_accepts(&engine, &p, "Wren Alder"));
+        for bad in [
+            "Betrashan Zamanamir izjm",
+            "Wren alder",
+            "Wren Alder Hill",
+            "Bettallah",
+        ] {
+            assert!(!pattern_accepts(&engine, &p, bad), "{bad}");
+        }
+        assert_eq!(npc_name_pattern("old_tom_reed"), "^Old Tom Reed$");
+        assert_eq!(npc_name_pattern("r2d2"), NAME);
+        assert!(pattern_accepts(&engine, NAME, "Moon Pear"));
+        assert!(!pattern_accepts(&engine, NAME, "Moon Pear (20 Aug) 758496"));
+    }
+
+    #[test]
+    fn roles_and_traits_are_short_lower_case_phrases() {
+        let set = starter();
+        let job = &every_job()[1];
+        let ctx = StoryContext::new(&set, job, 1).unwrap();
+        let s = schema_for_job(job, &set, &ctx).unwrap();
+        let engine = engine();
+        let role = s["properties"]["role"]["pattern"].as_str().unwrap();
+        let personality = s["properties"]["personality"]["items"]["pattern"]
+            .as_str()
+            .unwrap();
+        assert!(pattern_accepts(&engine, role, "beekeeper on the green"));
+        assert!(!pattern_accepts(
+            &engine,
+            role,
+            "Bettallah Shirea Manzumawdara (20 Aug)  758496"
+        ));
+        assert!(pattern_accepts(&engine, personality, "hums at work"));
+        assert!(!pattern_accepts(
+            &engine,
+            personality,
+            "britishmanic mohammed abu alabis habibullah"
+        ));
+    }
+
+    #[test]
+    fn the_npc_speaks_every_line_but_the_narrators_one_slot() {
+        let set = starter();
+        let known = KnownIds::from_set(&set);
+        for (situation, slot) in [
+            (crate::content::Situation::Daily, None),
+            (crate::content::Situation::GiftLiked, Some(1)),
+        ] {
+            let job = Job::Dialogue {
+                npc: id("sefa"),
+                situation,
+                season: None,
+                nodes: 3,
+                brief: String::new(),
+                id: None,
+            };
+            let s = dialogue_schema(&DialogueShape::of(&job).unwrap(), &known).unwrap();
+            let nodes = s["properties"]["nodes"]["prefixItems"].as_array().unwrap();
+            for (i, n) in nodes.iter().enumerate() {
+                let sp = &n["properties"]["speaker"];
+                if slot == Some(i) {
+                    assert_eq!(sp["enum"], json!(["sefa", "narrator"]), "{i}");
+                } else {
+                    assert_eq!(sp["const"], json!("sefa"), "{i}");
+                }
+            }
         }
     }
 }

@@ -414,6 +414,7 @@ fn cancelled(started: Instant, text: String, pieces: usize) -> Generation {
     Generation {
         text,
         tokens: Vec::new(),
+        mean_logprob: None,
         finish: FinishReason::Cancelled,
         timings: Timings {
             prompt_tokens: 0,

@@ -120,6 +120,7 @@ impl HttpBackend {
         Ok(Try::Done(Attempt::Done(Generation {
             text,
             tokens: Vec::new(),
+            mean_logprob: None,
             finish,
             timings: Timings {
                 prompt_tokens,

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::content::provenance::sha256_hex;
-use crate::story::pipeline::StageTimes;
+use crate::story::pipeline::{Picked, StageTimes};
 use crate::story::{Error, Result};
 
 /// One finished job, as the journal records it.
@@ -34,6 +34,9 @@ pub struct JournalEntry {
     pub reasons: Vec<String>,
     /// Time per stage.
     pub times: StageTimes,
+    /// How best-of-N chose (absent in journals written before it).
+    #[serde(default)]
+    pub picked: Picked,
 }
 
 /// The append-only journal of a batch.
@@ -163,6 +166,7 @@ mod tests {
             tokens: 0,
             reasons: vec![],
             times: StageTimes::default(),
+            picked: Picked::default(),
         };
         std::fs::write(&file, "x").unwrap();
         assert!(entry_holds(&entry("made", Some(sha256_hex(b"x")))));
@@ -237,6 +241,7 @@ mod tests {
                     tokens: 2,
                     reasons: vec![format!("{job} café")],
                     times: StageTimes::default(),
+                    picked: Picked::default(),
                 };
                 bytes.extend_from_slice(serde_json::to_string(&e).unwrap().as_bytes());
                 bytes.push(b'\n');
@@ -271,6 +276,7 @@ mod tests {
             tokens: 3,
             reasons: vec![],
             times: StageTimes::default(),
+            picked: Picked::default(),
         };
         std::fs::write(dir.path().join("a.ron"), "x").unwrap();
         {

@@ -265,4 +265,32 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn the_story_evaluation_manifest_covers_briefs_situations_and_seasons() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let m = Manifest::load(&repo.join("prompts/eval_story.manifest.ron")).unwrap();
+        let (set, problems) = ContentSet::load_dir(&repo.join("assets"));
+        assert!(problems.is_empty(), "{problems:?}");
+        let jobs = m.expand(&set).unwrap();
+        assert_eq!(jobs.len(), 10);
+        let npcs = jobs
+            .iter()
+            .filter(|j| matches!(j.job, Job::Npc { .. }))
+            .count();
+        assert_eq!(npcs, 2);
+        let mut situations = HashSet::new();
+        let mut seasons = HashSet::new();
+        for j in &jobs {
+            if let Job::Dialogue {
+                situation, season, ..
+            } = &j.job
+            {
+                situations.insert(format!("{situation:?}"));
+                seasons.insert(format!("{season:?}"));
+            }
+        }
+        assert!(situations.len() >= 5, "{situations:?}");
+        assert!(seasons.len() >= 4, "{seasons:?}");
+    }
 }

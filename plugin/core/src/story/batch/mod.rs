@@ -355,6 +355,7 @@ impl Batch<'_> {
                             _ => Vec::new(),
                         },
                         times: outcome.times,
+                        picked: outcome.picked,
                     })?;
                 shared.lock().map_err(|_| poisoned())?.1.count(&outcome);
                 on_event(BatchEvent::JobFinished {
