@@ -34,6 +34,17 @@ pub(super) fn inputs_sha256(job_ron: &str, messages: &[ChatMessage], schema: &Va
     )
 }
 
+/// How much model work one request may spend: part of its key.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Budget {
+    /// Repairs after the first try.
+    pub max_repairs: u32,
+    /// Candidates (best-of-N).
+    pub candidates: u32,
+    /// Tokens per attempt.
+    pub max_tokens: usize,
+}
+
 /// A request's content address: model, template, inputs, seed and parameters.
 pub(super) fn request_key(
     model: &ModelRef,
@@ -41,10 +52,13 @@ pub(super) fn request_key(
     inputs_sha256: &str,
     seed: u64,
     sampling: &SamplingParams,
-    max_repairs: u32,
-    candidates: u32,
-    max_tokens: usize,
+    budget: Budget,
 ) -> String {
+    let Budget {
+        max_repairs,
+        candidates,
+        max_tokens,
+    } = budget;
     let s = sampling;
     let mut request = json!({
         "model": model.sha256, "model_id": model.id, "template": template.sha256,

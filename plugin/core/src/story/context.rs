@@ -42,6 +42,9 @@ pub struct StoryContext {
     pub job: JobView,
     /// What a dialogue tree is about: something of the world, picked by the seed.
     pub topic: Option<Topic>,
+    /// The line (0-based) that opens with the topic's [`lead`](Topic::lead), picked by the
+    /// seed among the NPC's lines.
+    pub topic_line: Option<usize>,
 }
 
 /// A character in one line.
@@ -180,6 +183,7 @@ impl StoryContext {
         let mut npc = None;
         let mut examples = Vec::new();
         let mut topic = None;
+        let mut topic_line = None;
         match job {
             Job::World { brief, .. } => view.brief.clone_from(brief),
             Job::Npc { brief, .. } => {
@@ -215,6 +219,10 @@ impl StoryContext {
                     .take(2)
                     .collect();
                 topic = topic::pick(set, &c, situation, *season, seed);
+                let narrator = super::dialogue::narrator_slot(situation, *nodes);
+                topic_line = topic
+                    .as_ref()
+                    .and_then(|_| Topic::line(*nodes, narrator, seed));
                 view.topic = topic.as_ref().map(|t| t.label.clone());
                 npc = Some(c);
             }
@@ -251,6 +259,7 @@ impl StoryContext {
             examples,
             job: view,
             topic,
+            topic_line,
         })
     }
 }

@@ -367,6 +367,7 @@ mod tests {
             kind: super::super::topic::TopicKind::Place,
             label: "Bell Green, where Sefa spends the morning".into(),
             keys: vec!["bell green".into()],
+            lead: "Bell Green".into(),
         };
         let off = tree(&[("sefa", "Tea? It is hot today."), ("sefa", "Mind the cup.")]);
         let p = tree_problems(&off, &SEFA, Some(&topic)).join("\n");

@@ -30,6 +30,8 @@ pub struct DialogueShape {
     pub when: Option<Condition>,
     /// The one line the narrator may take ([`narrator_slot`]); every other line is the NPC's.
     pub narrator_at: Option<usize>,
+    /// A line that must open with these words (the tree's topic), and which.
+    pub lead: Option<(usize, String)>,
 }
 
 /// Where a situation calls for the narrator: a gift handed over, a first meeting, a favour
@@ -64,14 +66,29 @@ impl DialogueShape {
             max_line_chars: 120,
             when: season.map(Condition::Season),
             narrator_at: narrator_slot(situation, *nodes),
+            lead: None,
         })
     }
 }
 
-/// A spoken line: starts with a letter, ends a sentence, and has no quotes, backslashes,
-/// markup or control characters.
-fn line_pattern() -> String {
-    format!(r#"^[A-Za-z][^"\\<>{{}}|#*_={NO_CONTROL}]*[.!?]$"#)
+/// A spoken line: starts with a letter (or with `lead`, then a space or punctuation), ends a
+/// sentence, and has no quotes, backslashes, markup or control characters.
+fn line_pattern(lead: Option<&str>) -> String {
+    let body = format!(r#"[^"\\<>{{}}|#*_={NO_CONTROL}]*[.!?]$"#);
+    match lead {
+        Some(words) => format!("^{}[ ,!?']{body}", regex_escape(words)),
+        None => format!("^[A-Za-z]{body}"),
+    }
+}
+
+/// `s` with every regex metacharacter escaped.
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let meta = "\\.+*?()|[]{}^$#&-~".contains(c);
+            meta.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
 }
 
 fn node_id(i: usize) -> String {
@@ -140,7 +157,7 @@ pub fn dialogue_schema(req: &DialogueShape, known: &KnownIds) -> Result<Value> {
                     "id": {"const": node_id(i)},
                     "line": {"const": format!("{}_{}", req.tree_id, node_id(i))},
                     "speaker": speaker,
-                    "text": {"type": "string", "minLength": 8, "maxLength": max_chars, "pattern": line_pattern()},
+                    "text": {"type": "string", "minLength": 8, "maxLength": max_chars, "pattern": line_pattern(req.lead.as_ref().filter(|(at, _)| *at == i).map(|(_, w)| w.as_str()))},
                     "effects": {"type": "array", "items": {"anyOf": effect_kinds}, "maxItems": if effect_kinds.is_empty() { 0 } else { 1 }},
                     "next": next,
                 },

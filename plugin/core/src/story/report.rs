@@ -280,6 +280,7 @@ fn recorded_topics(set: &ContentSet) -> HashMap<PathBuf, Topic> {
                 kind: TopicKind::Item,
                 label: s.value.parameters.get("topic").cloned().unwrap_or_default(),
                 keys: keys.split('|').map(str::to_owned).collect(),
+                lead: String::new(),
             };
             Some((target, topic))
         })

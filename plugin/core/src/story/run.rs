@@ -20,7 +20,7 @@ use crate::llm::{
 
 pub use super::best::Picked;
 use super::best::{Verdict, distinct_1};
-use super::cache::{self, cache_path, inputs_sha256, request_key};
+use super::cache::{self, Budget, cache_path, inputs_sha256, request_key};
 use super::check::{check, to_asset};
 use super::context::StoryContext;
 use super::job::{JobSpec, max_tokens};
@@ -222,9 +222,11 @@ impl Prepared {
             &inputs_sha256,
             spec.seed,
             &options.sampling,
-            options.max_repairs,
-            options.candidates,
-            max_tokens(job),
+            Budget {
+                max_repairs: options.max_repairs,
+                candidates: options.candidates,
+                max_tokens: max_tokens(job),
+            },
         );
         let mut prepared = Self {
             spec: spec.clone(),

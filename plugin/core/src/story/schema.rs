@@ -32,7 +32,7 @@ const PHRASE: &str = r"^[a-z]+( [a-z']+){0,5}$";
 /// A trait: one to three lower-case words ("hums while she works" is four: "hums at work").
 const TRAIT: &str = r"^[a-z]+( [a-z]+){0,2}$";
 
-/// The name of a new villager: what the game knows from the id ("wren" → "Wren", "old_tom" →
+/// The name of a new villager: what the game knows from the id (`wren` → "Wren", `old_tom` →
 /// "Old Tom"), with room for a surname when the id gives one or two words; the name grammar
 /// when the id is not made of letters.
 pub fn npc_name_pattern(id: &str) -> String {
@@ -69,7 +69,13 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
     let ids = &ctx.ids;
     let mut s = match job {
         Job::Dialogue { .. } => {
-            return dialogue_schema(&DialogueShape::of(job)?, &known);
+            let mut shape = DialogueShape::of(job)?;
+            shape.lead = ctx
+                .topic
+                .as_ref()
+                .zip(ctx.topic_line)
+                .map(|(t, at)| (at, t.lead.clone()));
+            return dialogue_schema(&shape, &known);
         }
         Job::World { .. } => {
             let mut s = bounded(&schema_for::<World>());
@@ -132,7 +138,28 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
                 "/properties/dislikes",
                 list(one_of(&ids.items), 1, 2),
             )?;
-            set_ptr(&mut s, "/properties/schedule/minItems", json!(2))?;
+            // The day's shape is the game's: morning, afternoon and evening, all year (a small
+            // model otherwise lists one slot twice); the places are the model's.
+            let slots: Vec<Value> = ["Morning", "Afternoon", "Evening"]
+                .iter()
+                .map(|slot| {
+                    json!({
+                        "type": "object",
+                        "properties": {
+                            "slot": {"const": slot},
+                            "location": one_of(&ids.locations),
+                            "seasons": {"type": "array", "maxItems": 0},
+                        },
+                        "required": ["slot", "location", "seasons"],
+                        "additionalProperties": false,
+                    })
+                })
+                .collect();
+            set_ptr(
+                &mut s,
+                "/properties/schedule",
+                json!({"type": "array", "prefixItems": slots, "items": false, "minItems": 3, "maxItems": 3}),
+            )?;
             set_ptr(&mut s, "/properties/relationships/maxItems", json!(2))?;
             let days = ctx.world.as_ref().map_or(28, |w| w.days_per_season.max(1));
             for_props(&mut s, "day", &|p| {
@@ -141,7 +168,6 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
             for_props(&mut s, "location", &|p| *p = one_of(&ids.locations));
             for_props(&mut s, "with", &|p| *p = one_of(&ids.characters));
             for_props(&mut s, "note", &|p| *p = text(8, 100));
-            for_props(&mut s, "seasons", &|p| p["maxItems"] = json!(2));
             s
         }
         Job::Quest { giver, .. } => {
@@ -522,5 +548,76 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_topic_opens_one_of_the_npcs_lines() {
+        let set = starter();
+        let engine = engine();
+        for seed in [1, 2, 3, 4] {
+            let job = Job::Dialogue {
+                npc: id("pim"),
+                situation: crate::content::Situation::GiftLiked,
+                season: None,
+                nodes: 3,
+                brief: String::new(),
+                id: None,
+            };
+            let ctx = StoryContext::new(&set, &job, seed).unwrap();
+            let topic = ctx.topic.clone().unwrap();
+            let at = ctx.topic_line.unwrap();
+            assert_ne!(at, 1, "the narrator's line does not carry the topic");
+            let s = schema_for_job(&job, &set, &ctx).unwrap();
+            let nodes = s["properties"]["nodes"]["prefixItems"].as_array().unwrap();
+            for (i, n) in nodes.iter().enumerate() {
+                let p = n["properties"]["text"]["pattern"].as_str().unwrap();
+                let led = format!("{}, you remembered!", topic.lead);
+                assert!(pattern_accepts(&engine, p, &led), "{p}");
+                assert_eq!(
+                    pattern_accepts(&engine, p, "Oh, you remembered!"),
+                    i != at,
+                    "{i}: {p}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_villagers_day_is_the_games_and_the_places_the_models() {
+        let set = starter();
+        let job = &every_job()[1];
+        let ctx = StoryContext::new(&set, job, 1).unwrap();
+        let s = schema_for_job(job, &set, &ctx).unwrap();
+        let engine = engine();
+        let day = |slots: [&str; 3], home: &str| {
+            let entries: Vec<String> = slots
+                .iter()
+                .map(|s| format!(r#"{{"slot": "{s}", "location": "{home}", "seasons": []}}"#))
+                .collect();
+            format!("[{}]", entries.join(", "))
+        };
+        let schedule = s["properties"]["schedule"].clone();
+        let accepts = |text: &str| {
+            let mut m = engine
+                .matcher(&Constraint::JsonSchema(schedule.clone()))
+                .unwrap();
+            let env = toktrie::ApproximateTokEnv::single_byte_env();
+            env.tokenize_bytes(text.as_bytes())
+                .into_iter()
+                .all(|t| m.consume_token(t).is_ok())
+                && m.is_accepting().unwrap_or(false)
+        };
+        assert!(accepts(&day(
+            ["Morning", "Afternoon", "Evening"],
+            "bell_green"
+        )));
+        assert!(!accepts(&day(
+            ["Night", "Afternoon", "Night"],
+            "bell_green"
+        )));
+        assert!(!accepts(&day(
+            ["Morning", "Afternoon", "Evening"],
+            "atlantis"
+        )));
     }
 }

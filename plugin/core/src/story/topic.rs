@@ -32,6 +32,10 @@ pub struct Topic {
     pub label: String,
     /// Lower-case words or phrases; a tree that uses any of them mentions the topic.
     pub keys: Vec<String>,
+    /// The words that open the line about it, as a writer would start it ("Sweetcorn",
+    /// "The Steeping House", "Pim", "Summer", "The Span"): the schema makes one of the NPC's
+    /// lines begin with them, so a model too small to follow the prompt still stays on topic.
+    pub lead: String,
 }
 
 impl Topic {
@@ -47,6 +51,15 @@ impl Topic {
     /// The first key, as a writer would say it: what a repair asks for.
     pub fn say(&self) -> &str {
         self.keys.first().map_or("", String::as_str)
+    }
+
+    /// The line that opens with [`lead`](Self::lead): one of `lines` (not `skip`, the
+    /// narrator's), chosen by `seed`.
+    pub fn line(lines: usize, skip: Option<usize>, seed: u64) -> Option<usize> {
+        let open: Vec<usize> = (0..lines).filter(|i| Some(*i) != skip).collect();
+        let mixed = seed.rotate_left(17) ^ 0x5851_F42D_4C95_7F2D;
+        let i = usize::try_from(mixed % open.len().max(1) as u64).unwrap_or(0);
+        open.get(i).copied()
     }
 }
 
@@ -108,6 +121,7 @@ pub fn candidates(
             kind: TopicKind::Item,
             label: format!("{name}, which {who} {how}"),
             keys: name_keys(&name),
+            lead: name,
         }
     };
     let place = |id: &Id, how: String| {
@@ -119,6 +133,7 @@ pub fn candidates(
             kind: TopicKind::Place,
             label: format!("{name}, {how}"),
             keys: name_keys(&name),
+            lead: name,
         }
     };
     let quest = |id: &Id| {
@@ -126,8 +141,15 @@ pub fn candidates(
         let title = q.map_or_else(|| spoken(id), |q| q.value.title.clone());
         let mut keys = name_keys(&title);
         keys.retain(|k| k.len() >= 4);
+        // A long title opens a line badly: its last word, "The Span", does.
+        let lead = match title.split_whitespace().collect::<Vec<_>>().as_slice() {
+            words if words.len() <= 3 => title.clone(),
+            [.., last] => format!("The {last}"),
+            [] => String::new(),
+        };
         Topic {
             kind: TopicKind::Quest,
+            lead,
             label: match q {
                 Some(q) => format!("the favour \"{title}\": {}", q.value.description),
                 None => format!("the favour \"{title}\""),
@@ -163,6 +185,7 @@ pub fn candidates(
                 kind: TopicKind::Person,
                 label: format!("{name} ({}): {}", c.value.role, r.note),
                 keys: vec![name.to_lowercase()],
+                lead: name.to_owned(),
             });
         }
     }
@@ -176,6 +199,7 @@ pub fn candidates(
         out.push(Topic {
             kind: TopicKind::Season,
             label: format!("{word} in the village: {what}"),
+            lead: format!("{s:?}"),
             keys: vec![word],
         });
     }
@@ -237,6 +261,7 @@ mod tests {
             kind: TopicKind::Item,
             label: "Ginger Biscuit, which Pim loves".into(),
             keys: name_keys("Ginger Biscuit"),
+            lead: "Ginger Biscuit".into(),
         };
         assert_eq!(t.keys, ["ginger biscuit", "biscuit"]);
         assert!(t.mentioned_in("Are those GINGER BISCUITS? For me?"));
@@ -247,6 +272,7 @@ mod tests {
             kind: TopicKind::Place,
             label: String::new(),
             keys: name_keys("The Steeping House"),
+            lead: "The Steeping House".into(),
         };
         assert_eq!(place.keys, ["steeping house", "house"]);
         assert!(place.mentioned_in("Back to the Steeping House with you."));
@@ -291,6 +317,19 @@ mod tests {
         assert_eq!(offer.len(), 1);
         assert_eq!(offer[0].kind, TopicKind::Quest);
         assert!(offer[0].keys.iter().any(|k| k == "span"), "{offer:?}");
+        assert_eq!(offer[0].lead, "The Span");
+        // Every lead names its topic.
+        for t in all.iter().chain(&offer) {
+            assert!(t.mentioned_in(&t.lead), "{t:?}");
+        }
+        // The lead opens one of the NPC's lines, never the narrator's.
+        for seed in 0..20 {
+            let at = Topic::line(3, Some(1), seed).unwrap();
+            assert!(at == 0 || at == 2, "{at}");
+        }
+        let lines: std::collections::HashSet<usize> =
+            (0..20).filter_map(|s| Topic::line(3, None, s)).collect();
+        assert_eq!(lines.len(), 3);
     }
 
     #[test]
