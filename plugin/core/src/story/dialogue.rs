@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 
+use crate::content::dialogue::NARRATOR;
 use crate::content::{Condition, DialogueTree, Effect, Id, Next, Situation};
 use crate::llm::constrain::{KnownIds, pin_ids, schema_for};
 use crate::validate::limits::DIALOGUE_TEXT_MAX;
@@ -32,6 +33,9 @@ pub struct DialogueShape {
     pub narrator_at: Option<usize>,
     /// A line that must open with these words (the tree's topic), and which.
     pub lead: Option<(usize, String)>,
+    /// How the narrator names the NPC (the first word of their name): a narrator line opens
+    /// with it, so it tells what they do in the third person.
+    pub npc_name: String,
 }
 
 /// Where a situation calls for the narrator: a gift handed over, a first meeting, a favour
@@ -67,6 +71,7 @@ impl DialogueShape {
             when: season.map(Condition::Season),
             narrator_at: narrator_slot(situation, *nodes),
             lead: None,
+            npc_name: capitalised(npc.as_str().split('_').next().unwrap_or_default()),
         })
     }
 }
@@ -74,11 +79,22 @@ impl DialogueShape {
 /// A spoken line: starts with a letter (or with `lead`, then a space or punctuation), ends a
 /// sentence, and has no quotes, backslashes, markup or control characters.
 fn line_pattern(lead: Option<&str>) -> String {
-    let body = format!(r#"[^"\\<>{{}}|#*_={NO_CONTROL}]*[.!?]$"#);
-    match lead {
-        Some(words) => format!("^{}[ ,!?']{body}", regex_escape(words)),
-        None => format!("^[A-Za-z]{body}"),
-    }
+    opened_by(&match lead {
+        Some(words) => format!("{}[ ,!?']", regex_escape(words)),
+        None => "[A-Za-z]".into(),
+    })
+}
+
+/// A line whose start matches the regex `opening`, then as [`line_pattern`].
+fn opened_by(opening: &str) -> String {
+    format!(r#"^{opening}[^"\\<>{{}}|#*_={NO_CONTROL}]*[.!?]$"#)
+}
+
+fn capitalised(word: &str) -> String {
+    let mut c = word.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// `s` with every regex metacharacter escaped.
@@ -142,7 +158,6 @@ pub fn dialogue_schema(req: &DialogueShape, known: &KnownIds) -> Result<Value> {
                 .collect()
         })
         .unwrap_or_default();
-    let speakers = [npc, crate::content::dialogue::NARRATOR];
     let nodes: Vec<Value> = (0..req.nodes)
         .map(|i| {
             let next = if i + 1 < req.nodes {
@@ -150,20 +165,31 @@ pub fn dialogue_schema(req: &DialogueShape, known: &KnownIds) -> Result<Value> {
             } else {
                 json!({"const": "End"})
             };
-            let speaker = if req.narrator_at == Some(i) { json!({"type": "string", "enum": speakers}) } else { json!({"const": npc}) };
-            json!({
-                "type": "object",
-                "properties": {
-                    "id": {"const": node_id(i)},
-                    "line": {"const": format!("{}_{}", req.tree_id, node_id(i))},
-                    "speaker": speaker,
-                    "text": {"type": "string", "minLength": 8, "maxLength": max_chars, "pattern": line_pattern(req.lead.as_ref().filter(|(at, _)| *at == i).map(|(_, w)| w.as_str()))},
-                    "effects": {"type": "array", "items": {"anyOf": effect_kinds}, "maxItems": if effect_kinds.is_empty() { 0 } else { 1 }},
-                    "next": next,
-                },
-                "required": ["id", "line", "speaker", "text", "effects", "next"],
-                "additionalProperties": false,
-            })
+            let lead = req.lead.as_ref().filter(|(at, _)| *at == i).map(|(_, w)| w.as_str());
+            let node = |speaker: &str, pattern: String| {
+                json!({
+                    "type": "object",
+                    "properties": {
+                        "id": {"const": node_id(i)},
+                        "line": {"const": format!("{}_{}", req.tree_id, node_id(i))},
+                        "speaker": {"const": speaker},
+                        "text": {"type": "string", "minLength": 8, "maxLength": max_chars, "pattern": pattern},
+                        "effects": {"type": "array", "items": {"anyOf": effect_kinds}, "maxItems": if effect_kinds.is_empty() { 0 } else { 1 }},
+                        "next": next,
+                    },
+                    "required": ["id", "line", "speaker", "text", "effects", "next"],
+                    "additionalProperties": false,
+                })
+            };
+            let spoken = node(npc, line_pattern(lead));
+            if req.narrator_at == Some(i) {
+                // The narrator tells what the NPC does: "Sefa sets the cup down."
+                let told = format!("{} [a-z]", regex_escape(&req.npc_name));
+                let narrated = node(NARRATOR, opened_by(&told));
+                json!({"anyOf": [spoken, narrated]})
+            } else {
+                spoken
+            }
         })
         .collect();
     let mut schema = json!({

@@ -27,10 +27,11 @@ pub const NAME: &str = r"^[A-Z][a-z]+( [A-Z][a-z]+){0,2}$";
 const TITLE: &str = r"^[A-Z][A-Za-z' ,-]*$";
 /// A short tag in lower case ("relentlessly curious").
 const TAG: &str = r"^[a-z][a-z' -]*$";
-/// A short lower-case phrase of one to six words ("beekeeper", "keeper of the village bell").
-const PHRASE: &str = r"^[a-z]+( [a-z']+){0,5}$";
+/// A short lower-case phrase of one to six words of at most 12 letters ("beekeeper", "keeper
+/// of the village bell"): a small model otherwise runs letters together ("withjerdsk...").
+const PHRASE: &str = r"^[a-z]{2,12}( [a-z']{1,12}){0,5}$";
 /// A trait: one to three lower-case words ("hums while she works" is four: "hums at work").
-const TRAIT: &str = r"^[a-z]+( [a-z]+){0,2}$";
+const TRAIT: &str = r"^[a-z]{2,12}( [a-z]{1,12}){0,2}$";
 
 /// The name of a new villager: what the game knows from the id (`wren` → "Wren", `old_tom` →
 /// "Old Tom"), with room for a surname when the id gives one or two words; the name grammar
@@ -70,6 +71,13 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
     let mut s = match job {
         Job::Dialogue { .. } => {
             let mut shape = DialogueShape::of(job)?;
+            if let Some(first) = ctx
+                .npc
+                .as_ref()
+                .and_then(|c| c.name.split_whitespace().next())
+            {
+                shape.npc_name = first.to_owned();
+            }
             shape.lead = ctx
                 .topic
                 .as_ref()
@@ -514,6 +522,16 @@ mod tests {
             "Bettallah Shirea Manzumawdara (20 Aug)  758496"
         ));
         assert!(pattern_accepts(&engine, personality, "hums at work"));
+        assert!(pattern_accepts(
+            &engine,
+            personality,
+            "relentlessly curious"
+        ));
+        assert!(!pattern_accepts(
+            &engine,
+            personality,
+            "long strings aroundtheteethand"
+        ));
         assert!(!pattern_accepts(
             &engine,
             personality,
@@ -525,6 +543,7 @@ mod tests {
     fn the_npc_speaks_every_line_but_the_narrators_one_slot() {
         let set = starter();
         let known = KnownIds::from_set(&set);
+        let engine = engine();
         for (situation, slot) in [
             (crate::content::Situation::Daily, None),
             (crate::content::Situation::GiftLiked, Some(1)),
@@ -540,11 +559,25 @@ mod tests {
             let s = dialogue_schema(&DialogueShape::of(&job).unwrap(), &known).unwrap();
             let nodes = s["properties"]["nodes"]["prefixItems"].as_array().unwrap();
             for (i, n) in nodes.iter().enumerate() {
-                let sp = &n["properties"]["speaker"];
                 if slot == Some(i) {
-                    assert_eq!(sp["enum"], json!(["sefa", "narrator"]), "{i}");
+                    let alts = n["anyOf"].as_array().unwrap();
+                    let sp: Vec<&Value> = alts
+                        .iter()
+                        .map(|a| &a["properties"]["speaker"]["const"])
+                        .collect();
+                    assert_eq!(sp, [&json!("sefa"), &json!("narrator")], "{i}");
+                    // The narrator tells what Sefa does, in the third person.
+                    let told = alts[1]["properties"]["text"]["pattern"].as_str().unwrap();
+                    assert!(
+                        pattern_accepts(&engine, told, "Sefa sets the cup down."),
+                        "{told}"
+                    );
+                    assert!(
+                        !pattern_accepts(&engine, told, "I am working at this moment."),
+                        "{told}"
+                    );
                 } else {
-                    assert_eq!(sp["const"], json!("sefa"), "{i}");
+                    assert_eq!(n["properties"]["speaker"]["const"], json!("sefa"), "{i}");
                 }
             }
         }
@@ -570,6 +603,8 @@ mod tests {
             let s = schema_for_job(&job, &set, &ctx).unwrap();
             let nodes = s["properties"]["nodes"]["prefixItems"].as_array().unwrap();
             for (i, n) in nodes.iter().enumerate() {
+                // The narrator's slot offers the NPC's line first.
+                let n = n.get("anyOf").map_or(n, |alts| &alts[0]);
                 let p = n["properties"]["text"]["pattern"].as_str().unwrap();
                 let led = format!("{}, you remembered!", topic.lead);
                 assert!(pattern_accepts(&engine, p, &led), "{p}");
