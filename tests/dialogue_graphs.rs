@@ -90,6 +90,7 @@ fn tree(entry: usize, exits: &[Exit]) -> DialogueTree {
             line: Id::new(format!("prop_n{i}")).unwrap(),
             speaker: Id::new("bo").unwrap(),
             text: format!("Line {i}."),
+            tags: vec![],
             effects: vec![],
             next: match exit {
                 Exit::End => Next::End,
@@ -98,7 +99,9 @@ fn tree(entry: usize, exits: &[Exit]) -> DialogueTree {
                     c.iter()
                         .enumerate()
                         .map(|(k, (t, conditional))| Choice {
+                            line: Id::new(format!("prop_n{i}_c{k}")).unwrap(),
                             text: format!("Choice {k}."),
+                            tags: vec![],
                             // The first choice is always unconditional, so the player never
                             // runs out of choices and only graph rules are in play.
                             condition: (*conditional && k > 0)

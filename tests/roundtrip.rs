@@ -112,16 +112,21 @@ fn every_variant_round_trips() {
                     line: id("t_a"),
                     speaker: id("mira"),
                     text: "Text with \"quotes\", a comma, and ünïcödé.".into(),
+                    tags: vec![id("happy"), id("whisper")],
                     effects: every_effect.clone(),
                     next: Next::Choices(vec![
                         Choice {
+                            line: id("t_a_x"),
                             text: "x".into(),
+                            tags: vec![id("happy")],
                             condition: Some(every_condition.clone()),
                             effects: every_effect.clone(),
                             next: Target::Goto(id("b")),
                         },
                         Choice {
+                            line: id("t_a_y"),
                             text: "y".into(),
+                            tags: vec![],
                             condition: None,
                             effects: vec![],
                             next: Target::End,
@@ -133,6 +138,7 @@ fn every_variant_round_trips() {
                     line: id("t_b"),
                     speaker: id("player"),
                     text: "b".into(),
+                    tags: vec![],
                     effects: vec![],
                     next: Next::Goto(id("c")),
                 },
@@ -141,6 +147,7 @@ fn every_variant_round_trips() {
                     line: id("t_c"),
                     speaker: id("narrator"),
                     text: "c".into(),
+                    tags: vec![],
                     effects: vec![],
                     next: Next::End,
                 },
@@ -173,8 +180,8 @@ fn every_variant_round_trips() {
 
 #[test]
 fn option_fields_may_omit_some() {
-    let explicit = "Choice(text: \"x\", condition: Some(Flag(\"a\")), next: End)";
-    let implicit = "Choice(text: \"x\", condition: Flag(\"a\"), next: End)";
+    let explicit = "Choice(line: \"l\", text: \"x\", condition: Some(Flag(\"a\")), next: End)";
+    let implicit = "Choice(line: \"l\", text: \"x\", condition: Flag(\"a\"), next: End)";
     assert_eq!(
         parse::<Choice>(explicit).unwrap(),
         parse::<Choice>(implicit).unwrap()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use sprout_core::content::{Condition, ContentSet, DialogueTree, Effect, Next};
 use sprout_core::export::yarn::{
-    self, FUNCTIONS, VARIABLES_FILE, YarnScript, choice_line_id, line_id, node_title, start_title,
+    self, FUNCTIONS, VARIABLES_FILE, YarnScript, line_id, node_title, start_title,
 };
 use yarnspinner::compiler::{Compilation, Compiler, File};
 use yarnspinner::core::{Library, LineId, YarnValue};
@@ -292,15 +292,16 @@ const EVERYTHING: &str = r#"DialogueTree(
                 CompleteQuest("stones_for_the_span"),
             ],
             next: Choices([
-                (text: "Locked.", condition: Friendship(npc: "sefa", at_least: 900), next: Goto("never")),
-                (text: "Winter only.", condition: Season(Winter), next: Goto("never")),
+                (line: "yarn_everything_start_c1", text: "Locked.", condition: Friendship(npc: "sefa", at_least: 900), next: Goto("never")),
+                (line: "yarn_everything_start_c2", text: "Winter only.", condition: Season(Winter), next: Goto("never")),
                 (
+                    line: "yarn_everything_start_c3",
                     text: "Open.",
                     condition: All([Season(Spring), Not(TimeOfDay(Night)), HasItem(item: "egg", count: 1)]),
                     effects: [SetFlag("picked"), Friendship(npc: "sefa", points: 10)],
                     next: Goto("after"),
                 ),
-                (text: "Bye.", effects: [ClearFlag("met")], next: End),
+                (line: "yarn_everything_start_c4", text: "Bye.", effects: [ClearFlag("met")], next: End),
             ]),
         ),
         (
@@ -487,10 +488,8 @@ fn line_ids_are_unique_and_preserved() {
     for doc in &set.dialogues {
         for node in &doc.value.nodes {
             assert!(expected.insert(line_id(&node.line)), "{}", node.line);
-            if let Next::Choices(choices) = &node.next {
-                for i in 0..choices.len() {
-                    assert!(expected.insert(choice_line_id(&node.line, i)));
-                }
+            for choice in node.choices() {
+                assert!(expected.insert(line_id(&choice.line)), "{}", choice.line);
             }
         }
     }
@@ -513,12 +512,9 @@ fn line_ids_are_unique_and_preserved() {
             let info = &compilation.string_table[&LineId::from(line_id(&node.line))];
             assert_eq!(info.node_name, node_title(&tree.id, &node.id));
             assert!(info.text.ends_with(&node.text), "{}", info.text);
-            if let Next::Choices(choices) = &node.next {
-                for (i, c) in choices.iter().enumerate() {
-                    let info =
-                        &compilation.string_table[&LineId::from(choice_line_id(&node.line, i))];
-                    assert_eq!(info.text, c.text);
-                }
+            for c in node.choices() {
+                let info = &compilation.string_table[&LineId::from(line_id(&c.line))];
+                assert_eq!(info.text, c.text);
             }
         }
     }
@@ -539,7 +535,7 @@ fn special_characters_round_trip() {
             nodes: [
                 (id: "a", line: "yarn_special_a", speaker: "sefa", text: {SPECIAL:?}, next: Goto("b")),
                 (id: "b", line: "yarn_special_b", speaker: "narrator", text: {narrated:?},
-                 next: Choices([(text: {option:?}, next: Goto("c")), (text: "===", next: End)])),
+                 next: Choices([(line: "yarn_special_b_c1", text: {option:?}, next: Goto("c")), (line: "yarn_special_b_c2", text: "===", next: End)])),
                 (id: "c", line: "yarn_special_c", speaker: "player", text: "\\", next: End),
             ],
         )"#

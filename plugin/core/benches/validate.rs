@@ -29,13 +29,17 @@ fn tree(k: usize) -> DialogueTree {
             } else if i % 3 == 0 {
                 Next::Choices(vec![
                     Choice {
+                        line: id(format!("bench_{k}_n{i}_c1")),
                         text: "Tell me more.".into(),
+                        tags: vec![],
                         condition: None,
                         effects: vec![],
                         next: Target::Goto(id(format!("n{}", i + 1))),
                     },
                     Choice {
+                        line: id(format!("bench_{k}_n{i}_c2")),
                         text: "Here, have a turnip.".into(),
+                        tags: vec![],
                         condition: Some(Condition::All(vec![
                             Condition::HasItem { item: id("turnip"), count: 1 },
                             Condition::Season(Season::Spring),
@@ -46,7 +50,14 @@ fn tree(k: usize) -> DialogueTree {
                         ],
                         next: Target::Goto(id(format!("n{}", (i + 2).min(NODES - 1)))),
                     },
-                    Choice { text: "Bye.".into(), condition: None, effects: vec![], next: Target::End },
+                    Choice {
+                        line: id(format!("bench_{k}_n{i}_c3")),
+                        text: "Bye.".into(),
+                        tags: vec![],
+                        condition: None,
+                        effects: vec![],
+                        next: Target::End,
+                    },
                 ])
             } else {
                 Next::Goto(id(format!("n{}", i + 1)))
@@ -56,6 +67,7 @@ fn tree(k: usize) -> DialogueTree {
                 line: id(format!("bench_{k}_n{i}")),
                 speaker: id(if i % 2 == 0 { "ana" } else { "player" }),
                 text: "The turnips are coming up nicely this year, though the crows have opinions about it.".into(),
+                tags: vec![],
                 effects: if i == 0 { vec![Effect::SetFlag(id("met_ana"))] } else { vec![] },
                 next,
             }

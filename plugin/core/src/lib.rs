@@ -5,7 +5,9 @@
 //! - [`content`]: the RON content types and how file names route to them;
 //! - [`format`](mod@format): reading and writing RON with errors that name file, line, column and field;
 //! - [`validate`]: every rule a set of content files must pass;
-//! - [`export`]: dialogue trees as Yarn Spinner scripts;
+//! - [`export`]: dialogue trees as Yarn Spinner scripts, the voice-over script;
+//! - [`loc`]: translations as gettext PO string tables keyed by line id;
+//! - [`disclose`]: the AI-content disclosure, from provenance;
 //! - [`fs`]: atomic writes, so a watching game never sees half a file, and folder copies;
 //! - [`placeholder`]: labelled placeholder art until the image generators replace it;
 //! - [`runtime`]: the dialogue runtime (conditions against game state, walking a tree).
@@ -37,6 +39,7 @@ pub mod format;
 pub mod fs;
 #[cfg(feature = "llm")]
 pub mod llm;
+pub mod loc;
 #[cfg(feature = "image")]
 pub mod mesh;
 pub mod placeholder;

@@ -141,6 +141,9 @@ pub struct DialogueNode {
     pub speaker: Id,
     /// What they say.
     pub text: String,
+    /// Line tags (emotion, portrait variant, delivery), each declared in the world's `line_tags`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Id>,
     /// Applied when the line is shown.
     #[serde(default)]
     pub effects: Vec<Effect>,
@@ -163,8 +166,13 @@ pub enum Next {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Choice {
+    /// Stable line id, unique across all dialogue (node lines included): translations key on it.
+    pub line: Id,
     /// What the player says.
     pub text: String,
+    /// Line tags, each declared in the world's `line_tags`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Id>,
     /// Only offered when this holds.
     #[serde(default)]
     pub condition: Option<Condition>,
@@ -190,6 +198,17 @@ impl DialogueTree {
         self.nodes.iter().find(|n| n.id.as_str() == id)
     }
 
+    /// Every line of the tree, in file order: each node's line, then its choices'.
+    pub fn lines(&self) -> impl Iterator<Item = Line<'_>> {
+        self.nodes.iter().flat_map(|node| {
+            core::iter::once(Line::Node(node)).chain(
+                node.choices()
+                    .iter()
+                    .map(move |choice| Line::Choice { node, choice }),
+            )
+        })
+    }
+
     /// Every effect in the tree, on nodes and on choices.
     pub fn effects(&self) -> impl Iterator<Item = &Effect> {
         self.nodes.iter().flat_map(|n| {
@@ -201,6 +220,16 @@ impl DialogueTree {
                 .iter()
                 .chain(choice_effects.iter().flat_map(|c| c.effects.iter()))
         })
+    }
+}
+
+impl DialogueNode {
+    /// The node's choices; empty unless it ends in [`Next::Choices`].
+    pub fn choices(&self) -> &[Choice] {
+        match &self.next {
+            Next::Choices(c) => c,
+            _ => &[],
+        }
     }
 }
 
@@ -222,6 +251,59 @@ impl Next {
                 (ids, ends)
             }
         }
+    }
+}
+
+/// One translatable, voiceable line of a tree: a node's line or a choice.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Line<'t> {
+    /// What a node's speaker says.
+    Node(&'t DialogueNode),
+    /// A choice the player can pick, offered after `node`'s line.
+    Choice {
+        /// The node whose line offers it.
+        node: &'t DialogueNode,
+        /// The choice.
+        choice: &'t Choice,
+    },
+}
+
+impl<'t> Line<'t> {
+    /// The stable line id.
+    pub fn id(&self) -> &'t Id {
+        match self {
+            Line::Node(n) => &n.line,
+            Line::Choice { choice, .. } => &choice.line,
+        }
+    }
+
+    /// The source text.
+    pub fn text(&self) -> &'t str {
+        match self {
+            Line::Node(n) => &n.text,
+            Line::Choice { choice, .. } => &choice.text,
+        }
+    }
+
+    /// Who says it: the node's speaker, or [`PLAYER`] for a choice.
+    pub fn speaker(&self) -> &'t str {
+        match self {
+            Line::Node(n) => n.speaker.as_str(),
+            Line::Choice { .. } => PLAYER,
+        }
+    }
+
+    /// Its line tags.
+    pub fn tags(&self) -> &'t [Id] {
+        match self {
+            Line::Node(n) => &n.tags,
+            Line::Choice { choice, .. } => &choice.tags,
+        }
+    }
+
+    /// Whether it is a choice.
+    pub fn is_choice(&self) -> bool {
+        matches!(self, Line::Choice { .. })
     }
 }
 

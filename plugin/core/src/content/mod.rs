@@ -35,14 +35,16 @@ pub use calendar::{Season, TimeSlot};
 pub use character::{Birthday, Character, RelationKind, Relationship, ScheduleEntry};
 pub use condition::{Condition, FRIENDSHIP_MAX};
 pub use crop::{Crop, GrowthStage};
-pub use dialogue::{Choice, DialogueNode, DialogueTree, Next, Situation, SituationError, Target};
+pub use dialogue::{
+    Choice, DialogueNode, DialogueTree, Line, Next, Situation, SituationError, Target,
+};
 pub use effect::Effect;
 pub use id::{ID_MAX_LEN, Id, IdError};
 pub use item::{Item, ItemCategory};
 pub use provenance::{ModelRef, Provenance, TemplateRef};
 pub use quest::{Objective, Quest};
 pub use set::{ContentSet, Document, Parsed};
-pub use world::{FlagDef, Location, LocationKind, SeasonNote, World};
+pub use world::{FlagDef, Location, LocationKind, SeasonNote, TagDef, World};
 
 /// Which content type a file holds, known from its double extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]

@@ -29,6 +29,9 @@ pub struct World {
     /// Every story flag that dialogue and quests may set or test.
     #[serde(default)]
     pub flags: Vec<FlagDef>,
+    /// Every tag a dialogue line or choice may carry (emotion, portrait variant, delivery).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub line_tags: Vec<TagDef>,
     /// Names (people, places, products) from other games that must not appear in our content.
     #[serde(default)]
     pub do_not_copy: Vec<String>,
@@ -94,5 +97,16 @@ pub struct FlagDef {
     /// Id used by `SetFlag`, `Flag(..)` and friends.
     pub id: Id,
     /// What it means when set.
+    pub description: String,
+}
+
+/// A line tag: a word a dialogue line or choice may carry for the UI, the voice actor or the
+/// translator (`happy`, `whisper`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagDef {
+    /// The tag, as lines write it.
+    pub id: Id,
+    /// What it asks for: how the line is delivered, what the portrait shows.
     pub description: String,
 }

@@ -386,8 +386,8 @@ DialogueTree(
         (
             id: "b", /* inline */
             next: Choices([
-                (text: "x", next: End),
-                (text: "y", condition: Some(Flag("f")), next: Goto("a")),
+                (line: "line_c1", text: "x", next: End),
+                (line: "line_c2", text: "y", condition: Some(Flag("f")), next: Goto("a")),
             ]),
         ),
     ],
@@ -406,7 +406,7 @@ DialogueTree(
         assert_eq!(at(r.field("id")), (3, 9));
         assert_eq!(at(r.field("nodes").index(0).field("next")), (5, 25));
         let choices = r.field("nodes").index(1).field("next").variant("Choices");
-        assert_eq!(at(choices.index(1).field("next")), (10, 63));
+        assert_eq!(at(choices.index(1).field("next")), (10, 80));
         // Without the variant segment the one-item tuple is see-through.
         let plain = r
             .field("nodes")
@@ -414,7 +414,7 @@ DialogueTree(
             .field("next")
             .index(1)
             .field("condition");
-        assert_eq!(at(plain), (10, 40));
+        assert_eq!(at(plain), (10, 57));
         assert_eq!(at(r.field("params").field("k")), (14, 20));
     }
 

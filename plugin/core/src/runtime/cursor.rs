@@ -131,9 +131,9 @@ mod tests {
         nodes: [
             (id: "a", line: "t_a", speaker: "ana", text: "Hi.", effects: [SetFlag("met")],
              next: Choices([
-                (text: "Gift", condition: HasItem(item: "egg", count: 1),
+                (line: "t_a_c1", text: "Gift", condition: HasItem(item: "egg", count: 1),
                  effects: [TakeItem(item: "egg", count: 1)], next: Goto("b")),
-                (text: "Bye", next: End),
+                (line: "t_a_c2", text: "Bye", next: End),
              ])),
             (id: "b", line: "t_b", speaker: "ana", text: "Thanks!",
              effects: [Friendship(npc: "ana", points: 30)], next: End),

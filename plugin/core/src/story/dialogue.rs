@@ -210,10 +210,23 @@ pub fn dialogue_schema(req: &DialogueShape, known: &KnownIds) -> Result<Value> {
     Ok(schema)
 }
 
-/// What the game decides rather than the model: the tree's `when`, and the quest effect a
-/// quest offer or completion must carry (on every line that ends the conversation).
+/// What the game decides rather than the model: the line ids (`<tree>_<node>` for a node,
+/// `<node line>_c<k>` for its k-th choice, counting from 1), the tree's `when`, and the quest
+/// effect a quest offer or completion must carry (on every line that ends the conversation).
 pub fn complete_tree(req: &DialogueShape, tree: &mut DialogueTree) {
     tree.when.clone_from(&req.when);
+    for node in &mut tree.nodes {
+        if let Ok(line) = Id::new(format!("{}_{}", req.tree_id, node.id)) {
+            node.line = line;
+        }
+        if let Next::Choices(choices) = &mut node.next {
+            for (k, choice) in choices.iter_mut().enumerate() {
+                if let Ok(line) = Id::new(format!("{}_c{}", node.line, k + 1)) {
+                    choice.line = line;
+                }
+            }
+        }
+    }
     let effect = match &req.situation {
         Situation::QuestOffer(q) => Effect::StartQuest(q.clone()),
         Situation::QuestComplete(q) => Effect::CompleteQuest(q.clone()),

@@ -81,6 +81,8 @@ pub enum DiagnosticKind {
     /// A placeholder (provenance generator `sprout placeholder`) where finished art belongs:
     /// a warning while developing, an error for a release (`sprout validate --release`).
     Placeholder,
+    /// A translation entry whose source line changed since its catalog was exported.
+    StaleTranslation,
 }
 
 impl DiagnosticKind {
@@ -116,6 +118,7 @@ impl DiagnosticKind {
             DiagnosticKind::OrphanSidecar => "orphan_sidecar",
             DiagnosticKind::EditedSinceGeneration => "edited_since_generation",
             DiagnosticKind::Placeholder => "placeholder",
+            DiagnosticKind::StaleTranslation => "stale_translation",
         }
     }
 
@@ -125,7 +128,8 @@ impl DiagnosticKind {
             DiagnosticKind::UnknownFileType
             | DiagnosticKind::QuestNeverStarted
             | DiagnosticKind::EditedSinceGeneration
-            | DiagnosticKind::Placeholder => Severity::Warning,
+            | DiagnosticKind::Placeholder
+            | DiagnosticKind::StaleTranslation => Severity::Warning,
             _ => Severity::Error,
         }
     }

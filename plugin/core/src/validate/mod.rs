@@ -9,7 +9,10 @@
 //!   an end, every choice list keeps an unconditional choice;
 //! - text: dialogue and UI length limits, no names from the world's "do not copy" list;
 //! - consistency: seeds are seeds, likes are not dislikes, quest prerequisites do not wait on each
-//!   other, quest dialogues start and complete their quest, generated files match provenance.
+//!   other, quest dialogues start and complete their quest, generated files match provenance;
+//! - line tags: every tag on a line or choice is declared in the world's `line_tags`;
+//! - translations ([`validate_dir`] only): `locales/*.po` parse, and every entry names a line id
+//!   that exists (and still has the source it was translated from).
 
 pub mod copying;
 mod diagnostic;
@@ -77,6 +80,7 @@ pub fn validate_dir(root: &Path) -> Report {
         })
         .count();
     diagnostics.extend(validate_set(&set));
+    diagnostics.extend(crate::loc::locale_diagnostics(&set));
     sort(&mut diagnostics);
     Report {
         root: root.to_owned(),

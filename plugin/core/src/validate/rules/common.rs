@@ -20,6 +20,7 @@ impl<'a> Checker<'a> {
             // Without a world these are already covered by `missing_world`.
             Ref::Flag => ix.world.is_none() || ix.flags.contains(id.as_str()),
             Ref::Location => ix.world.is_none() || ix.locations.contains(id.as_str()),
+            Ref::Tag => ix.world.is_none() || ix.tags.contains(id.as_str()),
         };
         if !known {
             self.report(

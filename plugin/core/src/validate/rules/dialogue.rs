@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use crate::content::dialogue::{NARRATOR, PLAYER};
-use crate::content::{DialogueTree, Document, Effect, Next, Situation, Target};
+use crate::content::{DialogueTree, Document, Effect, Id, Next, Situation, Target};
 use crate::format::FieldPath;
 use crate::validate::diagnostic::DiagnosticKind;
 use crate::validate::graph::Graph;
@@ -124,15 +124,8 @@ impl<'a> Checker<'a> {
                 };
                 self.report(at, DiagnosticKind::UnknownSpeaker, &f.field("speaker"), format!("speaker `{speaker}` is not a participant ({hint}); `player` and `narrator` are always allowed"));
             }
-            if let Some(prev) = line_ids.insert(n.line.as_str(), &d.path) {
-                self.report(
-                    at,
-                    DiagnosticKind::DuplicateId,
-                    &f.field("line"),
-                    format!("line id `{}` is already used in {}; line ids must be unique across all dialogue", n.line, prev.display()),
-                );
-                line_ids.insert(n.line.as_str(), prev);
-            }
+            self.line_id(at, &f.field("line"), &n.line, &d.path, line_ids);
+            self.tags(at, &f.field("tags"), &n.tags);
             self.text(at, &f.field("text"), &n.text, DIALOGUE_TEXT_MAX);
             self.effects(at, &f.field("effects"), &n.effects);
 
@@ -163,6 +156,8 @@ impl<'a> Checker<'a> {
                     }
                     for (k, c) in choices.iter().enumerate() {
                         let cf = v.index(k);
+                        self.line_id(at, &cf.field("line"), &c.line, &d.path, line_ids);
+                        self.tags(at, &cf.field("tags"), &c.tags);
                         self.text(at, &cf.field("text"), &c.text, CHOICE_TEXT_MAX);
                         if let Some(cond) = &c.condition {
                             self.condition(at, &cf.field("condition"), cond);
@@ -206,6 +201,42 @@ impl<'a> Checker<'a> {
                 } else if !verdict.can_end[i] {
                     self.report(at, DiagnosticKind::NoEnding, &f.field("next"), format!("from node `{}` the conversation can never end: every path loops; add a way out", n.id));
                 }
+            }
+        }
+    }
+
+    /// A line id (a node's or a choice's): unique across all dialogue.
+    fn line_id(
+        &mut self,
+        at: At<'_>,
+        field: &FieldPath,
+        line: &'a Id,
+        path: &'a Path,
+        line_ids: &mut HashMap<&'a str, &'a Path>,
+    ) {
+        if let Some(prev) = line_ids.insert(line.as_str(), path) {
+            self.report(
+                at,
+                DiagnosticKind::DuplicateId,
+                field,
+                format!("line id `{line}` is already used in {}; line ids must be unique across all dialogue", prev.display()),
+            );
+            line_ids.insert(line.as_str(), prev);
+        }
+    }
+
+    /// A line's tags: declared in the world, each once.
+    fn tags(&mut self, at: At<'_>, field: &FieldPath, tags: &[Id]) {
+        for (i, tag) in tags.iter().enumerate() {
+            let f = field.index(i);
+            self.reference(at, &f, Ref::Tag, tag);
+            if tags[..i].contains(tag) {
+                self.report(
+                    at,
+                    DiagnosticKind::DuplicateId,
+                    &f,
+                    format!("tag `{tag}` is given twice"),
+                );
             }
         }
     }

@@ -29,6 +29,7 @@ enum Ref {
     Flag,
     Location,
     Crop,
+    Tag,
 }
 
 impl Ref {
@@ -40,6 +41,7 @@ impl Ref {
             Ref::Flag => "flag",
             Ref::Location => "location",
             Ref::Crop => "crop",
+            Ref::Tag => "line tag",
         }
     }
 
@@ -51,6 +53,7 @@ impl Ref {
             Ref::Flag => "declare it in the world's `flags` or fix the id",
             Ref::Location => "declare it in the world's `locations` or fix the id",
             Ref::Crop => "add a `<id>.crop.ron` file or fix the id",
+            Ref::Tag => "declare it in the world's `line_tags` or fix the tag",
         }
     }
 }
@@ -65,6 +68,7 @@ struct Index<'a> {
     crops: HashMap<&'a str, &'a Crop>,
     flags: HashSet<&'a str>,
     locations: HashSet<&'a str>,
+    tags: HashSet<&'a str>,
     /// The world's "do not copy" names.
     banned: DoNotCopy,
 }
@@ -160,6 +164,7 @@ impl<'a> Checker<'a> {
         if let Some(w) = self.ix.world {
             self.ix.locations = w.locations.iter().map(|l| l.id.as_str()).collect();
             self.ix.flags = w.flags.iter().map(|f| f.id.as_str()).collect();
+            self.ix.tags = w.line_tags.iter().map(|t| t.id.as_str()).collect();
         }
 
         fn register<'s, T>(

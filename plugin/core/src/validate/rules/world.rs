@@ -104,5 +104,18 @@ impl<'a> Checker<'a> {
                 DESCRIPTION_MAX,
             );
         }
+        let mut seen = HashSet::new();
+        for (i, t) in w.line_tags.iter().enumerate() {
+            let f = r.field("line_tags").index(i);
+            if !seen.insert(t.id.as_str()) {
+                self.report(
+                    at,
+                    DiagnosticKind::DuplicateId,
+                    &f.field("id"),
+                    format!("line tag `{}` is declared twice", t.id),
+                );
+            }
+            self.text(at, &f.field("description"), &t.description, DESCRIPTION_MAX);
+        }
     }
 }
