@@ -31,6 +31,7 @@ pub mod cancel;
 pub mod content;
 #[cfg(feature = "image")]
 pub mod diffusion;
+pub mod disclose;
 pub mod endpoint;
 pub mod export;
 #[cfg(feature = "image")]

@@ -4,10 +4,12 @@
 mod art;
 mod bench;
 mod bench_story;
+mod disclose;
 mod export;
 mod files;
 mod finish;
 mod generate;
+mod loc;
 mod models;
 mod placeholders;
 mod story;
@@ -116,6 +118,36 @@ enum Command {
         #[command(subcommand)]
         command: ExportCommand,
     },
+    /// Translations: gettext PO string tables at `locales/<lang>.po`, one entry per line id.
+    Loc {
+        #[command(subcommand)]
+        command: LocCommand,
+    },
+    /// Voice-over.
+    Vo {
+        #[command(subcommand)]
+        command: VoCommand,
+    },
+    /// The AI-content disclosure, from provenance, shaped like Steam's Content Survey: per
+    /// category, files generated / edited after generation / made by people; the models, their
+    /// training data and its licences; live generation; guardrails.
+    Disclose {
+        /// The asset folder.
+        #[arg(default_value = "assets")]
+        dir: PathBuf,
+        /// JSON instead of Markdown.
+        #[arg(long)]
+        json: bool,
+        /// The models folder (`models.ron`, `sprite/LICENCE.md`).
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+        /// Also write the credits the training data's licences ask for to this file.
+        #[arg(long)]
+        credits: Option<PathBuf>,
+        /// The shipped build includes the editor feature (players can generate content live).
+        #[arg(long)]
+        live: bool,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -152,6 +184,46 @@ enum ExportCommand {
         /// The folder to write the scripts to (created if needed).
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LocCommand {
+    /// Create or update `DIR/locales/LANG.po` from the dialogue: translations kept, changed
+    /// sources marked fuzzy, removed lines made obsolete. Running it twice changes nothing.
+    Export {
+        /// The asset folder.
+        #[arg(default_value = "assets")]
+        dir: PathBuf,
+        /// The language code (`fr`, `de`, `pt_BR`).
+        #[arg(long)]
+        lang: String,
+    },
+    /// Per language: translated, fuzzy, missing and obsolete lines, and entries naming no line.
+    Check {
+        /// The asset folder.
+        #[arg(default_value = "assets")]
+        dir: PathBuf,
+        /// Exit 1 when any language has a missing or fuzzy line.
+        #[arg(long)]
+        strict: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum VoCommand {
+    /// The script for voice actors as CSV: line id, speaker, text, situation, tags, the expected
+    /// recording `audio/vo/<lang>/<line id>.ogg` and whether it exists.
+    Script {
+        /// The asset folder.
+        #[arg(default_value = "assets")]
+        dir: PathBuf,
+        /// The CSV file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// The language recorded (the source language by default).
+        #[arg(long, default_value = "en")]
+        lang: String,
     },
 }
 
@@ -247,6 +319,20 @@ fn main() -> ExitCode {
         Command::Export {
             command: ExportCommand::Yarn { dir, out },
         } => export::yarn(&dir, &out),
+        Command::Disclose {
+            dir,
+            json,
+            models,
+            credits,
+            live,
+        } => disclose::run(&dir, json, &models, credits.as_deref(), live),
+        Command::Loc { command } => match command {
+            LocCommand::Export { dir, lang } => loc::export(&dir, &lang),
+            LocCommand::Check { dir, strict } => loc::check(&dir, strict),
+        },
+        Command::Vo {
+            command: VoCommand::Script { dir, out, lang },
+        } => loc::vo_script(&dir, &out, &lang),
         Command::Models { command } => match command {
             ModelsCommand::List => models::list(),
             ModelsCommand::Pull { id } => models::pull(id.as_deref()),

@@ -46,7 +46,7 @@ pub fn source_lines(set: &ContentSet) -> Vec<SourceLine> {
     let mut out = Vec::new();
     for doc in docs {
         let tree = &doc.value;
-        let file = relative(&set.root, &doc.path);
+        let file = relative_path(&set.root, &doc.path);
         let situation = ron::to_string(&tree.situation).unwrap_or_default();
         for (i, node) in tree.nodes.iter().enumerate() {
             let at = FieldPath::root().field("nodes").index(i);
@@ -91,7 +91,7 @@ fn speaker_name(set: &ContentSet, speaker: &str) -> String {
 }
 
 /// `path` relative to `root`, with `/` separators (as PO references and CSV cells want it).
-pub(crate) fn relative(root: &Path, path: &Path) -> String {
+pub fn relative_path(root: &Path, path: &Path) -> String {
     let rel: PathBuf = path.strip_prefix(root).unwrap_or(path).to_owned();
     rel.components()
         .map(|c| c.as_os_str().to_string_lossy())

@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 
 pub use catalog::{Catalog, ExportStats, export};
 pub use check::{CatalogProblem, Counts, check_catalog, locale_diagnostics};
-pub use lines::{SourceLine, source_lines};
+pub use lines::{SourceLine, relative_path, source_lines};
 pub use table::Translations;
 
 /// The folder below the asset root that holds the PO files.
