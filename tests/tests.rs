@@ -9,6 +9,7 @@ mod fixtures;
 mod gguf;
 mod llm;
 mod llm_qwen;
+mod loc;
 mod previews;
 mod roundtrip;
 mod sprite;
