@@ -57,7 +57,7 @@
 //! any other character becomes `_`, and a title that would start with a digit or `_` gets an
 //! `N_` prefix. Line ids stay ours: `#line:<line>` is the line's stable id, so voice-over and
 //! translations keep their keys, and choices carry their own line ids like nodes. Two trees that
-//! would share a node title or a line id are refused with [`Error::Invalid`](crate::Error::Invalid).
+//! would share a node title or a line id are refused with [`Error::Invalid`].
 //!
 //! # Text
 //!
