@@ -212,7 +212,12 @@ pub(crate) fn pipeline_dialogue(
     let outcome = generator
         .generate(backend, &mut set, &spec, &mut |_| {})
         .unwrap();
-    assert_eq!(outcome.status, Status::Made, "{outcome:?}");
+    // Delivered valid, first time or after repair rounds: llama.cpp's grammar does not enforce
+    // every check of the writer (a topic, the speakers), so a repair may be needed.
+    assert!(
+        matches!(outcome.status, Status::Made | Status::Repaired(_)),
+        "{outcome:?}"
+    );
     let path = project
         .assets
         .join(format!("dialogue/{tree_id}.dialogue.ron"));
