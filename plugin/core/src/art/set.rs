@@ -1,6 +1,6 @@
 //! The game's whole art set, planned from its content: one [`Piece`] (an [`ArtJob`]) for every
 //! picture the content refers to — item icons, crop growth stages, each character's sprite and
-//! portrait, the farmer, and the ground tiles and buildings of the world's [`WorldArt`] — and what
+//! portrait, the farmer, and the ground tiles and buildings of the world's [`WorldArt`](crate::content::WorldArt) — and what
 //! state each file is in ([`State`]), read from its provenance sidecar.
 //!
 //! `sprout art` makes the pieces that are missing, placeholders or stale; the editor panel remakes
