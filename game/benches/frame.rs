@@ -1,13 +1,15 @@
-//! Frame time of the sample game on the software renderer (Mesa lavapipe under Xvfb, 1280×720):
-//! the starter farm as it ships (5 villagers, an empty field) as the peer, and the load the issue
-//! asks for, 20 villagers walking their schedules and 500 crops, in the same run. Prints median,
-//! p95 and mean frame times of each and the ratio. Goal: ≤ 16 ms per frame under load.
+//! Frame time of the sample game on the software renderer (Mesa lavapipe under Xvfb, 1280×720),
+//! in one run: the starter farm as it ships (5 villagers, an empty field); the load the issue
+//! asks for, 20 villagers walking their schedules and 500 crops; and that load drawn the way the
+//! game drew before its art-resolution canvas (`--full-res`: the world straight to the window),
+//! the peer. Prints median, p95 and mean frame times of each and the ratios. Goal: ≤ 16 ms per
+//! frame under load.
 //!
 //! `cargo bench -p sprout_farm --bench frame` (needs `xvfb-run` and a Vulkan driver, as
 //! `scripts/test` installs). `FRAMES=n` changes the number of frames measured (default 600).
 //!
 //! The extra villagers are data, as everything else: copies of the starter villagers written as
-//! `.npc.ron` files into a copy of the assets, with placeholder art.
+//! `.npc.ron` files into a copy of the assets, wearing the originals' art.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,18 +25,27 @@ fn main() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let repo = std::fs::canonicalize(repo).expect("the repository");
 
-    let sample = run(&repo, frames, 0);
+    let sample = run(&repo, frames, 0, false);
     let tmp = tempfile::tempdir().expect("a temporary folder");
     let project = tmp.path();
     sprout_core::fs::copy_tree(&repo.join("assets"), &project.join("assets"))
         .expect("copy the assets");
     let villagers = add_villagers(&project.join("assets"), 20);
-    let loaded = run(project, frames, 500);
+    let loaded = run(project, frames, 500, false);
+    let before = run(project, frames, 500, true);
 
     println!("sample farm (5 villagers, no crops): {}", sample.line);
     println!(
         "under load ({villagers} villagers, 500 crops): {}",
         loaded.line
+    );
+    println!(
+        "under load, drawn at full resolution (--full-res, as before the canvas): {}",
+        before.line
+    );
+    println!(
+        "ratio (full resolution / art resolution, median, under load): {:.2}",
+        before.median / loaded.median
     );
     println!(
         "ratio (load / sample, median): {:.2}; goal median <= 16 ms: {}",
@@ -52,8 +63,9 @@ struct Measured {
     median: f64,
 }
 
-/// Runs the game's bench mode on the project at `root` and parses its report line.
-fn run(root: &Path, frames: u32, crops: u32) -> Measured {
+/// Runs the game's bench mode on the project at `root` (drawing the world at full resolution
+/// with `full_res`) and parses its report line.
+fn run(root: &Path, frames: u32, crops: u32, full_res: bool) -> Measured {
     let saves = tempfile::tempdir().expect("a save folder");
     let output = Command::new("xvfb-run")
         .args(["-a", "-s", "-screen 0 1280x720x24"])
@@ -64,6 +76,7 @@ fn run(root: &Path, frames: u32, crops: u32) -> Measured {
             "--crops",
             &crops.to_string(),
         ])
+        .args(full_res.then_some("--full-res"))
         .env("BEVY_ASSET_ROOT", root)
         .env("SPROUT_SAVE_DIR", saves.path())
         .output()
@@ -86,7 +99,7 @@ fn run(root: &Path, frames: u32, crops: u32) -> Measured {
     }
 }
 
-/// Writes copies of the starter villagers until there are `total`, with placeholder art;
+/// Writes copies of the starter villagers until there are `total`, wearing the originals' art;
 /// returns the number of villagers.
 fn add_villagers(assets: &Path, total: usize) -> usize {
     let dir = assets.join("npcs");
@@ -105,8 +118,6 @@ fn add_villagers(assets: &Path, total: usize) -> usize {
         let id = format!("{}_copy{}", c.id, k / originals.len() + 1);
         c.id = Id::new(id.clone()).expect("an id");
         c.name = format!("{} {}", c.name, k / originals.len() + 2);
-        c.portrait = sprout_core::content::AssetPath::new(format!("portraits/{id}.png")).unwrap();
-        c.sprite = sprout_core::content::AssetPath::new(format!("sprites/npcs/{id}.png")).unwrap();
         c.relationships.clear();
         sprout_core::fs::write_atomic(
             &dir.join(format!("{id}.npc.ron")),
@@ -116,8 +127,7 @@ fn add_villagers(assets: &Path, total: usize) -> usize {
         count += 1;
         k += 1;
     }
-    let (set, problems) = sprout_core::content::ContentSet::load_dir(assets);
+    let (_, problems) = sprout_core::content::ContentSet::load_dir(assets);
     assert!(problems.is_empty(), "{problems:?}");
-    sprout_core::placeholder::draw_missing(&set, false).expect("placeholder art");
     count
 }

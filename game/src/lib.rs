@@ -12,6 +12,7 @@ pub mod state;
 pub mod time;
 pub mod toast;
 pub mod ui;
+pub mod walk;
 pub mod world;
 
 use bevy::prelude::*;
@@ -59,5 +60,6 @@ pub fn plugin(app: &mut App) {
         economy::plugin,
         save::plugin,
         ui::plugin,
+        walk::plugin,
     ));
 }

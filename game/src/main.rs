@@ -3,7 +3,10 @@
 //! Options: `--screenshot PATH` saves a screenshot once the content has loaded and exits;
 //! `--talk NPC` starts a conversation with that villager first (for a dialogue screenshot);
 //! `--editor NPC` / `--editor-sprite ITEM` open the editor and generate first;
-//! `--bench FRAMES [--crops N]` measures frame times (see `cargo bench -p sprout_farm`).
+//! `--bench FRAMES [--crops N]` measures frame times (see `cargo bench -p sprout_farm`);
+//! `--lang LANG` shows dialogue in that language (`--lang fr`: `assets/locales/fr.po`), English
+//! where a line has no translation yet; `--full-res` draws the world straight to the window
+//! instead of at art resolution, upscaled (for the frame bench's comparison).
 
 mod bench;
 mod camera;
@@ -16,10 +19,14 @@ use bevy_sprout::prelude::*;
 
 fn main() -> AppExit {
     let (bench_args, rest) = bench::Args::take(std::env::args().skip(1).collect());
+    let (lang, full_res, rest) = take_options(rest);
     let args = screenshot::Args::parse(rest.into_iter());
-    let sprout =
+    let mut sprout =
         SproutPlugins::<sprout_farm::state::FarmState>::new(bevy_sprout::default_asset_dir())
             .watch(cfg!(feature = "dev"));
+    if let Some(lang) = lang {
+        sprout = sprout.with_locale(lang);
+    }
     let mut app = App::new();
     sprout.register_asset_source(&mut app);
     app.add_plugins(
@@ -39,8 +46,25 @@ fn main() -> AppExit {
     .insert_resource(WinitSettings::continuous())
     .insert_resource(ClearColor(Color::srgb(0.2, 0.32, 0.2)))
     .add_plugins(sprout)
-    .add_plugins((sprout_farm::plugin, camera::plugin));
+    .add_plugins(sprout_farm::plugin);
+    camera::install(&mut app, full_res);
     screenshot::install(&mut app, args);
     bench::install(&mut app, bench_args);
     app.run()
+}
+
+/// Takes `--lang LANG` and `--full-res` out of the arguments.
+fn take_options(args: Vec<String>) -> (Option<String>, bool, Vec<String>) {
+    let mut lang = None;
+    let mut full_res = false;
+    let mut rest = Vec::new();
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--lang" => lang = it.next(),
+            "--full-res" => full_res = true,
+            _ => rest.push(a),
+        }
+    }
+    (lang, full_res, rest)
 }

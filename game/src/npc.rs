@@ -8,6 +8,7 @@ use sprout_core::content::{DialogueTree, Quest, Situation};
 use crate::player::{Player, PlayerAction, Selected};
 use crate::state::FarmState;
 use crate::toast::Toast;
+use crate::walk::Walker;
 use crate::world::{LocationSpot, SHARPNESS, TILE, label};
 
 /// A villager in the world.
@@ -103,16 +104,16 @@ fn spawn_npcs(
     mut commands: Commands,
     library: Library,
     server: Res<AssetServer>,
-    mut npcs: Query<(Entity, &Npc, &mut Sprite)>,
+    mut npcs: Query<(Entity, &Npc, &mut Walker)>,
 ) {
     let characters = library.characters();
     let mut present = Vec::new();
-    for (e, npc, mut sprite) in &mut npcs {
+    for (e, npc, mut walker) in &mut npcs {
         match characters.iter().find(|c| c.id == npc.id) {
             Some(c) => {
                 let handle: Handle<Image> = server.load(c.sprite.as_str().to_owned());
-                if sprite.image != handle {
-                    sprite.image = handle;
+                if walker.base != handle {
+                    walker.base = handle;
                 }
                 present.push(npc.id.clone());
             }
@@ -127,7 +128,8 @@ fn spawn_npcs(
             .spawn((
                 Npc { id: c.id.clone() },
                 Name::new(c.name.clone()),
-                Sprite::from_image(server.load(c.sprite.as_str().to_owned())),
+                Sprite::default(),
+                Walker::new(server.load(c.sprite.as_str().to_owned())),
                 Transform::from_xyz(20.0 * TILE + i as f32 * TILE, 4.0 * TILE, 1.0),
             ))
             .with_child((
@@ -143,7 +145,7 @@ fn walk_schedules(
     state: Res<FarmState>,
     library: Library,
     spots: Query<&LocationSpot>,
-    mut npcs: Query<(&Npc, &mut Transform, &mut Sprite)>,
+    mut npcs: Query<(&Npc, &mut Transform)>,
     talking: Query<(), With<DialogueRunner>>,
 ) {
     if !talking.is_empty() {
@@ -151,7 +153,7 @@ fn walk_schedules(
     }
     let slot = TimeSlot::at_hour(state.hour());
     let ids: Vec<Id> = library.characters().iter().map(|c| c.id.clone()).collect();
-    for (npc, mut transform, mut sprite) in &mut npcs {
+    for (npc, mut transform) in &mut npcs {
         let Some(c) = library.character(npc.id.as_str()) else {
             continue;
         };
@@ -175,12 +177,8 @@ fn walk_schedules(
             here + to.normalize() * step
         };
         if next != here {
+            // Facing and steps follow from the move (`walk`).
             transform.translation = next.extend(transform.translation.z);
-            // Face the way they walk: the sprites are drawn as walking figures, facing left.
-            let right = next.x > here.x;
-            if (next.x - here.x).abs() > f32::EPSILON && sprite.flip_x != right {
-                sprite.flip_x = right;
-            }
         }
     }
 }

@@ -12,6 +12,7 @@
 use bevy::prelude::*;
 use bevy_sprout::prelude::*;
 
+use crate::walk::Walker;
 use crate::world::{TILE, tile_center, tile_of};
 
 /// The item the player will plant or give.
@@ -65,21 +66,37 @@ fn plain() -> Sprite {
     Sprite::from_color(Color::srgb(0.95, 0.80, 0.35), Vec2::new(10.0, 14.0))
 }
 
-/// Dresses the farmer in the world's `player_sprite` (hot reload swaps it live), or the plain
-/// figure without one.
-fn dress(library: Library, server: Res<AssetServer>, mut player: Query<&mut Sprite, With<Player>>) {
-    let Ok(mut sprite) = player.single_mut() else {
+/// Dresses the farmer in the world's `player_sprite`, walking (hot reload swaps it live), or
+/// the plain figure without one.
+fn dress(
+    mut commands: Commands,
+    library: Library,
+    server: Res<AssetServer>,
+    mut player: Query<(Entity, &mut Sprite, Option<&mut Walker>), With<Player>>,
+) {
+    let Ok((entity, mut sprite, walker)) = player.single_mut() else {
         return;
     };
-    match library.world().and_then(|w| w.player_sprite.as_ref()) {
-        Some(path) => {
+    match (
+        library.world().and_then(|w| w.player_sprite.as_ref()),
+        walker,
+    ) {
+        (Some(path), walker) => {
             let handle: Handle<Image> = server.load(path.as_str().to_owned());
-            if sprite.image != handle {
-                *sprite = Sprite::from_image(handle);
+            match walker {
+                Some(mut w) if w.base != handle => w.base = handle,
+                Some(_) => {}
+                None => {
+                    *sprite = Sprite::from_image(handle.clone());
+                    commands.entity(entity).insert(Walker::new(handle));
+                }
             }
         }
-        None if sprite.image != Handle::default() => *sprite = plain(),
-        None => {}
+        (None, Some(_)) => {
+            *sprite = plain();
+            commands.entity(entity).remove::<Walker>();
+        }
+        (None, None) => {}
     }
 }
 

@@ -281,10 +281,15 @@ fn building_sprite(picture: Option<Handle<Image>>, colour: Color, size: Vec2) ->
 /// under the pixel-art zoom.
 pub const SHARPNESS: f32 = 3.0;
 
-/// World-space text (scale its transform by `1 / SHARPNESS`).
+/// The render layer of what is drawn at screen resolution over the world (its text); the
+/// world itself is drawn at art resolution on layer 0 and upscaled.
+pub const SCREEN_LAYER: usize = 1;
+
+/// World-space text (scale its transform by `1 / SHARPNESS`), drawn at screen resolution.
 pub fn label(text: &str, size: f32) -> impl Bundle {
     (
         Text2d::new(text),
+        bevy::camera::visibility::RenderLayers::layer(SCREEN_LAYER),
         TextFont {
             font_size: FontSize::Px(size * SHARPNESS),
             ..default()

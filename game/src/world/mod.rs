@@ -3,6 +3,8 @@
 
 mod map;
 
-pub use map::{FIELD, Landmark, LocationSpot, SHARPNESS, TILE, label, tile_center, tile_of};
+pub use map::{
+    FIELD, Landmark, LocationSpot, SCREEN_LAYER, SHARPNESS, TILE, label, tile_center, tile_of,
+};
 
 pub(crate) use map::plugin;

@@ -38,6 +38,16 @@ pub enum ContentLoadError {
         /// Where and why.
         error: ParseError,
     },
+    /// A string table (`locales/<lang>.po`) that is not valid PO.
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    StringTable {
+        /// The file.
+        path: PathBuf,
+        /// The line the PO parser stopped at, when it says.
+        line: Option<usize>,
+        /// What the parser said.
+        message: String,
+    },
 }
 
 async fn read_and_parse<T: serde::de::DeserializeOwned>(

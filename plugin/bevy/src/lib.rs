@@ -22,7 +22,7 @@
 //! The public API, by module: [`prelude`] (what a game needs), [`assets`] (the content types as
 //! Bevy assets), [`dialogue`] (the runtime and its messages), [`generate`] (the [`Generate`]
 //! message and what follows a job), [`editor`] (the panel), [`hot_reload`], [`library`] (the
-//! content as loaded). Everything engine-agnostic (content, validation, the story pipeline, the
+//! content as loaded), [`locale`] (the language lines are shown in). Everything engine-agnostic (content, validation, the story pipeline, the
 //! art recipes, the models) lives in `sprout_core`; this crate wires it into Bevy.
 //!
 //! [`Generate`]: generate::Generate
@@ -47,6 +47,7 @@ mod editor_panel;
 mod generation;
 mod hot_reload_source;
 mod library_index;
+pub mod locale;
 mod notice;
 mod plugins;
 
@@ -87,7 +88,7 @@ pub mod prelude {
         WorldAsset,
     };
     pub use crate::dialogue::{
-        ChooseLine, DialogueEffect, DialogueEnded, DialoguePlugin, DialogueRunner,
+        ChooseLine, DialogueEffect, DialogueEnded, DialoguePlugin, DialogueRunner, LineShown,
         MemoryFactsResource, StartDialogue,
     };
     #[cfg(feature = "llm")]
@@ -97,6 +98,7 @@ pub mod prelude {
     pub use crate::library::{
         ContentProblem, ContentRecovered, ContentStatus, ContentValidated, Library,
     };
+    pub use crate::locale::Locale;
     pub use crate::plugins::SproutPlugins;
     pub use crate::{SproutPlugin, SproutSettings, SproutSystems};
     pub use sprout_core::content::{Effect, Id, Season, TimeSlot};
@@ -152,6 +154,7 @@ pub fn default_asset_dir() -> PathBuf {
 #[derive(Debug, Default, Clone)]
 pub struct SproutPlugin {
     settings: SproutSettings,
+    locale: Option<String>,
 }
 
 impl SproutPlugin {
@@ -164,6 +167,13 @@ impl SproutPlugin {
     /// Whether to show content problems on screen (default: yes).
     pub fn with_notice(mut self, show: bool) -> Self {
         self.settings.show_notice = show;
+        self
+    }
+
+    /// Shows dialogue in `lang` (`fr`), from `locales/<lang>.po`, with the source text where a
+    /// line has no usable translation. The [`Locale`](locale::Locale) resource changes it later.
+    pub fn with_locale(mut self, lang: impl Into<String>) -> Self {
+        self.locale = Some(lang.into());
         self
     }
 }
@@ -180,7 +190,15 @@ impl Plugin for SproutPlugin {
                 )
                     .chain(),
             )
-            .add_plugins((assets::plugin, library::plugin, notice::plugin));
+            .add_plugins((
+                assets::plugin,
+                locale::plugin,
+                library::plugin,
+                notice::plugin,
+            ));
+        if let Some(lang) = &self.locale {
+            app.insert_resource(locale::Locale::new(lang.clone()));
+        }
         #[cfg(feature = "llm")]
         app.add_plugins(generation::plugin);
     }

@@ -15,7 +15,7 @@ use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy::tasks::{AsyncComputeTaskPool, Task, futures::check_ready};
 use sprout_core::content::{
-    Character, ContentKind, ContentSet, Crop, DialogueTree, Document, Item, Quest, World,
+    Character, ContentKind, ContentSet, Crop, DialogueTree, Document, Id, Item, Quest, World,
 };
 use sprout_core::validate::{Diagnostic, validate_set};
 
@@ -23,6 +23,7 @@ use crate::SproutSettings;
 use crate::assets::{
     CharacterAsset, CropAsset, DialogueAsset, ItemAsset, ProvenanceAsset, QuestAsset, WorldAsset,
 };
+use crate::locale::{Locale, LocaleAsset};
 
 /// Handles that keep every content folder loaded.
 #[derive(Resource, Default)]
@@ -116,9 +117,32 @@ pub struct Library<'w> {
     quests: Res<'w, Assets<QuestAsset>>,
     items: Res<'w, Assets<ItemAsset>>,
     crops: Res<'w, Assets<CropAsset>>,
+    locale: Option<Res<'w, Locale>>,
+    tables: Option<Res<'w, Assets<LocaleAsset>>>,
 }
 
 impl Library<'_> {
+    /// The translations of the [`Locale`] in use, once its string table has loaded; `None`
+    /// shows the source text.
+    pub fn translations(&self) -> Option<&sprout_core::loc::Translations> {
+        crate::locale::translations(self.locale.as_deref()?, self.tables.as_deref()?)
+    }
+
+    /// What to show for `line` in the [`Locale`] in use: its translation where the table has a
+    /// usable one (not fuzzy, made from this `source`), else `source`.
+    pub fn line_text<'a>(&'a self, line: &Id, source: &'a str) -> &'a str {
+        self.translations().map_or(source, |t| t.text(line, source))
+    }
+
+    /// The language [`line_text`](Self::line_text) showed `line` in: the locale's when it
+    /// has a usable translation, else [`SOURCE_LANGUAGE`](sprout_core::loc::SOURCE_LANGUAGE).
+    pub fn line_language(&self, line: &Id, source: &str) -> &str {
+        match self.translations() {
+            Some(t) if t.get(line, source).is_some() => t.language(),
+            _ => sprout_core::loc::SOURCE_LANGUAGE,
+        }
+    }
+
     /// The world.
     pub fn world(&self) -> Option<&World> {
         self.index
@@ -231,6 +255,7 @@ pub(crate) fn plugin(app: &mut App) {
                     track::<ItemAsset>,
                     track::<CropAsset>,
                     track::<ProvenanceAsset>,
+                    track::<LocaleAsset>,
                 ),
                 rebuild_index,
                 (start_validation, finish_validation).chain(),

@@ -23,6 +23,7 @@ pub struct SproutPlugins<F> {
     watch: bool,
     notice: bool,
     dialogue_ui: bool,
+    locale: Option<String>,
     _facts: PhantomData<fn() -> F>,
 }
 
@@ -35,6 +36,7 @@ impl<F> SproutPlugins<F> {
             watch: cfg!(feature = "hot_reload"),
             notice: true,
             dialogue_ui: true,
+            locale: None,
             _facts: PhantomData,
         }
     }
@@ -48,6 +50,13 @@ impl<F> SproutPlugins<F> {
     /// Whether to show content problems on screen (default: yes).
     pub fn with_notice(mut self, show: bool) -> Self {
         self.notice = show;
+        self
+    }
+
+    /// Shows dialogue in `lang` (`fr`), from `locales/<lang>.po`, with the source text where a
+    /// line has no usable translation (see [`SproutPlugin::with_locale`]).
+    pub fn with_locale(mut self, lang: impl Into<String>) -> Self {
+        self.locale = Some(lang.into());
         self
     }
 
@@ -87,12 +96,14 @@ impl<F: Facts + Resource> PluginGroup for SproutPlugins<F> {
         } else {
             DialoguePlugin::<F>::default().without_ui()
         };
+        let mut sprout = SproutPlugin::default()
+            .with_asset_dir(&self.asset_dir)
+            .with_notice(self.notice);
+        if let Some(lang) = self.locale {
+            sprout = sprout.with_locale(lang);
+        }
         let group = PluginGroupBuilder::start::<Self>()
-            .add(
-                SproutPlugin::default()
-                    .with_asset_dir(&self.asset_dir)
-                    .with_notice(self.notice),
-            )
+            .add(sprout)
             .add(dialogue);
         #[cfg(feature = "editor")]
         let group = group.add(crate::editor::EditorPlugin::default());

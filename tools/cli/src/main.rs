@@ -222,7 +222,7 @@ enum VoCommand {
         #[arg(long)]
         out: PathBuf,
         /// The language recorded (the source language by default).
-        #[arg(long, default_value = "en")]
+        #[arg(long, default_value = sprout_core::loc::SOURCE_LANGUAGE)]
         lang: String,
     },
 }

@@ -2,8 +2,11 @@
 //! [`DialogueCursor`], evaluates choice conditions against the game's [`Facts`] resource, and emits
 //! [`DialogueEffect`] messages for the game to apply. A default UI draws the dialogue box.
 //!
+//! Lines show in the [`Locale`](crate::locale::Locale) in use: a line's translation where its
+//! string table has a usable one, else the source text.
+//!
 //! Flow: the game writes [`StartDialogue`]; the player (or a test) writes [`ChooseLine`]; the game
-//! reads [`DialogueEffect`] and [`DialogueEnded`].
+//! reads [`LineShown`] (to play the line's recording), [`DialogueEffect`] and [`DialogueEnded`].
 
 mod facts;
 mod ui;
@@ -18,7 +21,7 @@ use crate::SproutSystems;
 use crate::library::Library;
 
 pub use facts::MemoryFactsResource;
-pub use ui::{DialogueChoiceButton, DialogueUi};
+pub use ui::{DialogueChoiceButton, DialogueUi, portrait_for};
 
 /// Typewriter speed, in characters per second.
 pub const CHARS_PER_SECOND: f32 = 45.0;
@@ -48,6 +51,28 @@ pub struct DialogueEffect {
     pub effect: Effect,
 }
 
+/// A line is shown: a conversation started on it or moved to it. A game plays the line's
+/// recording, [`audio`](Self::audio), when it has one.
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+pub struct LineShown {
+    /// The tree it belongs to.
+    pub tree: Id,
+    /// Its stable line id (the key of its translations and recordings).
+    pub line: Id,
+    /// Who says it (character id, or `narrator`).
+    pub speaker: Id,
+    /// The text shown: the translation, or the source.
+    pub text: String,
+    /// Its line tags (emotion, portrait variant, delivery).
+    pub tags: Vec<Id>,
+    /// The language `text` is in (the locale's, or the source language where the line has no
+    /// usable translation).
+    pub language: String,
+    /// The recording to play for it, relative to the asset root:
+    /// `audio/vo/<language>/<line>.ogg` (what `sprout vo script` lists).
+    pub audio: String,
+}
+
 /// A conversation ended.
 #[derive(Message, Debug, Clone, PartialEq, Eq)]
 pub struct DialogueEnded {
@@ -67,8 +92,14 @@ pub struct DialogueRunner {
     pub offered: Vec<(usize, String)>,
     /// Who speaks the current line (character id, `player` or `narrator`).
     pub speaker: Id,
-    /// The current line.
+    /// The current line's id.
+    pub line: Id,
+    /// The current line, in the locale in use (its source text where it has no translation).
     pub text: String,
+    /// The language of [`text`](Self::text).
+    pub language: String,
+    /// The current line's tags.
+    pub tags: Vec<Id>,
 }
 
 impl DialogueRunner {
@@ -113,6 +144,7 @@ impl<F: Facts + Resource> Plugin for DialoguePlugin<F> {
             .add_message::<ChooseLine>()
             .add_message::<DialogueEffect>()
             .add_message::<DialogueEnded>()
+            .add_message::<LineShown>()
             .add_systems(
                 Update,
                 (start::<F>, advance::<F>, typewriter, refresh_choices::<F>)
@@ -132,6 +164,7 @@ fn start<F: Facts + Resource>(
     library: Library,
     facts: Res<F>,
     mut effects: MessageWriter<DialogueEffect>,
+    mut shown: MessageWriter<LineShown>,
 ) {
     let mut busy = !running.is_empty();
     for request in requests.read() {
@@ -163,30 +196,53 @@ fn start<F: Facts + Resource>(
             revealed: 0.0,
             offered: Vec::new(),
             speaker: tree.entry.clone(),
+            line: tree.entry.clone(),
             text: String::new(),
+            language: sprout_core::loc::SOURCE_LANGUAGE.to_owned(),
+            tags: Vec::new(),
         };
-        sync_line(&mut runner, tree, &*facts);
+        sync_line(&mut runner, tree, &*facts, &library);
+        shown.write(runner.shown());
         commands.spawn((runner, Name::new("Dialogue")));
         busy = true;
     }
 }
 
-/// Copies the current line and its offered choices into the runner.
+impl DialogueRunner {
+    /// The [`LineShown`] of the current line.
+    fn shown(&self) -> LineShown {
+        LineShown {
+            tree: self.tree.clone(),
+            line: self.line.clone(),
+            speaker: self.speaker.clone(),
+            text: self.text.clone(),
+            tags: self.tags.clone(),
+            language: self.language.clone(),
+            audio: sprout_core::export::vo::audio_path(&self.language, &self.line),
+        }
+    }
+}
+
+/// Copies the current line and its offered choices into the runner, in the locale in use.
 fn sync_line<F: Facts + ?Sized>(
     runner: &mut DialogueRunner,
     tree: &sprout_core::content::DialogueTree,
     facts: &F,
+    library: &Library,
 ) {
     if let Ok(node) = runner.cursor.node(tree) {
         runner.speaker = node.speaker.clone();
-        runner.text = node.text.clone();
+        runner.line = node.line.clone();
+        runner.text = library.line_text(&node.line, &node.text).to_owned();
+        runner.language = library.line_language(&node.line, &node.text).to_owned();
+        runner.tags = node.tags.clone();
     }
     runner.offered = runner
         .cursor
         .choices(tree, facts)
         .unwrap_or_default()
         .into_iter()
-        .map(|(i, c)| (i, c.text.clone()))
+        .map(|(i, c)| (i, library.line_text(&c.line, &c.text).to_owned()))
         .collect();
 }
 
@@ -198,6 +254,7 @@ fn advance<F: Facts + Resource>(
     facts: Res<F>,
     mut effects: MessageWriter<DialogueEffect>,
     mut ended: MessageWriter<DialogueEnded>,
+    mut shown: MessageWriter<LineShown>,
 ) {
     let Ok((entity, mut runner)) = runners.single_mut() else {
         input.clear();
@@ -237,7 +294,8 @@ fn advance<F: Facts + Resource>(
                     return;
                 }
                 runner.revealed = 0.0;
-                sync_line(&mut runner, tree, &*facts);
+                sync_line(&mut runner, tree, &*facts, &library);
+                shown.write(runner.shown());
             }
             Err(e) => {
                 warn!("dialogue `{tree_id}`: {e}; ending it");
@@ -257,23 +315,30 @@ fn typewriter(time: Res<Time>, mut runners: Query<&mut DialogueRunner>) {
     }
 }
 
-/// Choices depend on game state, which effects just changed, and on hot-reloaded text.
+/// Choices depend on game state, which effects just changed, and on hot-reloaded text and
+/// translations (or a change of locale). A line whose id changed is announced again.
 fn refresh_choices<F: Facts + Resource>(
     mut runners: Query<&mut DialogueRunner>,
     library: Library,
     facts: Res<F>,
+    mut shown: MessageWriter<LineShown>,
 ) {
     for mut runner in &mut runners {
         let Some(tree) = library.dialogue(runner.tree.as_str()) else {
             continue;
         };
-        let before = (runner.offered.clone(), runner.text.clone());
         let mut probe = runner.clone();
-        sync_line(&mut probe, tree, &*facts);
-        if (probe.offered.clone(), probe.text.clone()) != before {
-            runner.offered = probe.offered;
-            runner.text = probe.text;
-            runner.speaker = probe.speaker;
+        sync_line(&mut probe, tree, &*facts, &library);
+        let same = |a: &DialogueRunner, b: &DialogueRunner| {
+            (&a.offered, &a.text, &a.line, &a.tags, &a.speaker)
+                == (&b.offered, &b.text, &b.line, &b.tags, &b.speaker)
+        };
+        if !same(&probe, &runner) {
+            let new_line = probe.line != runner.line;
+            *runner = probe;
+            if new_line {
+                shown.write(runner.shown());
+            }
         }
     }
 }

@@ -1,12 +1,19 @@
 //! The default dialogue box: portrait, speaker name, typewriter text and numbered choices.
 //! Keys: Space / Enter / E continue, 1–9 pick a choice; choices can also be clicked.
+//!
+//! The portrait follows the line's tags: a line tagged `happy` shows `portraits/sefa.happy.png`
+//! where that file exists beside `portraits/sefa.png` (the first tag that has one wins), else
+//! the plain portrait.
+
+use std::path::Path;
 
 use bevy::prelude::*;
 use sprout_core::content::dialogue::{NARRATOR, PLAYER};
+use sprout_core::content::{AssetPath, Character, Id};
 
 use super::{ChooseLine, DialogueRunner};
-use crate::SproutSystems;
 use crate::library::Library;
+use crate::{SproutSettings, SproutSystems};
 
 /// Marks the parts of the dialogue box.
 #[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,6 +213,7 @@ fn update_box(
     lists: Query<(Entity, &DialogueUi, Option<&Children>), (Without<Text>, Without<ImageNode>)>,
     library: Library,
     server: Res<AssetServer>,
+    settings: Res<SproutSettings>,
     mut shown_choices: Local<Vec<(usize, String)>>,
 ) {
     let Ok(runner) = runners.single() else {
@@ -239,7 +247,8 @@ fn update_box(
         }
         match character {
             Some(c) => {
-                image.image = server.load(c.portrait.as_str().to_owned());
+                let portrait = portrait_for(c, &runner.tags, &settings.asset_dir);
+                image.image = server.load(portrait.as_str().to_owned());
                 node.display = Display::Flex;
             }
             None => node.display = Display::None,
@@ -285,4 +294,13 @@ fn update_box(
         });
     }
     *shown_choices = want;
+}
+
+/// The portrait to show for a line with `tags`: the variant of the first tag that has one
+/// below `root` (`portraits/sefa.happy.png`), else the character's portrait.
+pub fn portrait_for(character: &Character, tags: &[Id], root: &Path) -> AssetPath {
+    tags.iter()
+        .map(|tag| character.portrait.variant(tag))
+        .find(|variant| variant.under(root).is_file())
+        .unwrap_or_else(|| character.portrait.clone())
 }

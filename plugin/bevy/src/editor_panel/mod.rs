@@ -8,6 +8,8 @@
 //! - **Sprite**, **Texture** and **Prop** (`image.rs`): an item icon or a crop's growth stages, a
 //!   seamless ground tile, from the embedded sprite model (step by step, shown at pixel scale); a
 //!   3D prop (`.glb`) extruded from a loaded sprite; all through `sprout_core::art`;
+//! - **Art set** (`art_set.rs`): every picture the content names (`sprout art`'s plan) with its
+//!   state, and Remake for any one, with the job `sprout art` runs for it;
 //! - **Content** and **History** (`review.rs`): every problem with the loaded content, and every
 //!   job of the session with its provenance.
 //!
@@ -19,6 +21,7 @@
 //! The panel only writes [`Generate`](crate::generate::Generate) and the decision messages; a
 //! game or a script can do the same without it, and show a job in the panel with [`ShowJob`].
 
+mod art_set;
 mod dialogue;
 mod image;
 mod panel;
@@ -64,7 +67,7 @@ impl Plugin for EditorPlugin {
         .add_message::<ShowJob>()
         .add_systems(
             Update,
-            (panel::toggle, show_job)
+            (panel::toggle, show_job, art_set::refresh)
                 .chain()
                 .in_set(crate::SproutSystems::Ui),
         )
@@ -196,6 +199,67 @@ mod tests {
             ),
             ("tamsin", "a beekeeper", 3)
         );
+    }
+
+    #[test]
+    fn the_art_set_tab_lists_the_starter_plan_and_shows_a_piece_being_remade() {
+        let dir = std::fs::canonicalize(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets"),
+        )
+        .unwrap();
+        let mut app = App::new();
+        app.add_plugins((
+            MinimalPlugins,
+            AssetPlugin {
+                file_path: dir.to_string_lossy().into_owned(),
+                watch_for_changes_override: Some(false),
+                ..default()
+            },
+            crate::SproutPlugin::default()
+                .with_asset_dir(&dir)
+                .with_notice(false),
+        ))
+        .insert_resource(EditorState {
+            open: true,
+            tab: Tab::ArtSet,
+            ..default()
+        })
+        .add_message::<ShowJob>()
+        .add_systems(Update, (show_job, art_set::refresh).chain());
+        let start = std::time::Instant::now();
+        while !app
+            .world()
+            .resource::<crate::library::ContentStatus>()
+            .settled
+        {
+            app.update();
+            assert!(start.elapsed() < std::time::Duration::from_secs(30));
+        }
+        // The first frame after loading reads the plan: the same pieces as `sprout art`, all
+        // current in the starter assets.
+        app.world_mut().resource_mut::<EditorState>().art_set.stale = true;
+        app.update();
+        let form = app.world().resource::<EditorState>().art_set.clone();
+        assert!(!form.stale);
+        assert!(form.pieces.len() >= 50, "{} pieces", form.pieces.len());
+        let behind: Vec<_> = form
+            .pieces
+            .iter()
+            .filter(|(_, st)| *st != sprout_core::art::set::State::Current)
+            .map(|(p, st)| format!("{} {}", p.label, st.word()))
+            .collect();
+        assert!(behind.is_empty(), "not current: {behind:?}");
+        // A portrait job shown (from a script, or a remake) opens this tab on its piece.
+        let (i, piece) = form
+            .pieces
+            .iter()
+            .map(|(p, _)| p)
+            .enumerate()
+            .find(|(_, p)| matches!(p.job.recipe, Recipe::Portrait { .. }))
+            .expect("a portrait in the plan");
+        let (job, s) = show(&mut app, Job::Art(piece.job.clone()));
+        assert_eq!(s.tab, Tab::ArtSet);
+        assert_eq!(s.art_set.current, Some((i, job)));
     }
 
     #[test]

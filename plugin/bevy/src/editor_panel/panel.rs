@@ -6,7 +6,7 @@ use bevy_egui::{EguiContexts, egui};
 
 use super::state::{EditorState, Tab};
 use super::widgets::{JobView, ModelChoices, Textures};
-use super::{dialogue, image, review, story};
+use super::{art_set, dialogue, image, review, story};
 use crate::generate::{
     AcceptGenerated, CancelGeneration, Generate, Generations, GeneratorSettings, RejectGenerated,
 };
@@ -66,6 +66,7 @@ pub(super) fn panel(
                     (Tab::Sprite, "Item/Crop sprite"),
                     (Tab::Texture, "Texture"),
                     (Tab::Prop, "Prop"),
+                    (Tab::ArtSet, "Art set"),
                 ] {
                     ui.selectable_value(&mut state.tab, tab, name);
                 }
@@ -114,6 +115,7 @@ pub(super) fn panel(
                     &mut actions,
                     &settings.asset_dir,
                 ),
+                Tab::ArtSet => art_set::tab(ui, &mut state.art_set, &mut view, &mut actions),
                 Tab::Content => review::content_tab(ui, &status),
                 Tab::History => review::history_tab(ui, &jobs),
             }

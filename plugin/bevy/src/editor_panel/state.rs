@@ -4,7 +4,7 @@
 use bevy::prelude::*;
 
 use super::dialogue::{self, SituationChoice};
-use super::{image, story};
+use super::{art_set, image, story};
 use crate::generate::{Job, JobId};
 use crate::library::Library;
 
@@ -37,6 +37,8 @@ pub struct EditorState {
     pub texture_form: image::TextureForm,
     /// The Prop tab.
     pub prop_form: image::PropForm,
+    /// The Art set tab.
+    pub art_set: art_set::ArtSetForm,
 }
 
 impl Default for EditorState {
@@ -55,6 +57,10 @@ impl Default for EditorState {
             sprite_form: default(),
             texture_form: default(),
             prop_form: default(),
+            art_set: art_set::ArtSetForm {
+                stale: true,
+                ..default()
+            },
         }
     }
 }
@@ -74,6 +80,8 @@ pub enum Tab {
     Texture,
     /// Make a 3D prop from a sprite.
     Prop,
+    /// Every picture the content names, and Remake for any one.
+    ArtSet,
     /// Problems with the content.
     Content,
     /// Past jobs and their provenance.
@@ -120,10 +128,16 @@ impl EditorState {
                     self.prop_form.fill(art);
                     &mut self.prop_form.current
                 }
-                _ => {
+                Recipe::ItemIcon { .. } | Recipe::CropStages { .. } => {
                     self.tab = Tab::Sprite;
                     self.sprite_form.fill(art, library);
                     &mut self.sprite_form.current
+                }
+                // Villagers, the farmer, buildings: the art set's pieces.
+                _ => {
+                    self.tab = Tab::ArtSet;
+                    self.art_set.fill(id, art);
+                    return;
                 }
             },
         };

@@ -151,6 +151,17 @@ impl AssetPath {
     pub fn item_icon_of(id: &Id) -> Self {
         Self(format!("sprites/items/{id}.png"))
     }
+
+    /// The variant of this picture for a line tag, beside it: `portraits/sefa.png` with `happy`
+    /// is `portraits/sefa.happy.png` (the dialogue box shows it when a line carries the tag and
+    /// the file exists).
+    pub fn variant(&self, tag: &Id) -> Self {
+        // Every asset path ends in a file name with an extension.
+        match self.0.rsplit_once('.') {
+            Some((stem, ext)) => Self(format!("{stem}.{tag}.{ext}")),
+            None => Self(format!("{}.{tag}", self.0)),
+        }
+    }
 }
 
 impl fmt::Display for AssetPath {
@@ -215,6 +226,16 @@ mod tests {
         ] {
             assert_eq!(p, AssetPath::of_kind(want, AssetKind::Image).unwrap());
         }
+    }
+
+    #[test]
+    fn a_variant_sits_beside_its_picture_and_stays_a_valid_image() {
+        let happy = Id::new("happy").unwrap();
+        let v = AssetPath::portrait_of(&Id::new("sefa").unwrap()).variant(&happy);
+        assert_eq!(v.as_str(), "portraits/sefa.happy.png");
+        assert_eq!(v, AssetPath::of_kind(v.as_str(), AssetKind::Image).unwrap());
+        let dotted = AssetPath::new("v1.2/sefa.png").unwrap().variant(&happy);
+        assert_eq!(dotted.as_str(), "v1.2/sefa.happy.png");
     }
 
     #[test]

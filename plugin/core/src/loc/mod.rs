@@ -45,6 +45,10 @@ pub use table::Translations;
 /// The folder below the asset root that holds the PO files.
 pub const LOCALES_DIR: &str = "locales";
 
+/// The language the content is written in: what shows where no translation is usable, and the
+/// voice-over language by default.
+pub const SOURCE_LANGUAGE: &str = "en";
+
 /// The extension of gettext string tables, without a dot.
 pub const EXTENSION: &str = "po";
 
