@@ -1,6 +1,7 @@
 //! Translations and voice-over on the starter content: the shipped `fr.po` is up to date and
 //! passes gettext's own checker, a translator's edit survives re-export, a changed source goes
-//! fuzzy and the game's lookup falls back to it; the voice-over script lists every line once.
+//! fuzzy and the game's lookup falls back to it; the voice-over script lists every line once;
+//! the game's font has a glyph for every character of every line and translation.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -139,4 +140,44 @@ fn the_voice_over_script_lists_every_line_once() {
     assert!(csv.contains(
         "sefa_first_sweeter,sefa,Sefa Marlow,\"Something local... Mm. Bettany's honey? Not on its own. Something from the ground as well. Oh, you're going to be useful. I can tell.\",FirstMeeting,sefa_first,happy thinking,,audio/vo/en/sefa_first_sweeter.ogg,no"
     ), "{csv}");
+}
+
+/// Every character a conversation can show (each line's source, each translation in every
+/// `locales/*.po`, each speaker's name) has a glyph in the font the game sets as its default:
+/// Bevy's own default font has ASCII only, and French shows `é` and `œ` as boxes in it.
+#[test]
+fn the_game_font_has_every_character_of_every_line_and_translation() {
+    use skrifa::MetadataProvider;
+    let bytes = std::fs::read(assets().join("fonts/FiraMono-Regular.ttf")).unwrap();
+    let font = skrifa::FontRef::new(&bytes).unwrap();
+    let charmap = font.charmap();
+    let set = starter();
+    let mut text = String::new();
+    for line in loc::source_lines(&set) {
+        text.push_str(&line.text);
+        text.push_str(&line.speaker_name);
+    }
+    let langs = loc::languages(&assets());
+    assert!(!langs.is_empty(), "no locales/*.po");
+    let mut translated = 0;
+    for (_, path) in &langs {
+        let catalog = Catalog::read(path).unwrap().expect("the catalog");
+        for e in catalog.entries() {
+            if let Some(s) = e.msgstr.as_deref().filter(|s| !s.is_empty()) {
+                text.push_str(s);
+                translated += 1;
+            }
+        }
+    }
+    assert!(translated > 0, "no translated entry to check");
+    let missing: BTreeSet<char> = text
+        .chars()
+        .filter(|c| !c.is_control() && charmap.map(*c).is_none())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "fonts/FiraMono-Regular.ttf has no glyph for {missing:?}"
+    );
+    // The check can fail: the game font has no CJK, as Bevy's ASCII subset had no `é`.
+    assert!(charmap.map('é').is_some() && charmap.map('語').is_none());
 }

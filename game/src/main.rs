@@ -23,7 +23,9 @@ fn main() -> AppExit {
     let args = screenshot::Args::parse(rest.into_iter());
     let mut sprout =
         SproutPlugins::<sprout_farm::state::FarmState>::new(bevy_sprout::default_asset_dir())
-            .watch(cfg!(feature = "dev"));
+            .watch(cfg!(feature = "dev"))
+            // A full font: Bevy's default has ASCII only, and translations need more.
+            .with_font("fonts/FiraMono-Regular.ttf");
     if let Some(lang) = lang {
         sprout = sprout.with_locale(lang);
     }

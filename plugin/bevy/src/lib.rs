@@ -155,6 +155,7 @@ pub fn default_asset_dir() -> PathBuf {
 pub struct SproutPlugin {
     settings: SproutSettings,
     locale: Option<String>,
+    font: Option<PathBuf>,
 }
 
 impl SproutPlugin {
@@ -175,6 +176,38 @@ impl SproutPlugin {
     pub fn with_locale(mut self, lang: impl Into<String>) -> Self {
         self.locale = Some(lang.into());
         self
+    }
+
+    /// Makes the font file `path` (below the asset folder, e.g. `fonts/FiraMono-Regular.ttf`)
+    /// the default font of all text, the dialogue box's included. Bevy's own default font is a
+    /// subset with ASCII only: translated lines (`é`, `œ`, `ß`, `ñ`) need a full one. Add this
+    /// plugin after `DefaultPlugins` (their text plugin holds the default font).
+    pub fn with_font(mut self, path: impl Into<PathBuf>) -> Self {
+        self.font = Some(path.into());
+        self
+    }
+}
+
+/// Replaces the default font (the asset at the default handle, which every `TextFont` without
+/// a font uses) with the font file at `path`, before any text is laid out.
+fn set_default_font(app: &mut App, path: &std::path::Path) {
+    let Some(mut fonts) = app.world_mut().get_resource_mut::<Assets<Font>>() else {
+        warn!(
+            "no text plugin: the font {} is not used (add SproutPlugin after DefaultPlugins)",
+            path.display()
+        );
+        return;
+    };
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            if let Err(e) = fonts.insert(AssetId::default(), Font::from_bytes(bytes)) {
+                warn!("cannot use the font {}: {e}", path.display());
+            }
+        }
+        Err(e) => warn!(
+            "cannot read the font {}: {e}; text shows in Bevy's default font",
+            path.display()
+        ),
     }
 }
 
@@ -198,6 +231,9 @@ impl Plugin for SproutPlugin {
             ));
         if let Some(lang) = &self.locale {
             app.insert_resource(locale::Locale::new(lang.clone()));
+        }
+        if let Some(font) = &self.font {
+            set_default_font(app, &self.settings.asset_dir.join(font));
         }
         #[cfg(feature = "llm")]
         app.add_plugins(generation::plugin);

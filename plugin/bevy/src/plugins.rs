@@ -24,6 +24,7 @@ pub struct SproutPlugins<F> {
     notice: bool,
     dialogue_ui: bool,
     locale: Option<String>,
+    font: Option<PathBuf>,
     _facts: PhantomData<fn() -> F>,
 }
 
@@ -37,6 +38,7 @@ impl<F> SproutPlugins<F> {
             notice: true,
             dialogue_ui: true,
             locale: None,
+            font: None,
             _facts: PhantomData,
         }
     }
@@ -57,6 +59,13 @@ impl<F> SproutPlugins<F> {
     /// line has no usable translation (see [`SproutPlugin::with_locale`]).
     pub fn with_locale(mut self, lang: impl Into<String>) -> Self {
         self.locale = Some(lang.into());
+        self
+    }
+
+    /// Makes the font file `path` (below the asset folder) the default font of all text (see
+    /// [`SproutPlugin::with_font`]).
+    pub fn with_font(mut self, path: impl Into<PathBuf>) -> Self {
+        self.font = Some(path.into());
         self
     }
 
@@ -101,6 +110,9 @@ impl<F: Facts + Resource> PluginGroup for SproutPlugins<F> {
             .with_notice(self.notice);
         if let Some(lang) = self.locale {
             sprout = sprout.with_locale(lang);
+        }
+        if let Some(font) = self.font {
+            sprout = sprout.with_font(font);
         }
         let group = PluginGroupBuilder::start::<Self>()
             .add(sprout)

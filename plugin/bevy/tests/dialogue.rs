@@ -125,3 +125,32 @@ fn runner_walks_a_tree_with_conditions_and_effects() {
     assert!(runner(&mut app).is_none());
     assert_eq!(app.world().resource::<Log>().ended, [id("ana_hello")]);
 }
+
+#[test]
+fn a_tagged_line_shows_the_portrait_variant_that_exists() {
+    use bevy_sprout::dialogue::portrait_for;
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/base");
+    let text = std::fs::read_to_string(fixture.join("npcs/ana.npc.ron")).unwrap();
+    let ana: sprout_core::content::Character = sprout_core::format::parse(&text).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("portraits")).unwrap();
+    std::fs::copy(
+        fixture.join("portraits/ana.png"),
+        root.path().join("portraits/ana.png"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture.join("portraits/ana.png"),
+        root.path().join("portraits/ana.happy.png"),
+    )
+    .unwrap();
+    let shown = |tags: &[&str]| {
+        let tags: Vec<Id> = tags.iter().map(|t| id(t)).collect();
+        portrait_for(&ana, &tags, root.path()).to_string()
+    };
+    assert_eq!(shown(&["happy"]), "portraits/ana.happy.png");
+    // The first tag with a variant wins; a tag without one falls through to the plain portrait.
+    assert_eq!(shown(&["sad", "happy"]), "portraits/ana.happy.png");
+    assert_eq!(shown(&["sad"]), "portraits/ana.png");
+    assert_eq!(shown(&[]), "portraits/ana.png");
+}
