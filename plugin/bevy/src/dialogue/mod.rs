@@ -246,6 +246,10 @@ fn sync_line<F: Facts + ?Sized>(
         .collect();
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the input, the runner, what it reads and the three messages it sends"
+)]
 fn advance<F: Facts + Resource>(
     mut commands: Commands,
     mut input: MessageReader<ChooseLine>,
