@@ -1,5 +1,6 @@
 //! An on-screen notice listing broken content while the game keeps running on the last good
-//! versions.
+//! versions. It sits low on the screen, above the default dialogue box, so it covers neither
+//! a game's HUD along the top nor the conversation.
 
 use bevy::prelude::*;
 
@@ -53,9 +54,10 @@ fn update_notice(
                 BackgroundColor(Color::srgba(0.45, 0.05, 0.05, 0.85)),
                 Node {
                     position_type: PositionType::Absolute,
-                    top: px(8),
-                    left: px(8),
-                    right: px(8),
+                    // The dialogue box is 150 px tall, 16 px above the bottom edge.
+                    bottom: px(180),
+                    left: percent(8),
+                    right: percent(8),
                     padding: UiRect::all(px(6)),
                     ..default()
                 },

@@ -169,6 +169,9 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
                 json!({"type": "array", "prefixItems": slots, "items": false, "minItems": 3, "maxItems": 3}),
             )?;
             set_ptr(&mut s, "/properties/relationships/maxItems", json!(2))?;
+            // How they look, so `sprout art` can draw their sprite and portrait: words the
+            // embedded sprite model knows (no seed: each file's path gives one).
+            set_ptr(&mut s, "/properties/appearance", appearance_schema())?;
             let days = ctx.world.as_ref().map_or(28, |w| w.days_per_season.max(1));
             for_props(&mut s, "day", &|p| {
                 *p = json!({"type": "integer", "minimum": 1, "maximum": days});
@@ -230,6 +233,32 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
 
 fn text(min: usize, max: usize) -> Value {
     text_like(min, max, &sentence())
+}
+
+/// Figures, hair and clothes colours the embedded sprite model draws (seen on its contact
+/// sheets), for a generated character's [`Appearance`](crate::content::Appearance).
+pub const FIGURES: [&str; 5] = ["woman", "man", "girl", "boy", "person"];
+/// See [`FIGURES`].
+pub const HAIR: [&str; 6] = ["black", "brown", "blonde", "red", "white", "grey"];
+/// See [`FIGURES`].
+pub const CLOTHES: [&str; 9] = [
+    "red", "orange", "yellow", "green", "blue", "purple", "brown", "white", "grey",
+];
+
+fn appearance_schema() -> Value {
+    let words = |w: &[&str]| json!({"type": "string", "enum": w});
+    json!({
+        "type": "object",
+        "properties": {
+            "figure": words(&FIGURES),
+            "age": {"type": "string", "enum": ["Child", "Young", "Adult", "Elder"]},
+            "hair": words(&HAIR),
+            "clothes": words(&CLOTHES),
+            "emblem": text_like(3, 16, r"^[a-z]+$"),
+        },
+        "required": ["figure", "age", "hair", "clothes", "emblem"],
+        "additionalProperties": false,
+    })
 }
 
 fn text_like(min: usize, max: usize, pattern: &str) -> Value {
@@ -654,5 +683,36 @@ mod tests {
             ["Morning", "Afternoon", "Evening"],
             "atlantis"
         )));
+    }
+
+    #[test]
+    fn a_new_villager_always_gets_an_appearance_in_words_the_sprite_model_draws() {
+        let set = starter();
+        let job = &every_job()[1];
+        assert!(matches!(job, Job::Npc { .. }));
+        let ctx = StoryContext::new(&set, job, 1).unwrap();
+        let s = schema_for_job(job, &set, &ctx).unwrap();
+        let required = s["required"].as_array().unwrap();
+        assert!(required.iter().any(|r| r == "appearance"));
+        let looks = s["properties"]["appearance"].clone();
+        let engine = engine();
+        let accepts = |text: &str| {
+            let mut m = engine
+                .matcher(&Constraint::JsonSchema(looks.clone()))
+                .unwrap();
+            let env = toktrie::ApproximateTokEnv::single_byte_env();
+            env.tokenize_bytes(text.as_bytes())
+                .into_iter()
+                .all(|t| m.consume_token(t).is_ok())
+                && m.is_accepting().unwrap_or(false)
+        };
+        let good = r#"{"figure": "woman", "age": "Young", "hair": "red", "clothes": "yellow", "emblem": "bee"}"#;
+        assert!(accepts(good));
+        let card: crate::content::Appearance = serde_json::from_str(good).unwrap();
+        assert_eq!(card.sprite_prompt(), "woman walking");
+        assert!(!accepts(&good.replace("woman", "dragon")));
+        assert!(!accepts(&good.replace("\"red\"", "\"plaid\"")));
+        assert!(!accepts("null"));
+        assert!(!accepts(&good.replace("}", r#", "seed": 4}"#)));
     }
 }
