@@ -86,6 +86,8 @@ fn spawn(
         IsDefaultUiCamera,
         Camera {
             order: 0,
+            // The canvas covers the window: nothing to clear.
+            clear_color: ClearColorConfig::None,
             ..default()
         },
         Msaa::Off,

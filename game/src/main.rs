@@ -18,6 +18,7 @@ use bevy::winit::WinitSettings;
 use bevy_sprout::prelude::*;
 
 fn main() -> AppExit {
+    keep_heap_pages();
     let (bench_args, rest) = bench::Args::take(std::env::args().skip(1).collect());
     let (lang, full_res, rest) = take_options(rest);
     let args = screenshot::Args::parse(rest.into_iter());
@@ -69,4 +70,25 @@ fn take_options(args: Vec<String>) -> (Option<String>, bool, Vec<String>) {
         }
     }
     (lang, full_res, rest)
+}
+
+/// Keeps the heap's freed pages instead of giving them back to the kernel after every frame.
+///
+/// Each frame the renderer (Bevy's extraction and Mesa's software Vulkan alike) allocates and
+/// frees tens of megabytes; with glibc's defaults the heap shrinks back after each, and the next
+/// frame pays for page faults and zeroed pages again (a quarter of the frame in the kernel under
+/// `perf`). A 64 MiB top pad and a 256 MiB trim threshold keep those pages: under the frame
+/// bench's load (500 crops), the median frame went from 46 to 27 ms on lavapipe.
+fn keep_heap_pages() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[expect(
+        unsafe_code,
+        reason = "mallopt is glibc's C interface; it only sets two of the allocator's numbers"
+    )]
+    // SAFETY: mallopt is called before any other thread exists, with parameters glibc documents
+    // (M_TOP_PAD, M_TRIM_THRESHOLD) and values in range; it touches no Rust-owned memory.
+    unsafe {
+        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+    }
 }

@@ -22,6 +22,9 @@ fn spawn(mut commands: Commands) {
             ..default()
         },
         BackgroundColor(Color::NONE),
+        // Hidden by day: a clear full-screen node is still shaded, pixel by pixel, on a
+        // software renderer.
+        Visibility::Hidden,
         GlobalZIndex(-1),
     ));
 }
@@ -36,11 +39,23 @@ pub fn darkness(minutes: u32) -> f32 {
     }
 }
 
-fn update(state: Res<FarmState>, mut tint: Query<&mut BackgroundColor, With<Tint>>) {
+fn update(
+    state: Res<FarmState>,
+    mut tint: Query<(&mut BackgroundColor, &mut Visibility), With<Tint>>,
+) {
     if !state.is_changed() {
         return;
     }
-    for mut bg in &mut tint {
-        bg.0 = Color::srgba(0.05, 0.05, 0.2, darkness(state.minutes));
+    let dark = darkness(state.minutes);
+    for (mut bg, mut visibility) in &mut tint {
+        bg.0 = Color::srgba(0.05, 0.05, 0.2, dark);
+        let want = if dark > 0.0 {
+            Visibility::Inherited
+        } else {
+            Visibility::Hidden
+        };
+        if *visibility != want {
+            *visibility = want;
+        }
     }
 }
