@@ -115,6 +115,6 @@ fn qwen_writes_a_constrained_dialogue_tree() {
     let _turn = crate::llm::model();
     let m = LocalModel::load(&path, &LoadOptions::default()).unwrap();
     let mut backend = m.backend();
-    let tree = crate::llm::pipeline_dialogue(&mut backend, "pim_qwen_chat", (2, 7), 0);
+    let tree = crate::llm::pipeline_dialogue(&mut backend, "pim_qwen_chat", (2, 7), 0).unwrap();
     assert_eq!(tree.nodes.len(), 2);
 }

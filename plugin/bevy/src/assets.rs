@@ -50,10 +50,11 @@ pub enum ContentLoadError {
     },
 }
 
-async fn read_and_parse<T: serde::de::DeserializeOwned>(
+/// The file being loaded, as text: its asset path and its contents.
+pub(crate) async fn read_text(
     reader: &mut dyn Reader,
     ctx: &LoadContext<'_>,
-) -> Result<(T, Arc<str>), ContentLoadError> {
+) -> Result<(PathBuf, String), ContentLoadError> {
     let path = ctx.path().path().to_owned();
     let mut bytes = Vec::new();
     reader
@@ -65,6 +66,14 @@ async fn read_and_parse<T: serde::de::DeserializeOwned>(
         })?;
     let text =
         String::from_utf8(bytes).map_err(|_| ContentLoadError::NotUtf8 { path: path.clone() })?;
+    Ok((path, text))
+}
+
+async fn read_and_parse<T: serde::de::DeserializeOwned>(
+    reader: &mut dyn Reader,
+    ctx: &LoadContext<'_>,
+) -> Result<(T, Arc<str>), ContentLoadError> {
+    let (path, text) = read_text(reader, ctx).await?;
     let value = parse::<T>(&text).map_err(|error| ContentLoadError::Parse { path, error })?;
     Ok((value, text.into()))
 }

@@ -85,17 +85,7 @@ impl AssetLoader for LocaleLoader {
         _settings: &(),
         ctx: &mut LoadContext<'_>,
     ) -> Result<LocaleAsset, ContentLoadError> {
-        let path = ctx.path().path().to_owned();
-        let mut bytes = Vec::new();
-        reader
-            .read_to_end(&mut bytes)
-            .await
-            .map_err(|source| ContentLoadError::Io {
-                path: path.clone(),
-                source,
-            })?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| ContentLoadError::NotUtf8 { path: path.clone() })?;
+        let (path, text) = crate::assets::read_text(reader, ctx).await?;
         let lang = path
             .file_stem()
             .and_then(|s| s.to_str())

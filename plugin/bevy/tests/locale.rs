@@ -20,19 +20,6 @@ fn repo_assets() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets")
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-            copy_tree(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
-
 #[derive(Resource, Default)]
 struct Seen {
     lines: Vec<LineShown>,
@@ -91,6 +78,12 @@ fn runner(app: &mut App) -> Option<DialogueRunner> {
         .cloned()
 }
 
+/// Whether the line on screen satisfies `shows`.
+fn on_screen(app: &App, shows: impl Fn(&DialogueRunner) -> bool) -> bool {
+    let mut q = app.world().try_query::<&DialogueRunner>().unwrap();
+    q.iter(app.world()).next().is_some_and(shows)
+}
+
 fn table_loaded(app: &App) -> bool {
     let locale = app.world().resource::<Locale>();
     let tables = app.world().resource::<Assets<LocaleAsset>>();
@@ -124,7 +117,7 @@ fn end(app: &mut App) {
 fn the_game_speaks_french_with_english_fallback_and_follows_po_edits() {
     let dir = tempfile::tempdir().unwrap();
     let root = std::fs::canonicalize(dir.path()).unwrap();
-    copy_tree(&repo_assets(), &root);
+    sprout_core::fs::copy_tree(&repo_assets(), &root).unwrap();
     let mut app = app(&root, "fr");
     update_until(
         &mut app,
@@ -206,8 +199,7 @@ fn the_game_speaks_french_with_english_fallback_and_follows_po_edits() {
         Duration::from_secs(10),
         "the new translation",
         |app| {
-            let mut q = app.world().try_query::<&DialogueRunner>().unwrap();
-            q.iter(app.world()).next().is_some_and(|r| {
+            on_screen(app, |r| {
                 r.text == "Petite graine ! Viens t'asseoir. Les abeilles sont de bonne humeur."
                     && r.language == "fr"
             })
@@ -248,9 +240,8 @@ fn the_game_speaks_french_with_english_fallback_and_follows_po_edits() {
     // The player switches to English from a menu: the line on screen follows.
     *app.world_mut().resource_mut::<Locale>() = Locale::source();
     update_until(&mut app, Duration::from_secs(10), "English", |app| {
-        let mut q = app.world().try_query::<&DialogueRunner>().unwrap();
-        q.iter(app.world())
-            .next()
-            .is_some_and(|r| r.text.starts_with("Seedling!") && r.language == "en")
+        on_screen(app, |r| {
+            r.text.starts_with("Seedling!") && r.language == "en"
+        })
     });
 }

@@ -411,6 +411,18 @@ mod tests {
 
     /// Whether the schema `{"type": "string", "pattern": pattern}` accepts `value`, fed byte by
     /// byte as the model would write it (JSON-escaped).
+    /// Whether constrained decoding under `schema` can write `text`, byte by byte.
+    fn schema_accepts(engine: &ConstraintEngine, schema: &Value, text: &str) -> bool {
+        let mut m = engine
+            .matcher(&Constraint::JsonSchema(schema.clone()))
+            .unwrap();
+        let env = toktrie::ApproximateTokEnv::single_byte_env();
+        env.tokenize_bytes(text.as_bytes())
+            .into_iter()
+            .all(|t| m.consume_token(t).is_ok())
+            && m.is_accepting().unwrap_or(false)
+    }
+
     fn pattern_accepts(engine: &ConstraintEngine, pattern: &str, value: &str) -> bool {
         let schema = json!({"type": "string", "pattern": pattern});
         let mut m = engine.matcher(&Constraint::JsonSchema(schema)).unwrap();
@@ -660,17 +672,8 @@ mod tests {
                 .collect();
             format!("[{}]", entries.join(", "))
         };
-        let schedule = s["properties"]["schedule"].clone();
-        let accepts = |text: &str| {
-            let mut m = engine
-                .matcher(&Constraint::JsonSchema(schedule.clone()))
-                .unwrap();
-            let env = toktrie::ApproximateTokEnv::single_byte_env();
-            env.tokenize_bytes(text.as_bytes())
-                .into_iter()
-                .all(|t| m.consume_token(t).is_ok())
-                && m.is_accepting().unwrap_or(false)
-        };
+        let schedule = &s["properties"]["schedule"];
+        let accepts = |text: &str| schema_accepts(&engine, schedule, text);
         assert!(accepts(&day(
             ["Morning", "Afternoon", "Evening"],
             "bell_green"
@@ -694,18 +697,9 @@ mod tests {
         let s = schema_for_job(job, &set, &ctx).unwrap();
         let required = s["required"].as_array().unwrap();
         assert!(required.iter().any(|r| r == "appearance"));
-        let looks = s["properties"]["appearance"].clone();
+        let looks = &s["properties"]["appearance"];
         let engine = engine();
-        let accepts = |text: &str| {
-            let mut m = engine
-                .matcher(&Constraint::JsonSchema(looks.clone()))
-                .unwrap();
-            let env = toktrie::ApproximateTokEnv::single_byte_env();
-            env.tokenize_bytes(text.as_bytes())
-                .into_iter()
-                .all(|t| m.consume_token(t).is_ok())
-                && m.is_accepting().unwrap_or(false)
-        };
+        let accepts = |text: &str| schema_accepts(&engine, looks, text);
         let good = r#"{"figure": "woman", "age": "Young", "hair": "red", "clothes": "yellow", "emblem": "bee"}"#;
         assert!(accepts(good));
         let card: crate::content::Appearance = serde_json::from_str(good).unwrap();
