@@ -7,5 +7,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 run="${1:-/work/sprite-train-v2}"
 py="${PYTHON:-/work/venv-sprite/bin/python}"
 "$py" "$here/../python/split_small.py" "$run/small.safetensors" "$here"
-cp "$run/config.json" "$run/loss.log" "$here/"
+cp "$run/config.json" "$here/"
+# The loss curve is kept whole: a resumed run's log starts where the committed one ends.
+last=$(tail -n 1 "$here/loss.log" 2>/dev/null | awk '{print $2}')
+awk -v last="${last:-0}" '$2 > last' "$run/loss.log" >> "$here/loss.log"
 "$py" -c "from safetensors import safe_open; print('step', safe_open('$here/small-ema.safetensors','pt').metadata()['step'])"
