@@ -20,6 +20,13 @@ pub struct Npc {
 
 /// How close the player must stand to talk, in world units.
 pub const REACH: f32 = 1.6 * TILE;
+/// How close the player must be to read a villager's name over their head, in world units
+/// (further off, names would pile onto the places' own labels).
+pub const NAME_RANGE: f32 = 4.0 * TILE;
+
+/// A villager's name over their head.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct NameTag;
 /// NPC walking speed, world units per second.
 pub const NPC_SPEED: f32 = 40.0;
 
@@ -35,6 +42,7 @@ pub(crate) fn plugin(app: &mut App) {
         Update,
         (spawn_npcs, walk_schedules).in_set(crate::FarmSystems::World),
     )
+    .add_systems(Update, show_names.in_set(crate::FarmSystems::Draw))
     .add_systems(Update, (talk, gift).in_set(crate::FarmSystems::Act));
 }
 
@@ -133,6 +141,8 @@ fn spawn_npcs(
                 Transform::from_xyz(20.0 * TILE + i as f32 * TILE, 4.0 * TILE, 1.0),
             ))
             .with_child((
+                NameTag,
+                Visibility::Hidden,
                 label(&c.name, 6.0),
                 Transform::from_xyz(0.0, 21.0, 1.0).with_scale(Vec3::splat(1.0 / SHARPNESS)),
             ));
@@ -298,6 +308,28 @@ fn gift(
                 };
                 toast.write(Toast(format!("{} {feeling}.", character.name)));
             }
+        }
+    }
+}
+
+/// Shows the names of the villagers near the player.
+fn show_names(
+    player: Query<&GlobalTransform, With<Player>>,
+    mut tags: Query<(&GlobalTransform, &mut Visibility), With<NameTag>>,
+) {
+    let Ok(player) = player.single() else {
+        return;
+    };
+    let at = player.translation().truncate();
+    for (tag, mut visibility) in &mut tags {
+        let near = tag.translation().truncate().distance(at) <= NAME_RANGE;
+        let want = if near {
+            Visibility::Inherited
+        } else {
+            Visibility::Hidden
+        };
+        if *visibility != want {
+            *visibility = want;
         }
     }
 }
