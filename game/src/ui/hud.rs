@@ -43,6 +43,9 @@ struct IconRow;
 const ICON_PX: f32 = 48.0;
 
 /// Rebuilds the icon row when the inventory, the selection or an icon path changes.
+/// What the icon row shows: each held item (id, count, icon path) and the selected one.
+type Shown = (Vec<(String, u32, Option<String>)>, Option<Id>);
+
 fn inventory_icons(
     mut commands: Commands,
     state: Res<FarmState>,
@@ -50,7 +53,7 @@ fn inventory_icons(
     library: Library,
     server: Res<AssetServer>,
     row: Query<Entity, With<IconRow>>,
-    mut shown: Local<Option<String>>,
+    mut shown: Local<Option<Shown>>,
 ) {
     let items: Vec<(String, u32, Option<String>)> = state
         .inventory
@@ -62,11 +65,11 @@ fn inventory_icons(
             (id.to_string(), *n, icon)
         })
         .collect();
-    let signature = format!("{items:?}{:?}", selected.0);
-    if shown.as_deref() == Some(signature.as_str()) {
+    let now = (items, selected.0.clone());
+    if shown.as_ref() == Some(&now) {
         return;
     }
-    *shown = Some(signature);
+    let (items, _) = shown.insert(now).clone();
     for e in &row {
         commands.entity(e).despawn();
     }
