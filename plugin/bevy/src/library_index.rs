@@ -128,19 +128,13 @@ impl Library<'_> {
         crate::locale::translations(self.locale.as_deref()?, self.tables.as_deref()?)
     }
 
-    /// What to show for `line` in the [`Locale`] in use: its translation where the table has a
-    /// usable one (not fuzzy, made from this `source`), else `source`.
-    pub fn line_text<'a>(&'a self, line: &Id, source: &'a str) -> &'a str {
-        self.translations().map_or(source, |t| t.text(line, source))
-    }
-
-    /// The language [`line_text`](Self::line_text) showed `line` in: the locale's when it
-    /// has a usable translation, else [`SOURCE_LANGUAGE`](sprout_core::loc::SOURCE_LANGUAGE).
-    pub fn line_language(&self, line: &Id, source: &str) -> &str {
-        match self.translations() {
-            Some(t) if t.get(line, source).is_some() => t.language(),
-            _ => sprout_core::loc::SOURCE_LANGUAGE,
-        }
+    /// What to show for `line` in the [`Locale`] in use, and the language it is in: its
+    /// translation where the table has a usable one (not fuzzy, made from this `source`), else
+    /// `source` in [`SOURCE_LANGUAGE`](sprout_core::loc::SOURCE_LANGUAGE).
+    pub fn line_text<'a>(&'a self, line: &Id, source: &'a str) -> (&'a str, &'a str) {
+        self.translations()
+            .and_then(|t| Some((t.get(line, source)?, t.language())))
+            .unwrap_or((source, sprout_core::loc::SOURCE_LANGUAGE))
     }
 
     /// The world.

@@ -233,8 +233,9 @@ fn sync_line<F: Facts + ?Sized>(
     if let Ok(node) = runner.cursor.node(tree) {
         runner.speaker = node.speaker.clone();
         runner.line = node.line.clone();
-        runner.text = library.line_text(&node.line, &node.text).to_owned();
-        runner.language = library.line_language(&node.line, &node.text).to_owned();
+        let (text, language) = library.line_text(&node.line, &node.text);
+        runner.text = text.to_owned();
+        runner.language = language.to_owned();
         runner.tags = node.tags.clone();
     }
     runner.offered = runner
@@ -242,7 +243,7 @@ fn sync_line<F: Facts + ?Sized>(
         .choices(tree, facts)
         .unwrap_or_default()
         .into_iter()
-        .map(|(i, c)| (i, library.line_text(&c.line, &c.text).to_owned()))
+        .map(|(i, c)| (i, library.line_text(&c.line, &c.text).0.to_owned()))
         .collect();
 }
 
