@@ -24,7 +24,7 @@ use super::{Error, Result};
 /// Which forward pass runs the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
-    /// Sprout's own engine ([`super::native`]) for Llama-family models, candle for the rest.
+    /// Sprout's own engine ([`super::native`]) for the architectures it runs (Llama, Qwen2).
     Auto,
     /// candle-transformers' quantised models.
     Candle,
@@ -159,7 +159,7 @@ impl LocalModel {
             .unwrap_or_default()
             .to_owned();
         let template = ChatTemplate::new(&template_src, &bos, &eos)?;
-        let native = options.engine == Engine::Auto && architecture == Architecture::Llama;
+        let native = options.engine == Engine::Auto;
         if options.requantize && !native {
             let n = file.requantize_slow_types()?;
             if n > 0 {
@@ -168,7 +168,7 @@ impl LocalModel {
         }
         let device = Device::Cpu;
         let weights = match architecture {
-            Architecture::Llama if native => {
+            _ if native => {
                 let w = Arc::new(native::Weights::load(&mut file, context)?);
                 let st = Box::new(native::State::new(&w));
                 Weights::Native(w, st)

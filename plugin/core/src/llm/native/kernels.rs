@@ -12,16 +12,24 @@
 
 use half::f16;
 
-/// Elements per block.
+/// Elements per activation block (and per block of the 32-element weight formats).
 pub const QK: usize = 32;
 
-/// Which weight block format a [`QMatrix`] holds.
+/// Which weight block format a [`QMatrix`] holds (GGUF's layouts, byte for byte).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// 32 x 4-bit with scale and minimum: `d: f16, m: f16, qs: [u8; 16]` (20 bytes).
     Q4_1,
+    /// 32 x 5-bit, offset 16: `d: f16, qh: u32, qs: [u8; 16]` (22 bytes).
+    Q5_0,
     /// 32 x 8-bit with scale: `d: f16, qs: [i8; 32]` (34 bytes).
     Q8_0,
+    /// 256 x 4-bit in eight sub-blocks of 32 with 6-bit scales and minimums:
+    /// `d: f16, dmin: f16, scales: [u8; 12], qs: [u8; 128]` (144 bytes).
+    Q4K,
+    /// 256 x 6-bit, offset 32, in sixteen sub-blocks of 16 with 8-bit scales:
+    /// `ql: [u8; 128], qh: [u8; 64], scales: [i8; 16], d: f16` (210 bytes).
+    Q6K,
 }
 
 impl Format {
@@ -29,8 +37,25 @@ impl Format {
     pub fn block_bytes(self) -> usize {
         match self {
             Format::Q4_1 => 20,
+            Format::Q5_0 => 22,
             Format::Q8_0 => 34,
+            Format::Q4K => 144,
+            Format::Q6K => 210,
         }
+    }
+
+    /// Elements per block (a row's length must be a multiple of it).
+    pub fn block_elements(self) -> usize {
+        match self {
+            Format::Q4_1 | Format::Q5_0 | Format::Q8_0 => QK,
+            Format::Q4K | Format::Q6K => 256,
+        }
+    }
+
+    /// Whether the decoded values are unsigned (`w = scale * v + m`, with `m` per block) rather
+    /// than signed (`w = scale * v`).
+    fn unsigned(self) -> bool {
+        matches!(self, Format::Q4_1 | Format::Q4K)
     }
 }
 
@@ -42,16 +67,37 @@ pub struct QMatrix {
     pub format: Format,
     /// Output features.
     pub rows: usize,
-    /// Input features (a multiple of 32).
+    /// Input features (a multiple of the format's block).
     pub cols: usize,
     /// The GGUF blocks, row after row.
     pub data: Vec<u8>,
 }
 
+/// The 32 weights of one activation block of a row: `w[j] = scale[j / 16] * v[j] + m`.
+#[derive(Debug, Clone, Copy)]
+struct Block32 {
+    v: [i8; QK],
+    scale: [f32; 2],
+    m: f32,
+}
+
+/// Sub-block `j`'s 6-bit scale and minimum of a `Q4_K` block (GGML's `get_scale_min_k4`).
+fn scale_min_k4(j: usize, q: &[u8]) -> (u8, u8) {
+    if j < 4 {
+        (q[j] & 63, q[j + 4] & 63)
+    } else {
+        (
+            (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4),
+            (q[j + 4] >> 4) | ((q[j] >> 6) << 4),
+        )
+    }
+}
+
 impl QMatrix {
-    /// Wraps raw GGUF blocks.
+    /// Wraps raw GGUF blocks (`cols` must be a multiple of the format's block; the loader checks).
     pub fn from_blocks(format: Format, rows: usize, cols: usize, data: &[u8]) -> Self {
-        let n = rows * cols / QK * format.block_bytes();
+        debug_assert!(cols.is_multiple_of(format.block_elements()));
+        let n = rows * cols / format.block_elements() * format.block_bytes();
         Self {
             format,
             rows,
@@ -60,31 +106,96 @@ impl QMatrix {
         }
     }
 
-    fn block(&self, i: usize) -> &[u8] {
-        let bb = self.format.block_bytes();
-        &self.data[i * bb..(i + 1) * bb]
+    /// The bytes of row `r`.
+    fn row(&self, r: usize) -> &[u8] {
+        let n = self.cols / self.format.block_elements() * self.format.block_bytes();
+        &self.data[r * n..(r + 1) * n]
+    }
+
+    /// Decodes activation block `b` (elements `32 b..32 b + 32`) of a row's bytes.
+    fn decode(format: Format, row: &[u8], b: usize) -> Block32 {
+        let mut v = [0i8; QK];
+        match format {
+            Format::Q4_1 | Format::Q5_0 | Format::Q8_0 => {
+                let blk = &row[b * format.block_bytes()..(b + 1) * format.block_bytes()];
+                let d = f16_at(blk, 0);
+                let mut m = 0.0;
+                match format {
+                    Format::Q4_1 => {
+                        m = f16_at(blk, 2);
+                        for j in 0..16 {
+                            v[j] = (blk[4 + j] & 0x0F) as i8;
+                            v[j + 16] = (blk[4 + j] >> 4) as i8;
+                        }
+                    }
+                    Format::Q5_0 => {
+                        let qh = u32::from_le_bytes([blk[2], blk[3], blk[4], blk[5]]);
+                        for j in 0..16 {
+                            let lo = (blk[6 + j] & 0x0F) | ((((qh >> j) & 1) as u8) << 4);
+                            let hi = (blk[6 + j] >> 4) | ((((qh >> (j + 16)) & 1) as u8) << 4);
+                            v[j] = lo as i8 - 16;
+                            v[j + 16] = hi as i8 - 16;
+                        }
+                    }
+                    _ => {
+                        for j in 0..QK {
+                            v[j] = blk[2 + j] as i8;
+                        }
+                    }
+                }
+                Block32 {
+                    v,
+                    scale: [d, d],
+                    m,
+                }
+            }
+            Format::Q4K => {
+                let blk = &row[b / 8 * 144..(b / 8 + 1) * 144];
+                let (d, dmin) = (f16_at(blk, 0), f16_at(blk, 2));
+                let j = b % 8;
+                let (sc, mn) = scale_min_k4(j, &blk[4..16]);
+                let qs = &blk[16 + 32 * (j / 2)..16 + 32 * (j / 2) + 32];
+                for (l, q) in qs.iter().enumerate() {
+                    v[l] = if j % 2 == 0 { q & 0x0F } else { q >> 4 } as i8;
+                }
+                let s = d * f32::from(sc);
+                Block32 {
+                    v,
+                    scale: [s, s],
+                    m: -dmin * f32::from(mn),
+                }
+            }
+            Format::Q6K => {
+                let blk = &row[b / 8 * 210..(b / 8 + 1) * 210];
+                let d = f16_at(blk, 208);
+                let (n, g) = ((b % 8) / 4, b % 4);
+                let ql = &blk[64 * n + 32 * (g % 2)..];
+                let qh = &blk[128 + 32 * n..];
+                let sc = &blk[192 + 8 * n..];
+                for l in 0..QK {
+                    let lo = if g < 2 { ql[l] & 0x0F } else { ql[l] >> 4 };
+                    let hi = (qh[l] >> (2 * g)) & 3;
+                    v[l] = (lo | (hi << 4)) as i8 - 32;
+                }
+                Block32 {
+                    v,
+                    scale: [
+                        d * f32::from(sc[2 * g] as i8),
+                        d * f32::from(sc[2 * g + 1] as i8),
+                    ],
+                    m: 0.0,
+                }
+            }
+        }
     }
 
     /// Dequantises row `r` into `out` (for embedding look-ups).
     pub fn dequantize_row(&self, r: usize, out: &mut [f32]) {
-        let nb = self.cols / QK;
-        for b in 0..nb {
-            let blk = self.block(r * nb + b);
-            let o = &mut out[b * QK..(b + 1) * QK];
-            let d = f16_at(blk, 0);
-            match self.format {
-                Format::Q4_1 => {
-                    let m = f16_at(blk, 2);
-                    for j in 0..16 {
-                        o[j] = f32::from(blk[4 + j] & 0x0F) * d + m;
-                        o[j + 16] = f32::from(blk[4 + j] >> 4) * d + m;
-                    }
-                }
-                Format::Q8_0 => {
-                    for j in 0..QK {
-                        o[j] = f32::from(blk[2 + j] as i8) * d;
-                    }
-                }
+        let row = self.row(r);
+        for (b, o) in out[..self.cols].chunks_exact_mut(QK).enumerate() {
+            let blk = Self::decode(self.format, row, b);
+            for (j, o) in o.iter_mut().enumerate() {
+                *o = blk.scale[j / 16] * f32::from(blk.v[j]) + blk.m;
             }
         }
     }
@@ -199,39 +310,28 @@ pub fn matmul(w: &QMatrix, x: &QActs, out: &mut [f32], rows: core::ops::Range<us
 }
 
 mod portable {
-    use super::{Format, QActs, QK, QMatrix, f16_at};
+    use super::{QActs, QK, QMatrix};
 
     pub(super) fn matmul(w: &QMatrix, x: &QActs, out: &mut [f32], rows: core::ops::Range<usize>) {
         let nb = x.blocks;
         for r in rows {
+            let row = w.row(r);
             for i in 0..x.rows {
-                let mut acc = 0f32;
-                for b in 0..nb {
-                    let blk = w.block(r * nb + b);
-                    let xq = &x.q[(i * nb + b) * QK..(i * nb + b + 1) * QK];
-                    let xd = x.d[i * nb + b];
-                    let wd = f16_at(blk, 0);
-                    match w.format {
-                        Format::Q4_1 => {
-                            let q = &blk[4..20];
-                            let mut sum = 0i32;
-                            for j in 0..16 {
-                                sum += i32::from(q[j] & 0x0F) * i32::from(xq[j]);
-                                sum += i32::from(q[j] >> 4) * i32::from(xq[j + 16]);
-                            }
-                            acc += wd * xd * sum as f32 + f16_at(blk, 2) * x.s[i * nb + b];
-                        }
-                        Format::Q8_0 => {
-                            let q = &blk[2..34];
-                            let mut sum = 0i32;
-                            for j in 0..QK {
-                                sum += i32::from(q[j] as i8) * i32::from(xq[j]);
-                            }
-                            acc += wd * xd * sum as f32;
-                        }
-                    }
+                out[i * w.rows + r] = 0.0;
+            }
+            for b in 0..nb {
+                let blk = QMatrix::decode(w.format, row, b);
+                for i in 0..x.rows {
+                    let xi = i * nb + b;
+                    let xq = &x.q[xi * QK..(xi + 1) * QK];
+                    let half = |h: usize| -> i32 {
+                        (16 * h..16 * h + 16)
+                            .map(|j| i32::from(blk.v[j]) * i32::from(xq[j]))
+                            .sum()
+                    };
+                    let dot = blk.scale[0] * half(0) as f32 + blk.scale[1] * half(1) as f32;
+                    out[i * w.rows + r] += x.d[xi] * dot + blk.m * x.s[xi];
                 }
-                out[i * w.rows + r] = acc;
             }
         }
     }
@@ -241,7 +341,7 @@ mod portable {
 mod avx2 {
     use core::arch::x86_64::*;
 
-    use super::{Format, QActs, QK, QMatrix};
+    use super::{Format, QActs, QK, QMatrix, scale_min_k4};
 
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
@@ -254,10 +354,19 @@ mod avx2 {
         _mm_cvtss_f32(s)
     }
 
-    /// The 32 weights of a `Q4_1` block as unsigned bytes 0..15, in element order.
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
-    fn unpack_q4(qs: &[u8]) -> __m256i {
+    fn load32(b: &[u8]) -> __m256i {
+        assert!(b.len() >= 32);
+        // SAFETY: 32 readable bytes (asserted).
+        unsafe { _mm256_loadu_si256(b.as_ptr().cast()) }
+    }
+
+    /// 16 bytes of packed nibbles as 32 bytes 0..15: low nibbles first, then high (the order of
+    /// `Q4_1`'s and `Q5_0`'s elements).
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn unpack_nibbles(qs: &[u8]) -> __m256i {
         assert!(qs.len() >= 16);
         // SAFETY: 16 readable bytes (asserted).
         let v = unsafe { _mm_loadu_si128(qs.as_ptr().cast()) };
@@ -267,13 +376,114 @@ mod avx2 {
         _mm256_set_m128i(hi, lo)
     }
 
-    /// `sum(u[j] * s[j])` of 32 unsigned by 32 signed bytes, as 8 float lanes.
+    /// Bit `j` of `bits` as byte `j`: `0xFF` where set, 0 elsewhere (llama.cpp's `bytes_from_bits_32`).
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn bytes_from_bits(bits: u32) -> __m256i {
+        let shuf = _mm256_set_epi64x(
+            0x0303_0303_0303_0303,
+            0x0202_0202_0202_0202,
+            0x0101_0101_0101_0101,
+            0,
+        );
+        let bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(bits as i32), shuf);
+        let bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbf_dfef_f7fb_fdfe));
+        _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1))
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn h2f(b: &[u8]) -> f32 {
+        let v = u16::from_le_bytes([b[0], b[1]]);
+        _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(v))))
+    }
+
+    /// Activation block `b` of a row's bytes as 32 bytes (unsigned for [`Format::unsigned`],
+    /// signed otherwise), the scale of each float lane of [`dot_u8_i8`] (lanes 0-3 cover
+    /// elements 0-15) and the block's additive `m` (the SIMD twin of `QMatrix::decode`).
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn unpack(format: Format, row: &[u8], b: usize) -> (__m256i, __m256, f32) {
+        match format {
+            Format::Q4_1 => {
+                let blk = &row[b * 20..b * 20 + 20];
+                (
+                    unpack_nibbles(&blk[4..]),
+                    _mm256_set1_ps(h2f(blk)),
+                    h2f(&blk[2..]),
+                )
+            }
+            Format::Q5_0 => {
+                let blk = &row[b * 22..b * 22 + 22];
+                let qh = u32::from_le_bytes([blk[2], blk[3], blk[4], blk[5]]);
+                // Where the fifth bit is clear the value is nibble - 16: set the high bits.
+                let high = _mm256_andnot_si256(bytes_from_bits(qh), _mm256_set1_epi8(-16));
+                let q = _mm256_or_si256(unpack_nibbles(&blk[6..]), high);
+                (q, _mm256_set1_ps(h2f(blk)), 0.0)
+            }
+            Format::Q8_0 => {
+                let blk = &row[b * 34..b * 34 + 34];
+                (load32(&blk[2..]), _mm256_set1_ps(h2f(blk)), 0.0)
+            }
+            Format::Q4K => {
+                let blk = &row[b / 8 * 144..b / 8 * 144 + 144];
+                let j = b % 8;
+                let (sc, mn) = scale_min_k4(j, &blk[4..16]);
+                let qs = load32(&blk[16 + 32 * (j / 2)..]);
+                let qs = if j % 2 == 0 {
+                    qs
+                } else {
+                    _mm256_srli_epi16::<4>(qs)
+                };
+                let q = _mm256_and_si256(qs, _mm256_set1_epi8(0x0F));
+                (
+                    q,
+                    _mm256_set1_ps(h2f(blk) * f32::from(sc)),
+                    -h2f(&blk[2..]) * f32::from(mn),
+                )
+            }
+            Format::Q6K => {
+                let blk = &row[b / 8 * 210..b / 8 * 210 + 210];
+                let (n, g) = ((b % 8) / 4, b % 4);
+                let ql = load32(&blk[64 * n + 32 * (g % 2)..]);
+                let ql = if g < 2 {
+                    ql
+                } else {
+                    _mm256_srli_epi16::<4>(ql)
+                };
+                let lo = _mm256_and_si256(ql, _mm256_set1_epi8(0x0F));
+                let qh = load32(&blk[128 + 32 * n..]);
+                let qh = _mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * g as i32));
+                let hi = _mm256_slli_epi16::<4>(_mm256_and_si256(qh, _mm256_set1_epi8(3)));
+                let q = _mm256_sub_epi8(_mm256_or_si256(lo, hi), _mm256_set1_epi8(32));
+                let d = h2f(&blk[208..]);
+                let s0 = d * f32::from(blk[192 + 8 * n + 2 * g] as i8);
+                let s1 = d * f32::from(blk[192 + 8 * n + 2 * g + 1] as i8);
+                (q, _mm256_setr_ps(s0, s0, s0, s0, s1, s1, s1, s1), 0.0)
+            }
+        }
+    }
+
+    /// `sum(u[j] * s[j])` of 32 unsigned by 32 signed bytes, as 8 float lanes (lane `k` sums
+    /// elements `4k..4k + 4`).
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
     fn dot_u8_i8(u: __m256i, s: __m256i) -> __m256 {
         let p16 = _mm256_maddubs_epi16(u, s);
         let p32 = _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
         _mm256_cvtepi32_ps(p32)
+    }
+
+    /// Weight bytes `wq` against activation bytes `xq`: signed weights go through the
+    /// `|w| * sign(x, w)` identity, since the multiply-add takes one unsigned operand.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn dot_block(unsigned: bool, wq: __m256i, xq: __m256i) -> __m256 {
+        if unsigned {
+            dot_u8_i8(wq, xq)
+        } else {
+            dot_u8_i8(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq))
+        }
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
@@ -302,14 +512,6 @@ mod avx2 {
         s
     }
 
-    /// The little-endian `f16` at the start of `b`, converted by the CPU (F16C).
-    #[inline]
-    #[target_feature(enable = "avx2,fma,f16c")]
-    fn h2f(b: &[u8]) -> f32 {
-        let v = u16::from_le_bytes([b[0], b[1]]);
-        _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(v))))
-    }
-
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
     fn load_i8(q: &[i8]) -> __m256i {
@@ -318,42 +520,34 @@ mod avx2 {
         unsafe { _mm256_loadu_si256(q.as_ptr().cast()) }
     }
 
-    /// `T` activation rows (from `i0`) against one weight row `r`: the weight block is loaded
+    /// `T` activation rows (from `i0`) against one weight row `r`: the weight block is unpacked
     /// once for all `T`, and the `T` accumulators stay in registers (`T` is a constant).
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
     fn rows_tile<const T: usize>(w: &QMatrix, x: &QActs, out: &mut [f32], r: usize, i0: usize) {
         let nb = x.blocks;
+        let row = w.row(r);
+        let unsigned = w.format.unsigned();
         let mut acc = [_mm256_setzero_ps(); T];
         let mut accm = [0f32; T];
         for b in 0..nb {
-            let blk = w.block(r * nb + b);
-            let wd = h2f(blk);
-            match w.format {
-                Format::Q4_1 => {
-                    let wm = h2f(&blk[2..]);
-                    let wq = unpack_q4(&blk[4..]);
-                    for k in 0..T {
-                        let xi = (i0 + k) * nb + b;
-                        let xq = load_i8(&x.q[xi * QK..(xi + 1) * QK]);
-                        let d = _mm256_set1_ps(wd * x.d[xi]);
-                        acc[k] = _mm256_fmadd_ps(d, dot_u8_i8(wq, xq), acc[k]);
-                        accm[k] += wm * x.s[xi];
-                    }
-                }
-                Format::Q8_0 => {
-                    assert!(blk.len() >= 34);
-                    // SAFETY: 32 readable bytes from offset 2 (asserted).
-                    let wq = unsafe { _mm256_loadu_si256(blk.as_ptr().add(2).cast()) };
-                    let wabs = _mm256_sign_epi8(wq, wq);
-                    for (k, a) in acc.iter_mut().enumerate() {
-                        let xi = (i0 + k) * nb + b;
-                        let xq = load_i8(&x.q[xi * QK..(xi + 1) * QK]);
-                        let xs = _mm256_sign_epi8(xq, wq);
-                        let d = _mm256_set1_ps(wd * x.d[xi]);
-                        *a = _mm256_fmadd_ps(d, dot_u8_i8(wabs, xs), *a);
-                    }
-                }
+            let (wq, sc, m) = unpack(w.format, row, b);
+            let (wu, ws) = if unsigned {
+                (wq, _mm256_set1_epi8(1))
+            } else {
+                (_mm256_sign_epi8(wq, wq), wq)
+            };
+            for k in 0..T {
+                let xi = (i0 + k) * nb + b;
+                let xq = load_i8(&x.q[xi * QK..(xi + 1) * QK]);
+                let xq = if unsigned {
+                    xq
+                } else {
+                    _mm256_sign_epi8(xq, ws)
+                };
+                let d = _mm256_mul_ps(sc, _mm256_set1_ps(x.d[xi]));
+                acc[k] = _mm256_fmadd_ps(d, dot_u8_i8(wu, xq), acc[k]);
+                accm[k] += m * x.s[xi];
             }
         }
         let n = w.rows;
@@ -368,27 +562,18 @@ mod avx2 {
     #[target_feature(enable = "avx2,fma,f16c")]
     fn weights_tile<const R: usize>(w: &QMatrix, x: &QActs, out: &mut [f32], r0: usize) {
         let nb = x.blocks;
+        let unsigned = w.format.unsigned();
+        let rows: [&[u8]; R] = core::array::from_fn(|k| w.row(r0 + k));
         let mut acc = [_mm256_setzero_ps(); R];
         let mut accm = [0f32; R];
         for b in 0..nb {
             let xq = load_i8(&x.q[b * QK..(b + 1) * QK]);
-            let (xd, xs) = (x.d[b], x.s[b]);
+            let (xd, xs) = (_mm256_set1_ps(x.d[b]), x.s[b]);
             for k in 0..R {
-                let blk = w.block((r0 + k) * nb + b);
-                let d = _mm256_set1_ps(h2f(blk) * xd);
-                match w.format {
-                    Format::Q4_1 => {
-                        acc[k] = _mm256_fmadd_ps(d, dot_u8_i8(unpack_q4(&blk[4..]), xq), acc[k]);
-                        accm[k] += h2f(&blk[2..]) * xs;
-                    }
-                    Format::Q8_0 => {
-                        assert!(blk.len() >= 34);
-                        // SAFETY: 32 readable bytes from offset 2 (asserted).
-                        let wq = unsafe { _mm256_loadu_si256(blk.as_ptr().add(2).cast()) };
-                        let p = dot_u8_i8(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq));
-                        acc[k] = _mm256_fmadd_ps(d, p, acc[k]);
-                    }
-                }
+                let (wq, sc, m) = unpack(w.format, rows[k], b);
+                let p = dot_block(unsigned, wq, xq);
+                acc[k] = _mm256_fmadd_ps(_mm256_mul_ps(sc, xd), p, acc[k]);
+                accm[k] += m * xs;
             }
         }
         for k in 0..R {
@@ -435,28 +620,6 @@ mod tests {
         ((*seed >> 33) as f32 / (1u64 << 31) as f32) - 0.5
     }
 
-    fn q4_1_matrix(rows: usize, cols: usize, seed: &mut u64) -> (QMatrix, Vec<f32>) {
-        let mut data = Vec::new();
-        let mut dense = vec![0f32; rows * cols];
-        for r in 0..rows {
-            for b in 0..cols / QK {
-                let d = 0.01 + lcg(seed).abs() * 0.02;
-                let m = lcg(seed) * 0.1;
-                data.extend_from_slice(&f16::from_f32(d).to_le_bytes());
-                data.extend_from_slice(&f16::from_f32(m).to_le_bytes());
-                let (d, m) = (f16::from_f32(d).to_f32(), f16::from_f32(m).to_f32());
-                for j in 0..16 {
-                    let lo = ((lcg(seed) + 0.5) * 15.99) as u8;
-                    let hi = ((lcg(seed) + 0.5) * 15.99) as u8;
-                    data.push(lo | (hi << 4));
-                    dense[r * cols + b * QK + j] = f32::from(lo) * d + m;
-                    dense[r * cols + b * QK + j + 16] = f32::from(hi) * d + m;
-                }
-            }
-        }
-        (QMatrix::from_blocks(Format::Q4_1, rows, cols, &data), dense)
-    }
-
     /// Every feature the SIMD kernels are compiled with (`#[target_feature(enable = ...)]`) is one
     /// that `has_avx2` detects: a kernel built for a feature the CPU lacks is undefined behaviour.
     #[test]
@@ -485,50 +648,67 @@ mod tests {
         }
     }
 
+    /// Every format decodes exactly as candle (GGML's reference) dequantises it, and the SIMD
+    /// and portable kernels agree with each other and with the dense product, for one activation
+    /// row (the decode tile) and several (the prompt tile), with row counts off the tile size.
     #[test]
-    fn kernels_match_a_dense_reference() {
+    fn every_format_decodes_as_ggml_does_and_the_kernels_agree() {
+        use candle_core::quantized::{GgmlDType, QTensor};
+        use candle_core::{Device, Tensor};
+        let (rows, cols) = (9, 512);
         let mut seed = 1;
-        let (rows, cols, m) = (13, 96, 6);
-        let (w, dense) = q4_1_matrix(rows, cols, &mut seed);
-        // The same matrix as Q8_0 (requantised from the dense values).
-        let mut q8 = Vec::new();
-        for r in 0..rows {
-            for b in 0..cols / QK {
-                let xb = &dense[r * cols + b * QK..r * cols + (b + 1) * QK];
-                let d = xb.iter().fold(0f32, |a, v| a.max(v.abs())) / 127.0;
-                q8.extend_from_slice(&f16::from_f32(d).to_le_bytes());
-                let d = f16::from_f32(d).to_f32();
-                q8.extend(xb.iter().map(|v| (v / d).round() as i8 as u8));
+        let dense: Vec<f32> = (0..rows * cols).map(|_| lcg(&mut seed)).collect();
+        let t = Tensor::from_vec(dense, (rows, cols), &Device::Cpu).unwrap();
+        let cases = [
+            (GgmlDType::Q4_1, Format::Q4_1),
+            (GgmlDType::Q5_0, Format::Q5_0),
+            (GgmlDType::Q8_0, Format::Q8_0),
+            (GgmlDType::Q4K, Format::Q4K),
+            (GgmlDType::Q6K, Format::Q6K),
+        ];
+        for (dtype, format) in cases {
+            let q = QTensor::quantize(&t, dtype).unwrap();
+            let want: Vec<f32> = q
+                .dequantize(&Device::Cpu)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            let w = QMatrix::from_blocks(format, rows, cols, &q.data().unwrap());
+            let mut row = vec![0f32; cols];
+            for r in 0..rows {
+                w.dequantize_row(r, &mut row);
+                for (c, (a, b)) in row.iter().zip(&want[r * cols..]).enumerate() {
+                    assert!(
+                        (a - b).abs() <= 1e-6,
+                        "{format:?} row {r} col {c}: {a} vs {b}"
+                    );
+                }
             }
-        }
-        let w8 = QMatrix::from_blocks(Format::Q8_0, rows, cols, &q8);
-        let x: Vec<f32> = (0..m * cols).map(|_| lcg(&mut seed) * 4.0).collect();
-        let mut acts = QActs::default();
-        acts.quantize(&x, m, cols);
-        let mut row = vec![0f32; cols];
-        w.dequantize_row(3, &mut row);
-        assert!((row[5] - dense[3 * cols + 5]).abs() < 1e-6);
-        for wm in [&w, &w8] {
-            let mut fast = vec![0f32; m * rows];
-            let mut slow = vec![0f32; m * rows];
-            matmul(wm, &acts, &mut fast, 0..rows);
-            portable::matmul(wm, &acts, &mut slow, 0..rows);
-            for i in 0..m {
-                for r in 0..rows {
-                    let want: f32 = (0..cols)
-                        .map(|k| x[i * cols + k] * dense[r * cols + k])
-                        .sum();
-                    let (f, s) = (fast[i * rows + r], slow[i * rows + r]);
-                    assert!(
-                        (f - s).abs() < 1e-3 * (1.0 + s.abs()),
-                        "{:?} simd {f} vs portable {s}",
-                        wm.format
-                    );
-                    assert!(
-                        (s - want).abs() < 0.05 * (1.0 + want.abs()),
-                        "{:?} {s} vs dense {want}",
-                        wm.format
-                    );
+            for m in [1, 6] {
+                let x: Vec<f32> = (0..m * cols).map(|_| lcg(&mut seed) * 4.0).collect();
+                let mut acts = QActs::default();
+                acts.quantize(&x, m, cols);
+                let mut fast = vec![0f32; m * rows];
+                let mut slow = vec![0f32; m * rows];
+                matmul(&w, &acts, &mut fast, 0..rows);
+                portable::matmul(&w, &acts, &mut slow, 0..rows);
+                for i in 0..m {
+                    for r in 0..rows {
+                        let exact: f32 = (0..cols)
+                            .map(|k| x[i * cols + k] * want[r * cols + k])
+                            .sum();
+                        let (f, s) = (fast[i * rows + r], slow[i * rows + r]);
+                        assert!(
+                            (f - s).abs() < 1e-3 * (1.0 + s.abs()),
+                            "{format:?} m {m}: simd {f} vs portable {s}"
+                        );
+                        assert!(
+                            (s - exact).abs() < 0.05 * (1.0 + exact.abs()),
+                            "{format:?} m {m}: {s} vs dense {exact}"
+                        );
+                    }
                 }
             }
         }
