@@ -62,6 +62,50 @@ fn tokenizer_from_gguf_matches_the_reference_ids() {
     assert_eq!(t.eos()[0], 2, "stop on <|im_end|>");
 }
 
+/// A backend keeps the keys and values of the prompt start it shares with its previous request
+/// (a batch's system prompt and world context) and computes only the rest, and what it writes
+/// is exactly what a fresh backend writes.
+#[test]
+fn a_shared_prompt_start_is_reused_and_changes_nothing() {
+    let m = model();
+    let system = ChatMessage::system(
+        "You write short lines for the villagers of Kettle Hollow, a farming village in the hills. Keep every line under twelve words.",
+    );
+    let req = |ask: &str| {
+        GenerationRequest::new(vec![system.clone(), ChatMessage::user(ask)])
+            .with_sampling(SamplingParams::default().with_seed(7))
+            .with_max_tokens(16)
+    };
+    let mut warm = m.backend();
+    let first = warm
+        .generate(&req("Greet the farmer."), &mut |_| {})
+        .unwrap();
+    assert_eq!(first.timings.cached_tokens, 0, "nothing to reuse yet");
+    let second = warm
+        .generate(&req("Say something about the rain."), &mut |_| {})
+        .unwrap();
+    let fresh = m
+        .backend()
+        .generate(&req("Say something about the rain."), &mut |_| {})
+        .unwrap();
+    assert_eq!(fresh.timings.cached_tokens, 0);
+    let (cached, total) = (second.timings.cached_tokens, second.timings.prompt_tokens);
+    assert!(
+        cached >= 25 && cached < total,
+        "the system prompt is reused, the question is not: {cached} of {total}"
+    );
+    assert_eq!(second.text, fresh.text, "reusing the cache changes nothing");
+    let again = warm
+        .generate(&req("Say something about the rain."), &mut |_| {})
+        .unwrap();
+    assert_eq!(
+        again.timings.cached_tokens,
+        total - 1,
+        "all but the last token"
+    );
+    assert_eq!(again.text, fresh.text);
+}
+
 #[test]
 fn same_seed_same_text_and_cancellation_stops() {
     let m = model();

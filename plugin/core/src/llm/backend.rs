@@ -148,6 +148,9 @@ pub enum FinishReason {
 pub struct Timings {
     /// Prompt tokens.
     pub prompt_tokens: usize,
+    /// Of those, the leading tokens whose keys and values were kept from the previous request
+    /// on the same backend (a shared system prompt and world context), not computed again.
+    pub cached_tokens: usize,
     /// Time to process the prompt.
     pub prompt: Duration,
     /// Generated tokens.

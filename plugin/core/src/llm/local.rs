@@ -264,18 +264,38 @@ impl LocalBackend {
         Ok(logits.squeeze(0)?.to_dtype(DType::F32)?.to_vec1::<f32>()?)
     }
 
-    /// Processes a prompt in batches from an empty cache; returns the last logits.
+    /// Processes a prompt in batches and returns the last logits. The native engine keeps the
+    /// keys and values of the longest start this prompt shares with what the cache holds (the
+    /// previous request's prompt and output) and computes only the rest; other engines start
+    /// from an empty cache.
     pub fn prefill(
         &mut self,
         tokens: &[u32],
         on_event: &mut dyn FnMut(Event<'_>),
         cancel: &super::CancelToken,
     ) -> Result<Vec<f32>> {
-        self.model.weights.clear_kv_cache();
+        self.prefill_reusing(tokens, on_event, cancel)
+            .map(|(l, _)| l)
+    }
+
+    /// [`prefill`](Self::prefill), also returning how many leading tokens came from the cache.
+    fn prefill_reusing(
+        &mut self,
+        tokens: &[u32],
+        on_event: &mut dyn FnMut(Event<'_>),
+        cancel: &super::CancelToken,
+    ) -> Result<(Vec<f32>, usize)> {
+        let kept = match &self.model.weights {
+            Weights::Native(_, st) => st.reusable(tokens),
+            _ => 0,
+        };
+        if kept == 0 {
+            self.model.weights.clear_kv_cache();
+        }
         let batch = self.model.options.batch.max(1);
         let mut logits = Vec::new();
-        let mut pos = 0;
-        for chunk in tokens.chunks(batch) {
+        let mut pos = kept;
+        for chunk in tokens[kept..].chunks(batch) {
             if cancel.is_cancelled() {
                 return Err(Error::Cancelled);
             }
@@ -286,7 +306,7 @@ impl LocalBackend {
                 total: tokens.len(),
             });
         }
-        Ok(logits)
+        Ok((logits, kept))
     }
 }
 
@@ -330,10 +350,12 @@ impl TextBackend for LocalBackend {
             Some(c) => Some(self.model.constraints()?.matcher(c)?),
             None => None,
         };
-        let mut logits = self.prefill(&prompt, on_event, &request.cancel)?;
+        let (mut logits, cached_tokens) =
+            self.prefill_reusing(&prompt, on_event, &request.cancel)?;
         let prompt_done = Instant::now();
         let mut timings = Timings {
             prompt_tokens: prompt.len(),
+            cached_tokens,
             prompt: prompt_done - started,
             ..Timings::default()
         };

@@ -418,6 +418,7 @@ fn cancelled(started: Instant, text: String, pieces: usize) -> Generation {
         finish: FinishReason::Cancelled,
         timings: Timings {
             prompt_tokens: 0,
+            cached_tokens: 0,
             prompt: at,
             generated_tokens: pieces,
             generation: Duration::ZERO,

@@ -124,6 +124,7 @@ impl HttpBackend {
             finish,
             timings: Timings {
                 prompt_tokens,
+                cached_tokens: 0,
                 prompt: first,
                 generated_tokens: pieces,
                 generation: started.elapsed().saturating_sub(first),

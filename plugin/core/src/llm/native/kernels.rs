@@ -54,7 +54,7 @@ impl Format {
 
     /// Whether the decoded values are unsigned (`w = scale * v + m`, with `m` per block) rather
     /// than signed (`w = scale * v`).
-    fn unsigned(self) -> bool {
+    const fn unsigned(self) -> bool {
         matches!(self, Format::Q4_1 | Format::Q4K)
     }
 }
@@ -295,11 +295,90 @@ pub fn axpy(s: f32, x: &[f32], out: &mut [f32]) {
     }
 }
 
-/// `out[i * w.rows + r] = dot(x row i, w row r)` for the rows `rows` of `w`.
+/// `out[i * w.rows + r] = dot(x row i, w row r)` for every row `r` of `w`, split across the
+/// worker pool ([`pool`]) when there is one and the product is big enough to pay for it.
 ///
 /// `out` holds `x.rows` rows of `w.rows` values.
-pub fn matmul(w: &QMatrix, x: &QActs, out: &mut [f32], rows: core::ops::Range<usize>) {
+pub fn matmul(w: &QMatrix, x: &QActs, out: &mut [f32]) {
+    use rayon::prelude::*;
+    let n = w.rows;
+    let pool = pool().filter(|_| n * w.cols * x.rows >= 1 << 18);
+    let Some(pool) = pool else {
+        matmul_rows(w, x, out, 0..n);
+        return;
+    };
+    // About four chunks per thread (they finish unevenly when a game shares the cores), each a
+    // multiple of the decode tile's four rows.
+    let chunk = n
+        .div_ceil(pool.current_num_threads() * 4)
+        .next_multiple_of(4);
+    if x.rows == 1 {
+        pool.install(|| {
+            out[..n]
+                .par_chunks_mut(chunk)
+                .enumerate()
+                .for_each(|(c, o)| matmul_rows(w, x, o, c * chunk..c * chunk + o.len()));
+        });
+        return;
+    }
+    let parts: Vec<Vec<f32>> = pool.install(|| {
+        (0..n.div_ceil(chunk))
+            .into_par_iter()
+            .map(|c| {
+                let rows = c * chunk..((c + 1) * chunk).min(n);
+                let mut o = vec![0f32; x.rows * rows.len()];
+                matmul_rows(w, x, &mut o, rows);
+                o
+            })
+            .collect()
+    });
+    for (c, o) in parts.iter().enumerate() {
+        let len = o.len() / x.rows;
+        for i in 0..x.rows {
+            out[i * n + c * chunk..i * n + c * chunk + len]
+                .copy_from_slice(&o[i * len..(i + 1) * len]);
+        }
+    }
+}
+
+/// The native engine's thread count: `CANDLE_NUM_THREADS` (the setting candle's engine reads,
+/// so one setting serves both), else `RAYON_NUM_THREADS`, else the available cores.
+pub fn threads() -> usize {
+    ["CANDLE_NUM_THREADS", "RAYON_NUM_THREADS"]
+        .iter()
+        .find_map(|k| {
+            std::env::var(k)
+                .ok()?
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+        })
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
+/// The native engine's worker pool of [`threads`] threads (read once, at the first product),
+/// or none for one thread.
+fn pool() -> Option<&'static rayon::ThreadPool> {
+    use std::sync::OnceLock;
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let n = threads();
+        if n < 2 {
+            return None;
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .thread_name(|i| format!("sprout-llm-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
+/// `out[i * rows.len() + (r - rows.start)] = dot(x row i, w row r)` for the rows `rows` of `w`.
+fn matmul_rows(w: &QMatrix, x: &QActs, out: &mut [f32], rows: core::ops::Range<usize>) {
     debug_assert_eq!(w.cols / QK, x.blocks);
+    debug_assert!(out.len() >= x.rows * rows.len());
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: the CPU has AVX2, FMA and F16C (checked above); slices are bounds-checked inside.
@@ -313,11 +392,11 @@ mod portable {
     use super::{QActs, QK, QMatrix};
 
     pub(super) fn matmul(w: &QMatrix, x: &QActs, out: &mut [f32], rows: core::ops::Range<usize>) {
-        let nb = x.blocks;
+        let (nb, n, base) = (x.blocks, rows.len(), rows.start);
         for r in rows {
             let row = w.row(r);
             for i in 0..x.rows {
-                out[i * w.rows + r] = 0.0;
+                out[i * n + r - base] = 0.0;
             }
             for b in 0..nb {
                 let blk = QMatrix::decode(w.format, row, b);
@@ -330,7 +409,7 @@ mod portable {
                             .sum()
                     };
                     let dot = blk.scale[0] * half(0) as f32 + blk.scale[1] * half(1) as f32;
-                    out[i * w.rows + r] += x.d[xi] * dot + blk.m * x.s[xi];
+                    out[i * n + r - base] += x.d[xi] * dot + blk.m * x.s[xi];
                 }
             }
         }
@@ -401,10 +480,28 @@ mod avx2 {
     /// Activation block `b` of a row's bytes as 32 bytes (unsigned for [`Format::unsigned`],
     /// signed otherwise), the scale of each float lane of [`dot_u8_i8`] (lanes 0-3 cover
     /// elements 0-15) and the block's additive `m` (the SIMD twin of `QMatrix::decode`).
+    /// [`Format`] as a constant, so each kernel is compiled once per format with its block
+    /// decoding inlined and its accumulators in registers.
+    const Q4_1: u8 = 0;
+    const Q5_0: u8 = 1;
+    const Q8_0: u8 = 2;
+    const Q4K: u8 = 3;
+    const Q6K: u8 = 4;
+
+    const fn format(f: u8) -> Format {
+        match f {
+            Q4_1 => Format::Q4_1,
+            Q5_0 => Format::Q5_0,
+            Q8_0 => Format::Q8_0,
+            Q4K => Format::Q4K,
+            _ => Format::Q6K,
+        }
+    }
+
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
-    fn unpack(format: Format, row: &[u8], b: usize) -> (__m256i, __m256, f32) {
-        match format {
+    fn unpack<const F: u8>(row: &[u8], b: usize) -> (__m256i, __m256, f32) {
+        match format(F) {
             Format::Q4_1 => {
                 let blk = &row[b * 20..b * 20 + 20];
                 (
@@ -478,8 +575,8 @@ mod avx2 {
     /// `|w| * sign(x, w)` identity, since the multiply-add takes one unsigned operand.
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
-    fn dot_block(unsigned: bool, wq: __m256i, xq: __m256i) -> __m256 {
-        if unsigned {
+    fn dot_block<const F: u8>(wq: __m256i, xq: __m256i) -> __m256 {
+        if format(F).unsigned() {
             dot_u8_i8(wq, xq)
         } else {
             dot_u8_i8(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq))
@@ -524,14 +621,20 @@ mod avx2 {
     /// once for all `T`, and the `T` accumulators stay in registers (`T` is a constant).
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
-    fn rows_tile<const T: usize>(w: &QMatrix, x: &QActs, out: &mut [f32], r: usize, i0: usize) {
+    fn rows_tile<const T: usize, const F: u8>(
+        w: &QMatrix,
+        x: &QActs,
+        out: &mut [f32],
+        (r, base, n): (usize, usize, usize),
+        i0: usize,
+    ) {
         let nb = x.blocks;
         let row = w.row(r);
-        let unsigned = w.format.unsigned();
+        let unsigned = format(F).unsigned();
         let mut acc = [_mm256_setzero_ps(); T];
         let mut accm = [0f32; T];
         for b in 0..nb {
-            let (wq, sc, m) = unpack(w.format, row, b);
+            let (wq, sc, m) = unpack::<F>(row, b);
             let (wu, ws) = if unsigned {
                 (wq, _mm256_set1_epi8(1))
             } else {
@@ -547,12 +650,13 @@ mod avx2 {
                 };
                 let d = _mm256_mul_ps(sc, _mm256_set1_ps(x.d[xi]));
                 acc[k] = _mm256_fmadd_ps(d, dot_u8_i8(wu, xq), acc[k]);
-                accm[k] += m * x.s[xi];
+                if unsigned {
+                    accm[k] += m * x.s[xi];
+                }
             }
         }
-        let n = w.rows;
         for k in 0..T {
-            out[(i0 + k) * n + r] = hsum(acc[k]) + accm[k];
+            out[(i0 + k) * n + r - base] = hsum(acc[k]) + accm[k];
         }
     }
 
@@ -560,9 +664,15 @@ mod avx2 {
     /// hide the FMA latency (decode).
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
-    fn weights_tile<const R: usize>(w: &QMatrix, x: &QActs, out: &mut [f32], r0: usize) {
+    fn weights_tile<const R: usize, const F: u8>(
+        w: &QMatrix,
+        x: &QActs,
+        out: &mut [f32],
+        r0: usize,
+        base: usize,
+    ) {
         let nb = x.blocks;
-        let unsigned = w.format.unsigned();
+        let unsigned = format(F).unsigned();
         let rows: [&[u8]; R] = core::array::from_fn(|k| w.row(r0 + k));
         let mut acc = [_mm256_setzero_ps(); R];
         let mut accm = [0f32; R];
@@ -570,27 +680,46 @@ mod avx2 {
             let xq = load_i8(&x.q[b * QK..(b + 1) * QK]);
             let (xd, xs) = (_mm256_set1_ps(x.d[b]), x.s[b]);
             for k in 0..R {
-                let (wq, sc, m) = unpack(w.format, rows[k], b);
-                let p = dot_block(unsigned, wq, xq);
+                let (wq, sc, m) = unpack::<F>(rows[k], b);
+                let p = dot_block::<F>(wq, xq);
                 acc[k] = _mm256_fmadd_ps(_mm256_mul_ps(sc, xd), p, acc[k]);
-                accm[k] += m * xs;
+                if unsigned {
+                    accm[k] += m * xs;
+                }
             }
         }
         for k in 0..R {
-            out[r0 + k] = hsum(acc[k]) + accm[k];
+            out[r0 + k - base] = hsum(acc[k]) + accm[k];
         }
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) fn matmul(w: &QMatrix, x: &QActs, out: &mut [f32], rows: core::ops::Range<usize>) {
+        match w.format {
+            Format::Q4_1 => matmul_as::<Q4_1>(w, x, out, rows),
+            Format::Q5_0 => matmul_as::<Q5_0>(w, x, out, rows),
+            Format::Q8_0 => matmul_as::<Q8_0>(w, x, out, rows),
+            Format::Q4K => matmul_as::<Q4K>(w, x, out, rows),
+            Format::Q6K => matmul_as::<Q6K>(w, x, out, rows),
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn matmul_as<const F: u8>(
+        w: &QMatrix,
+        x: &QActs,
+        out: &mut [f32],
+        rows: core::ops::Range<usize>,
+    ) {
+        let (base, n) = (rows.start, rows.len());
         if x.rows == 1 {
             let mut r = rows.start;
             while r + 4 <= rows.end {
-                weights_tile::<4>(w, x, out, r);
+                weights_tile::<4, F>(w, x, out, r, base);
                 r += 4;
             }
             while r < rows.end {
-                weights_tile::<1>(w, x, out, r);
+                weights_tile::<1, F>(w, x, out, r, base);
                 r += 1;
             }
             return;
@@ -598,11 +727,11 @@ mod avx2 {
         for r in rows {
             let mut i0 = 0;
             while i0 + 4 <= x.rows {
-                rows_tile::<4>(w, x, out, r, i0);
+                rows_tile::<4, F>(w, x, out, (r, base, n), i0);
                 i0 += 4;
             }
             while i0 < x.rows {
-                rows_tile::<1>(w, x, out, r, i0);
+                rows_tile::<1, F>(w, x, out, (r, base, n), i0);
                 i0 += 1;
             }
         }
@@ -692,8 +821,14 @@ mod tests {
                 acts.quantize(&x, m, cols);
                 let mut fast = vec![0f32; m * rows];
                 let mut slow = vec![0f32; m * rows];
-                matmul(&w, &acts, &mut fast, 0..rows);
+                matmul_rows(&w, &acts, &mut fast, 0..rows);
                 portable::matmul(&w, &acts, &mut slow, 0..rows);
+                // A chunk of rows (as a worker thread computes it) is the same slice of the product.
+                let mut part = vec![0f32; m * 4];
+                matmul_rows(&w, &acts, &mut part, 4..8);
+                for i in 0..m {
+                    assert_eq!(part[i * 4..i * 4 + 4], fast[i * rows + 4..i * rows + 8]);
+                }
                 for i in 0..m {
                     for r in 0..rows {
                         let exact: f32 = (0..cols)

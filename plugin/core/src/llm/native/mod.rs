@@ -294,6 +294,8 @@ impl Weights {
 /// One sequence's state: KV cache and scratch buffers.
 #[derive(Debug, Clone, Default)]
 pub struct State {
+    /// The tokens whose keys and values the cache holds, in position order.
+    tokens: Vec<u32>,
     k: Vec<Vec<f32>>,
     v: Vec<Vec<f32>>,
     acts: QActs,
@@ -303,10 +305,26 @@ impl State {
     /// An empty cache for `w` (it grows with the sequence).
     pub fn new(w: &Weights) -> Self {
         Self {
+            tokens: Vec::new(),
             k: vec![Vec::new(); w.config.layers],
             v: vec![Vec::new(); w.config.layers],
             acts: QActs::default(),
         }
+    }
+}
+
+impl State {
+    /// How many leading tokens of `tokens` the cache already holds (a prompt that shares its
+    /// start with the previous request's prompt and output), at most `tokens.len() - 1` so the
+    /// last one is run again for its logits.
+    pub fn reusable(&self, tokens: &[u32]) -> usize {
+        let common = self
+            .tokens
+            .iter()
+            .zip(tokens)
+            .take_while(|(a, b)| a == b)
+            .count();
+        common.min(tokens.len().saturating_sub(1))
     }
 }
 
@@ -323,7 +341,7 @@ fn rmsnorm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
 
 fn project(w: &QMatrix, acts: &QActs, out: &mut Vec<f32>) {
     out.resize(acts.rows * w.rows, 0.0);
-    kernels::matmul(w, acts, out, 0..w.rows);
+    kernels::matmul(w, acts, &mut out[..]);
 }
 
 /// Rotary embedding of `heads` heads at position `pos`, paired as the model wants ([`Rope`]).
@@ -358,6 +376,12 @@ pub fn forward(w: &Weights, st: &mut State, tokens: &[u32], pos: usize) -> Resul
     let c = w.config;
     let (m, dim, hd) = (tokens.len(), c.dim, c.head_dim());
     let kvd = c.kv_heads * hd;
+    if pos > st.tokens.len() {
+        return Err(Error::Request(format!(
+            "position {pos} is past the {} cached tokens",
+            st.tokens.len()
+        )));
+    }
     if pos + m > c.context {
         return Err(Error::ContextOverflow {
             prompt: pos,
@@ -443,6 +467,8 @@ pub fn forward(w: &Weights, st: &mut State, tokens: &[u32], pos: usize) -> Resul
         project(&layer.down, &st.acts, &mut d);
         x.iter_mut().zip(&d).for_each(|(a, b)| *a += b);
     }
+    st.tokens.truncate(pos);
+    st.tokens.extend_from_slice(tokens);
     let last = &x[(m - 1) * dim..];
     let mut hn = vec![0f32; dim];
     rmsnorm(last, &w.norm, c.eps, &mut hn);
