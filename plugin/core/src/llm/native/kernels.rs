@@ -156,7 +156,11 @@ impl QMatrix {
                 let (sc, mn) = scale_min_k4(j, &blk[4..16]);
                 let qs = &blk[16 + 32 * (j / 2)..16 + 32 * (j / 2) + 32];
                 for (l, q) in qs.iter().enumerate() {
-                    v[l] = if j.is_multiple_of(2) { q & 0x0F } else { q >> 4 } as i8;
+                    v[l] = if j.is_multiple_of(2) {
+                        q & 0x0F
+                    } else {
+                        q >> 4
+                    } as i8;
                 }
                 let s = d * f32::from(sc);
                 Block32 {
