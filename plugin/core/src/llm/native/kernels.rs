@@ -300,7 +300,7 @@ pub fn axpy(s: f32, x: &[f32], out: &mut [f32]) {
 }
 
 /// `out[i * w.rows + r] = dot(x row i, w row r)` for every row `r` of `w`, split across the
-/// worker pool ([`pool`]) when there is one and the product is big enough to pay for it.
+/// worker pool of [`threads`] threads when there is one and the product is big enough to pay for it.
 ///
 /// `out` holds `x.rows` rows of `w.rows` values.
 pub fn matmul(w: &QMatrix, x: &QActs, out: &mut [f32]) {
