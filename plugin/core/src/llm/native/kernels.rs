@@ -33,6 +33,19 @@ pub enum Format {
 }
 
 impl Format {
+    /// The format of a GGUF tensor type this engine has kernels for.
+    pub fn from_ggml(dtype: candle_core::quantized::GgmlDType) -> Option<Self> {
+        use candle_core::quantized::GgmlDType;
+        match dtype {
+            GgmlDType::Q4_1 => Some(Format::Q4_1),
+            GgmlDType::Q5_0 => Some(Format::Q5_0),
+            GgmlDType::Q8_0 => Some(Format::Q8_0),
+            GgmlDType::Q4K => Some(Format::Q4K),
+            GgmlDType::Q6K => Some(Format::Q6K),
+            _ => None,
+        }
+    }
+
     /// Bytes per block.
     pub fn block_bytes(self) -> usize {
         match self {
@@ -743,10 +756,11 @@ mod avx2 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn lcg(seed: &mut u64) -> f32 {
+    /// A reproducible value in `-0.5..0.5` (the native engine's tests share it).
+    pub(in crate::llm::native) fn lcg(seed: &mut u64) -> f32 {
         *seed = seed
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
@@ -792,14 +806,15 @@ mod tests {
         let mut seed = 1;
         let dense: Vec<f32> = (0..rows * cols).map(|_| lcg(&mut seed)).collect();
         let t = Tensor::from_vec(dense, (rows, cols), &Device::Cpu).unwrap();
-        let cases = [
-            (GgmlDType::Q4_1, Format::Q4_1),
-            (GgmlDType::Q5_0, Format::Q5_0),
-            (GgmlDType::Q8_0, Format::Q8_0),
-            (GgmlDType::Q4K, Format::Q4K),
-            (GgmlDType::Q6K, Format::Q6K),
+        let dtypes = [
+            GgmlDType::Q4_1,
+            GgmlDType::Q5_0,
+            GgmlDType::Q8_0,
+            GgmlDType::Q4K,
+            GgmlDType::Q6K,
         ];
-        for (dtype, format) in cases {
+        for dtype in dtypes {
+            let format = Format::from_ggml(dtype).unwrap();
             let q = QTensor::quantize(&t, dtype).unwrap();
             let want: Vec<f32> = q
                 .dequantize(&Device::Cpu)

@@ -106,15 +106,7 @@ fn matrix(file: &mut GgufFile, name: &str, rows: Option<usize>, cols: usize) -> 
             return Err(wrong_shape(file, name, &dims, &want));
         }
     };
-    let native = match q.dtype() {
-        GgmlDType::Q4_1 => Some(Format::Q4_1),
-        GgmlDType::Q5_0 => Some(Format::Q5_0),
-        GgmlDType::Q8_0 => Some(Format::Q8_0),
-        GgmlDType::Q4K => Some(Format::Q4K),
-        GgmlDType::Q6K => Some(Format::Q6K),
-        _ => None,
-    };
-    let (format, q) = match native {
+    let (format, q) = match Format::from_ggml(q.dtype()) {
         Some(f) if cols.is_multiple_of(f.block_elements()) => (f, q),
         _ => {
             let f = q.dequantize(&Device::Cpu)?;
@@ -150,8 +142,9 @@ fn vector(file: &mut GgufFile, name: &str, len: usize) -> Result<Vec<f32>> {
 
 impl Weights {
     /// Reads a Llama-family or Qwen2 model (`general.architecture` `llama` or `qwen2`; its
-    /// blocks kept as stored where a kernel exists). Every hyper-parameter is checked ([`GgufFile::check_hyperparameters`]) and every tensor must have
-    /// the shape they imply, so the forward pass cannot index out of bounds.
+    /// blocks kept as stored where a kernel exists). Every hyper-parameter is checked
+    /// ([`GgufFile::check_hyperparameters`]) and every tensor must have the shape they imply, so
+    /// the forward pass cannot index out of bounds.
     pub fn load(file: &mut GgufFile, context: usize) -> Result<Self> {
         file.check_hyperparameters()?;
         let bad = |field: String, message: &str| Error::BadModelFile {
@@ -311,9 +304,7 @@ impl State {
             acts: QActs::default(),
         }
     }
-}
 
-impl State {
     /// How many leading tokens of `tokens` the cache already holds (a prompt that shares its
     /// start with the previous request's prompt and output), at most `tokens.len() - 1` so the
     /// last one is run again for its logits.
@@ -487,6 +478,7 @@ mod tests {
     use candle_core::{Device, Tensor};
     use candle_transformers::models::quantized_qwen2;
 
+    use super::kernels::tests::lcg;
     use super::*;
 
     const DIM: usize = 256;
@@ -494,13 +486,6 @@ mod tests {
     const HEADS: u32 = 4;
     const KV_HEADS: u32 = 2;
     const VOCAB: usize = 40;
-
-    fn lcg(seed: &mut u64) -> f32 {
-        *seed = seed
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        ((*seed >> 33) as f32 / (1u64 << 31) as f32) - 0.5
-    }
 
     /// A two-layer Qwen2 with random weights whose matrices use every format the engine runs
     /// (as the real `Q4_K_M` file mixes `Q5_0`, `Q8_0`, `Q4_K` and `Q6_K`).
