@@ -4,6 +4,12 @@
 //! Weights stay in their GGUF block format (`Q4_1`, `Q8_0`); activations are quantised per row
 //! to 8-bit blocks of 32 with a scale and a block sum (`Q8_1`, as llama.cpp does), so every
 //! dot product is integer multiply-adds plus one float FMA per block.
+//!
+//! Where the CPU has AVX-512 VNNI (`vpdpbusd`), the 32-element formats are repacked at load into
+//! groups of [`PACK`] rows interleaved four bytes at a time, the same size as in the file (the
+//! layout of llama.cpp's `repack.cpp`): one multiply-add then serves eight rows with the same four
+//! activation bytes, and a block's scales convert to floats once for all eight, so a decode step
+//! spends its time reading weights rather than shuffling them.
 
 #![expect(
     unsafe_code,
@@ -70,7 +76,15 @@ impl Format {
     const fn unsigned(self) -> bool {
         matches!(self, Format::Q4_1 | Format::Q4K)
     }
+
+    /// Whether the format has a packed layout ([`PACK`] rows interleaved) and kernels for it.
+    const fn packs(self) -> bool {
+        matches!(self, Format::Q4_1 | Format::Q5_0 | Format::Q8_0)
+    }
 }
+
+/// Rows per group of the packed layout: one 256-bit register holds four bytes of each.
+pub const PACK: usize = 8;
 
 /// A quantised matrix of `rows` x `cols` (row-major: one output feature per row), in its GGUF
 /// block layout (one stream of memory per row, as small as the file).
@@ -82,8 +96,11 @@ pub struct QMatrix {
     pub rows: usize,
     /// Input features (a multiple of the format's block).
     pub cols: usize,
-    /// The GGUF blocks, row after row.
+    /// The GGUF blocks, row after row; or, when [`QMatrix::packed`], the same blocks regrouped
+    /// [`PACK`] rows at a time (see [`QMatrix::pack`]).
     pub data: Vec<u8>,
+    /// Whether `data` is in the packed layout.
+    packed: bool,
 }
 
 /// The 32 weights of one activation block of a row: `w[j] = scale[j / 16] * v[j] + m`.
@@ -107,8 +124,18 @@ fn scale_min_k4(j: usize, q: &[u8]) -> (u8, u8) {
 }
 
 impl QMatrix {
-    /// Wraps raw GGUF blocks (`cols` must be a multiple of the format's block; the loader checks).
+    /// Wraps raw GGUF blocks (`cols` must be a multiple of the format's block; the loader checks),
+    /// packed for the VNNI kernels where this CPU has them and the format and row count allow.
     pub fn from_blocks(format: Format, rows: usize, cols: usize, data: &[u8]) -> Self {
+        let m = Self::in_file_layout(format, rows, cols, data);
+        if format.packs() && rows.is_multiple_of(PACK) && has_vnni() {
+            return m.pack();
+        }
+        m
+    }
+
+    /// Wraps raw GGUF blocks as they are in the file.
+    fn in_file_layout(format: Format, rows: usize, cols: usize, data: &[u8]) -> Self {
         debug_assert!(cols.is_multiple_of(format.block_elements()));
         let n = rows * cols / format.block_elements() * format.block_bytes();
         Self {
@@ -116,6 +143,104 @@ impl QMatrix {
             rows,
             cols,
             data: data[..n].to_vec(),
+            packed: false,
+        }
+    }
+
+    /// Whether the blocks are in the packed layout.
+    pub fn packed(&self) -> bool {
+        self.packed
+    }
+
+    /// The packed layout (same size as the file's): per group of [`PACK`] rows and per block
+    /// `b`, one record of `PACK * block_bytes` bytes, groups after each other and blocks in order.
+    /// Element `j = 4 g + e` of lane (row) `l` is an unsigned value `u`; its byte position in a
+    /// 32-byte vector `g` is `4 l + e`:
+    /// - `Q8_0`: `u = q + 128` in vector `g` at `32 g` (256 bytes), then eight `d` (f16);
+    /// - `Q5_0`: `u = q + 16`: its low four bits in the low (`g < 4`) or high nibble of vector
+    ///   `g % 4` at `32 (g % 4)` (128 bytes), its fifth bit as bit `g` of byte `4 l + e` at 128
+    ///   (32 bytes), then eight `d`;
+    /// - `Q4_1`: `u` in nibbles as `Q5_0`'s, then eight `d`, then eight `m`.
+    fn pack(self) -> Self {
+        debug_assert!(self.format.packs() && self.rows.is_multiple_of(PACK));
+        let (format, nb) = (self.format, self.cols / QK);
+        let bb = format.block_bytes() * PACK;
+        let mut data = vec![0u8; self.data.len()];
+        for group in 0..self.rows / PACK {
+            for b in 0..nb {
+                let rec = &mut data[(group * nb + b) * bb..(group * nb + b + 1) * bb];
+                for l in 0..PACK {
+                    let row = self.row(group * PACK + l);
+                    let raw = &row[b * format.block_bytes()..];
+                    let v = Self::decode(format, row, b).v;
+                    for (j, q) in v.iter().enumerate() {
+                        let (g, e) = (j / 4, j % 4);
+                        let at = 4 * l + e;
+                        match format {
+                            Format::Q8_0 => rec[32 * g + at] = (*q as u8) ^ 0x80,
+                            Format::Q5_0 => {
+                                let u = (q + 16) as u8;
+                                rec[32 * (g % 4) + at] |= (u & 0x0F) << (4 * (g / 4));
+                                rec[128 + at] |= (u >> 4) << g;
+                            }
+                            _ => rec[32 * (g % 4) + at] |= (*q as u8) << (4 * (g / 4)),
+                        }
+                    }
+                    let scales = match format {
+                        Format::Q8_0 => 256,
+                        Format::Q5_0 => 160,
+                        _ => 128,
+                    };
+                    rec[scales + 2 * l..scales + 2 * l + 2].copy_from_slice(&raw[..2]);
+                    if format == Format::Q4_1 {
+                        rec[144 + 2 * l..144 + 2 * l + 2].copy_from_slice(&raw[2..4]);
+                    }
+                }
+            }
+        }
+        Self {
+            data,
+            packed: true,
+            ..self
+        }
+    }
+
+    /// Activation block `b` of row `r`, in either layout.
+    fn block(&self, r: usize, b: usize) -> Block32 {
+        if !self.packed {
+            return Self::decode(self.format, self.row(r), b);
+        }
+        let format = self.format;
+        let bb = format.block_bytes() * PACK;
+        let (group, l) = (r / PACK, r % PACK);
+        let at = (group * (self.cols / QK) + b) * bb;
+        let rec = &self.data[at..at + bb];
+        let mut v = [0i8; QK];
+        for (j, q) in v.iter_mut().enumerate() {
+            let (g, e) = (j / 4, j % 4);
+            let at = 4 * l + e;
+            *q = match format {
+                Format::Q8_0 => (rec[32 * g + at] ^ 0x80) as i8,
+                _ => {
+                    let lo = (rec[32 * (g % 4) + at] >> (4 * (g / 4))) & 0x0F;
+                    let hi = (rec[128 + at] >> g) & 1;
+                    if format == Format::Q5_0 {
+                        (lo | (hi << 4)) as i8 - 16
+                    } else {
+                        lo as i8
+                    }
+                }
+            };
+        }
+        let (d, m) = match format {
+            Format::Q8_0 => (f16_at(rec, 256 + 2 * l), 0.0),
+            Format::Q5_0 => (f16_at(rec, 160 + 2 * l), 0.0),
+            _ => (f16_at(rec, 128 + 2 * l), f16_at(rec, 144 + 2 * l)),
+        };
+        Block32 {
+            v,
+            scale: [d, d],
+            m,
         }
     }
 
@@ -208,9 +333,8 @@ impl QMatrix {
 
     /// Dequantises row `r` into `out` (for embedding look-ups).
     pub fn dequantize_row(&self, r: usize, out: &mut [f32]) {
-        let row = self.row(r);
         for (b, o) in out[..self.cols].chunks_exact_mut(QK).enumerate() {
-            let blk = Self::decode(self.format, row, b);
+            let blk = self.block(r, b);
             for (j, o) in o.iter_mut().enumerate() {
                 *o = blk.scale[j / 16] * f32::from(blk.v[j]) + blk.m;
             }
@@ -280,6 +404,26 @@ pub fn has_avx2() -> bool {
     }
 }
 
+/// Whether this CPU runs the packed VNNI kernels: AVX-512 VNNI on 256-bit registers
+/// (AVX512VNNI and AVX512VL, with AVX512F) besides [`has_avx2`]'s features (checked once).
+pub fn has_vnni() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::sync::OnceLock;
+        static HAS: OnceLock<bool> = OnceLock::new();
+        *HAS.get_or_init(|| {
+            has_avx2()
+                && std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+                && std::arch::is_x86_feature_detected!("avx512vnni")
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// `sum(a[i] * b[i])`.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
@@ -325,10 +469,10 @@ pub fn matmul(w: &QMatrix, x: &QActs, out: &mut [f32]) {
         return;
     };
     // About four chunks per thread (they finish unevenly when a game shares the cores), each a
-    // multiple of the decode tile's four rows.
+    // multiple of the packed layout's group (and of the decode tile's four rows).
     let chunk = n
         .div_ceil(pool.current_num_threads() * 4)
-        .next_multiple_of(4);
+        .next_multiple_of(PACK);
     if x.rows == 1 {
         pool.install(|| {
             out[..n]
@@ -397,6 +541,12 @@ fn matmul_rows(w: &QMatrix, x: &QActs, out: &mut [f32], rows: core::ops::Range<u
     debug_assert_eq!(w.cols / QK, x.blocks);
     debug_assert!(out.len() >= x.rows * rows.len());
     #[cfg(target_arch = "x86_64")]
+    if w.packed {
+        // SAFETY: only a CPU with the VNNI kernels' features packs (`QMatrix::from_blocks`).
+        unsafe { vnni::matmul(w, x, out, rows) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: the CPU has AVX2, FMA and F16C (checked above); slices are bounds-checked inside.
         unsafe { avx2::matmul(w, x, out, rows) };
@@ -409,14 +559,26 @@ mod portable {
     use super::{QActs, QK, QMatrix};
 
     pub(super) fn matmul(w: &QMatrix, x: &QActs, out: &mut [f32], rows: core::ops::Range<usize>) {
-        let (nb, n, base) = (x.blocks, rows.len(), rows.start);
+        let at = (rows.start, rows.len());
+        matmul_into(w, x, out, rows, at);
+    }
+
+    /// The rows `rows` of the product into `out[i * n + r - base]` (`(base, n)`: the output's
+    /// first row and row count, which may be a larger range than `rows`).
+    pub(super) fn matmul_into(
+        w: &QMatrix,
+        x: &QActs,
+        out: &mut [f32],
+        rows: core::ops::Range<usize>,
+        (base, n): (usize, usize),
+    ) {
+        let nb = x.blocks;
         for r in rows {
-            let row = w.row(r);
             for i in 0..x.rows {
                 out[i * n + r - base] = 0.0;
             }
             for b in 0..nb {
-                let blk = QMatrix::decode(w.format, row, b);
+                let blk = w.block(r, b);
                 for i in 0..x.rows {
                     let xi = i * nb + b;
                     let xq = &x.q[xi * QK..(xi + 1) * QK];
@@ -755,6 +917,176 @@ mod avx2 {
     }
 }
 
+/// The packed layout's kernels (see [`QMatrix::pack`]): `vpdpbusd` multiplies the unsigned
+/// weight bytes of eight rows by four activation bytes broadcast to every lane, so each of the
+/// eight float lanes of an accumulator is one output row.
+#[cfg(target_arch = "x86_64")]
+mod vnni {
+    use core::arch::x86_64::*;
+
+    use super::{Format, PACK, QActs, QK, QMatrix, portable};
+
+    const Q4_1: u8 = 0;
+    const Q5_0: u8 = 1;
+    const Q8_0: u8 = 2;
+
+    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
+    pub(super) fn matmul(w: &QMatrix, x: &QActs, out: &mut [f32], rows: core::ops::Range<usize>) {
+        match w.format {
+            Format::Q4_1 => matmul_as::<Q4_1>(w, x, out, rows),
+            Format::Q5_0 => matmul_as::<Q5_0>(w, x, out, rows),
+            Format::Q8_0 => matmul_as::<Q8_0>(w, x, out, rows),
+            Format::Q4K | Format::Q6K => unreachable!("only 32-element formats pack"),
+        }
+    }
+
+    /// Whole groups of the range through the tiles; rows of a group the range cuts (a worker's
+    /// chunk need not start on one) through the portable decode of the same layout.
+    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
+    fn matmul_as<const F: u8>(
+        w: &QMatrix,
+        x: &QActs,
+        out: &mut [f32],
+        rows: core::ops::Range<usize>,
+    ) {
+        let at = (rows.start, rows.len());
+        let first = rows.start.next_multiple_of(PACK).min(rows.end);
+        let last = (rows.end / PACK * PACK).max(first);
+        portable::matmul_into(w, x, out, rows.start..first, at);
+        portable::matmul_into(w, x, out, last..rows.end, at);
+        for group in first / PACK..last / PACK {
+            let mut i0 = 0;
+            while i0 + 4 <= x.rows {
+                tile::<4, F>(w, x, out, group, at, i0);
+                i0 += 4;
+            }
+            while i0 < x.rows {
+                tile::<1, F>(w, x, out, group, at, i0);
+                i0 += 1;
+            }
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
+    fn load32(b: &[u8]) -> __m256i {
+        assert!(b.len() >= 32);
+        // SAFETY: 32 readable bytes (asserted).
+        unsafe { _mm256_loadu_si256(b.as_ptr().cast()) }
+    }
+
+    /// Eight f16 at the start of `b` as floats.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
+    fn load_f16x8(b: &[u8]) -> __m256 {
+        assert!(b.len() >= 16);
+        // SAFETY: 16 readable bytes (asserted).
+        _mm256_cvtph_ps(unsafe { _mm_loadu_si128(b.as_ptr().cast()) })
+    }
+
+    /// Bit `G` of every byte of `h` moved to bit 4 (`G` a constant once inlined and unrolled).
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
+    fn bit_to_4(h: __m256i, g: usize) -> __m256i {
+        let moved = match g {
+            0 => _mm256_slli_epi16::<4>(h),
+            1 => _mm256_slli_epi16::<3>(h),
+            2 => _mm256_slli_epi16::<2>(h),
+            3 => _mm256_slli_epi16::<1>(h),
+            4 => h,
+            5 => _mm256_srli_epi16::<1>(h),
+            6 => _mm256_srli_epi16::<2>(h),
+            _ => _mm256_srli_epi16::<3>(h),
+        };
+        _mm256_and_si256(moved, _mm256_set1_epi8(0x10))
+    }
+
+    /// One record's eight weight vectors (vector `g`: elements `4g..4g + 4` of the eight rows),
+    /// their scales `d` and (`Q4_1`) minimums `m`, one lane per row.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
+    fn unpack<const F: u8>(rec: &[u8]) -> ([__m256i; 8], __m256, __m256) {
+        let zero = _mm256_setzero_ps();
+        if F == Q8_0 {
+            let v = core::array::from_fn(|g| load32(&rec[32 * g..]));
+            return (v, load_f16x8(&rec[256..]), zero);
+        }
+        let mask = _mm256_set1_epi8(0x0F);
+        let mut v = [_mm256_setzero_si256(); 8];
+        for p in 0..4 {
+            let raw = load32(&rec[32 * p..]);
+            v[p] = _mm256_and_si256(raw, mask);
+            v[p + 4] = _mm256_and_si256(_mm256_srli_epi16::<4>(raw), mask);
+        }
+        if F == Q5_0 {
+            let h = load32(&rec[128..]);
+            for (g, v) in v.iter_mut().enumerate() {
+                *v = _mm256_or_si256(*v, bit_to_4(h, g));
+            }
+            return (v, load_f16x8(&rec[160..]), zero);
+        }
+        (v, load_f16x8(&rec[128..]), load_f16x8(&rec[144..]))
+    }
+
+    /// Activation rows `i0..i0 + T` against the eight rows of group `group`: each record is
+    /// unpacked once for the `T` rows.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
+    fn tile<const T: usize, const F: u8>(
+        w: &QMatrix,
+        x: &QActs,
+        out: &mut [f32],
+        group: usize,
+        (base, n): (usize, usize),
+        i0: usize,
+    ) {
+        let nb = x.blocks;
+        let bb = w.format.block_bytes() * PACK;
+        let data = &w.data[group * nb * bb..(group + 1) * nb * bb];
+        // The value each format's unsigned bytes are offset by.
+        let offset = match F {
+            Q5_0 => 16.0,
+            Q8_0 => 128.0,
+            _ => 0.0,
+        };
+        let mut acc = [_mm256_setzero_ps(); T];
+        for (b, rec) in data.chunks_exact(bb).enumerate() {
+            let (v, d, m) = unpack::<F>(rec);
+            for (k, acc) in acc.iter_mut().enumerate() {
+                let xi = (i0 + k) * nb + b;
+                let xq = &x.q[xi * QK..xi * QK + QK];
+                let four = |g: usize| {
+                    let b = [xq[4 * g], xq[4 * g + 1], xq[4 * g + 2], xq[4 * g + 3]];
+                    _mm256_set1_epi32(i32::from_le_bytes(b.map(|q| q as u8)))
+                };
+                // Two chains of four multiply-adds, so their latencies overlap.
+                let mut s0 = _mm256_setzero_si256();
+                let mut s1 = _mm256_setzero_si256();
+                for g in (0..8).step_by(2) {
+                    s0 = _mm256_dpbusd_epi32(s0, v[g], four(g));
+                    s1 = _mm256_dpbusd_epi32(s1, v[g + 1], four(g + 1));
+                }
+                let isum = _mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1));
+                let (xd, xs) = (_mm256_set1_ps(x.d[xi]), x.s[xi]);
+                if F == Q4_1 {
+                    *acc = _mm256_fmadd_ps(d, _mm256_mul_ps(isum, xd), *acc);
+                    *acc = _mm256_fmadd_ps(m, _mm256_set1_ps(xs), *acc);
+                } else {
+                    // sum((u - offset) q) d_x = isum d_x - offset s
+                    let t = _mm256_fmadd_ps(isum, xd, _mm256_set1_ps(-offset * xs));
+                    *acc = _mm256_fmadd_ps(d, t, *acc);
+                }
+            }
+        }
+        for (k, acc) in acc.iter().enumerate() {
+            let at = (i0 + k) * n + group * PACK - base;
+            let o = &mut out[at..at + PACK];
+            // SAFETY: `o` holds PACK = 8 floats.
+            unsafe { _mm256_storeu_ps(o.as_mut_ptr(), *acc) };
+        }
+    }
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
@@ -768,22 +1100,28 @@ pub(super) mod tests {
     }
 
     /// Every feature the SIMD kernels are compiled with (`#[target_feature(enable = ...)]`) is one
-    /// that `has_avx2` detects: a kernel built for a feature the CPU lacks is undefined behaviour.
+    /// that `has_avx2` or `has_vnni` detects: a kernel built for a feature the CPU lacks is
+    /// undefined behaviour.
     #[test]
-    fn has_avx2_detects_every_feature_the_kernels_enable() {
+    fn the_detectors_check_every_feature_the_kernels_enable() {
         let src = include_str!("kernels.rs");
-        let detect = src
-            .split("pub fn has_avx2")
-            .nth(1)
-            .and_then(|rest| rest.split("\n}\n").next())
-            .unwrap();
+        let detector = |name: &str| {
+            src.split(&format!("pub fn {name}"))
+                .nth(1)
+                .and_then(|rest| rest.split("\n}\n").next())
+                .unwrap()
+                .to_string()
+        };
+        // has_vnni calls has_avx2, so between them they check every feature.
+        let detect = detector("has_avx2") + &detector("has_vnni");
+        assert!(detector("has_vnni").contains("has_avx2()"));
         let mut enabled = 0;
         for attr in src.split("#[target_feature(enable = \"").skip(1) {
             for feature in attr.split('"').next().unwrap().split(',') {
                 enabled += 1;
                 assert!(
                     detect.contains(&format!("is_x86_feature_detected!(\"{feature}\")")),
-                    "the kernels enable `{feature}` but has_avx2 does not check it"
+                    "the kernels enable `{feature}` but neither has_avx2 nor has_vnni checks it"
                 );
             }
         }
@@ -802,10 +1140,6 @@ pub(super) mod tests {
     fn every_format_decodes_as_ggml_does_and_the_kernels_agree() {
         use candle_core::quantized::{GgmlDType, QTensor};
         use candle_core::{Device, Tensor};
-        let (rows, cols) = (9, 512);
-        let mut seed = 1;
-        let dense: Vec<f32> = (0..rows * cols).map(|_| lcg(&mut seed)).collect();
-        let t = Tensor::from_vec(dense, (rows, cols), &Device::Cpu).unwrap();
         let dtypes = [
             GgmlDType::Q4_1,
             GgmlDType::Q5_0,
@@ -813,56 +1147,109 @@ pub(super) mod tests {
             GgmlDType::Q4K,
             GgmlDType::Q6K,
         ];
-        for dtype in dtypes {
-            let format = Format::from_ggml(dtype).unwrap();
-            let q = QTensor::quantize(&t, dtype).unwrap();
-            let want: Vec<f32> = q
-                .dequantize(&Device::Cpu)
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1()
-                .unwrap();
-            let w = QMatrix::from_blocks(format, rows, cols, &q.data().unwrap());
-            let mut row = vec![0f32; cols];
-            for r in 0..rows {
-                w.dequantize_row(r, &mut row);
-                for (c, (a, b)) in row.iter().zip(&want[r * cols..]).enumerate() {
-                    assert!(
-                        (a - b).abs() <= 1e-6,
-                        "{format:?} row {r} col {c}: {a} vs {b}"
-                    );
-                }
-            }
-            for m in [1, 6] {
-                let x: Vec<f32> = (0..m * cols).map(|_| lcg(&mut seed) * 4.0).collect();
-                let mut acts = QActs::default();
-                acts.quantize(&x, m, cols);
-                let mut fast = vec![0f32; m * rows];
-                let mut slow = vec![0f32; m * rows];
-                matmul_rows(&w, &acts, &mut fast, 0..rows);
-                portable::matmul(&w, &acts, &mut slow, 0..rows);
-                // A chunk of rows (as a worker thread computes it) is the same slice of the product.
-                let mut part = vec![0f32; m * 4];
-                matmul_rows(&w, &acts, &mut part, 4..8);
-                for i in 0..m {
-                    assert_eq!(part[i * 4..i * 4 + 4], fast[i * rows + 4..i * rows + 8]);
-                }
-                for i in 0..m {
-                    for r in 0..rows {
-                        let exact: f32 = (0..cols)
-                            .map(|k| x[i * cols + k] * want[r * cols + k])
-                            .sum();
-                        let (f, s) = (fast[i * rows + r], slow[i * rows + r]);
+        // 25 rows never pack; 24 do where the CPU has the VNNI kernels (and the format a layout).
+        for (rows, cols) in [(25, 512), (24, 512)] {
+            let mut seed = 1;
+            let dense: Vec<f32> = (0..rows * cols).map(|_| lcg(&mut seed)).collect();
+            let t = Tensor::from_vec(dense, (rows, cols), &Device::Cpu).unwrap();
+            for dtype in dtypes {
+                let format = Format::from_ggml(dtype).unwrap();
+                let q = QTensor::quantize(&t, dtype).unwrap();
+                let want: Vec<f32> = q
+                    .dequantize(&Device::Cpu)
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1()
+                    .unwrap();
+                let w = QMatrix::from_blocks(format, rows, cols, &q.data().unwrap());
+                assert_eq!(
+                    w.packed(),
+                    format.packs() && rows % PACK == 0 && has_vnni(),
+                    "{format:?} {rows} rows"
+                );
+                assert_eq!(w.data.len(), q.data().unwrap().len(), "same size packed");
+                let mut row = vec![0f32; cols];
+                for r in 0..rows {
+                    w.dequantize_row(r, &mut row);
+                    for (c, (a, b)) in row.iter().zip(&want[r * cols..]).enumerate() {
                         assert!(
-                            (f - s).abs() < 1e-3 * (1.0 + s.abs()),
-                            "{format:?} m {m}: simd {f} vs portable {s}"
-                        );
-                        assert!(
-                            (s - exact).abs() < 0.05 * (1.0 + exact.abs()),
-                            "{format:?} m {m}: {s} vs dense {exact}"
+                            (a - b).abs() <= 1e-6,
+                            "{format:?} row {r} col {c}: {a} vs {b}"
                         );
                     }
+                }
+                check_kernels(&w, &want, &mut seed);
+                if format.packs() && rows % PACK == 0 {
+                    // The packed layout and its kernels, whatever this CPU runs.
+                    let file = QMatrix::in_file_layout(format, rows, cols, &q.data().unwrap());
+                    let packed = file.clone().pack();
+                    for r in 0..rows {
+                        for b in 0..cols / QK {
+                            let (a, p) = (file.block(r, b), packed.block(r, b));
+                            assert_eq!((a.v, a.scale, a.m), (p.v, p.scale, p.m), "{format:?}");
+                        }
+                    }
+                    check_kernels(&file, &want, &mut seed);
+                }
+            }
+        }
+    }
+
+    /// The SIMD and portable kernels agree with each other and with the dense product `want`,
+    /// for one activation row and several, over all rows and over a range cutting groups.
+    fn check_kernels(w: &QMatrix, want: &[f32], seed: &mut u64) {
+        let (rows, cols, format) = (w.rows, w.cols, w.format);
+        for m in [1, 6] {
+            let x: Vec<f32> = (0..m * cols).map(|_| lcg(seed) * 4.0).collect();
+            let mut acts = QActs::default();
+            acts.quantize(&x, m, cols);
+            let mut fast = vec![0f32; m * rows];
+            let mut slow = vec![0f32; m * rows];
+            matmul_rows(w, &acts, &mut fast, 0..rows);
+            portable::matmul(w, &acts, &mut slow, 0..rows);
+            // A chunk of rows (as a worker thread computes it) is the same slice of the product.
+            // Worker chunks start and end on whole groups of the packed layout; rows of a group
+            // that a range cuts go through the portable decode, so they agree to rounding.
+            let mut part = vec![0f32; m * 16];
+            matmul_rows(w, &acts, &mut part, 4..20);
+            for i in 0..m {
+                let (got, all) = (&part[i * 16..i * 16 + 16], &fast[i * rows + 4..]);
+                assert_eq!(got[4..12], all[4..12], "{format:?}: a whole group");
+                for (a, b) in got.iter().zip(all) {
+                    assert!(
+                        (a - b).abs() < 1e-4 * (1.0 + b.abs()),
+                        "{format:?}: {a} vs {b}"
+                    );
+                }
+                if !w.packed() {
+                    assert_eq!(got, &all[..16], "{format:?}: file layout, row by row");
+                }
+            }
+            for i in 0..m {
+                for r in 0..rows {
+                    let exact: f32 = (0..cols)
+                        .map(|k| x[i * cols + k] * want[r * cols + k])
+                        .sum();
+                    let (f, s) = (fast[i * rows + r], slow[i * rows + r]);
+                    assert!(
+                        (f - s).abs() < 1e-3 * (1.0 + s.abs()),
+                        "{format:?} packed {} m {m}: simd {f} vs portable {s}",
+                        w.packed()
+                    );
+                    // Rounding each activation to its block's 8-bit step (`amax / 127`) moves
+                    // the product by at most half a step per weight.
+                    let bound: f32 = (0..cols)
+                        .map(|k| {
+                            let blk = &x[i * cols + k / QK * QK..][..QK];
+                            let step = blk.iter().fold(0f32, |a, v| a.max(v.abs())) / 127.0;
+                            want[r * cols + k].abs() * step / 2.0
+                        })
+                        .sum();
+                    assert!(
+                        (s - exact).abs() <= bound * 1.01 + 1e-4,
+                        "{format:?} m {m}: {s} vs dense {exact} (bound {bound})"
+                    );
                 }
             }
         }
