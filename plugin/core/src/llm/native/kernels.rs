@@ -53,7 +53,7 @@ impl Format {
     }
 
     /// Bytes per block.
-    pub fn block_bytes(self) -> usize {
+    pub const fn block_bytes(self) -> usize {
         match self {
             Format::Q4_1 => 20,
             Format::Q5_0 => 22,
@@ -77,9 +77,13 @@ impl Format {
         matches!(self, Format::Q4_1 | Format::Q4K)
     }
 
-    /// Whether the format has a packed layout ([`PACK`] rows interleaved) and kernels for it.
-    const fn packs(self) -> bool {
-        matches!(self, Format::Q4_1 | Format::Q5_0 | Format::Q8_0)
+    /// Bytes of one record of the packed layout ([`PACK`] rows of one block; see
+    /// `QMatrix::pack`): the file's size, but for `Q4_K`'s scales kept as bytes (+2.8 %).
+    const fn record(self) -> usize {
+        match self {
+            Format::Q4K => 1184,
+            _ => self.block_bytes() * PACK,
+        }
     }
 }
 
@@ -128,7 +132,7 @@ impl QMatrix {
     /// packed for the VNNI kernels where this CPU has them and the format and row count allow.
     pub fn from_blocks(format: Format, rows: usize, cols: usize, data: &[u8]) -> Self {
         let m = Self::in_file_layout(format, rows, cols, data);
-        if format.packs() && rows.is_multiple_of(PACK) && has_vnni() {
+        if rows.is_multiple_of(PACK) && has_vnni() {
             return m.pack();
         }
         m
@@ -152,48 +156,78 @@ impl QMatrix {
         self.packed
     }
 
-    /// The packed layout (same size as the file's): per group of [`PACK`] rows and per block
-    /// `b`, one record of `PACK * block_bytes` bytes, groups after each other and blocks in order.
-    /// Element `j = 4 g + e` of lane (row) `l` is an unsigned value `u`; its byte position in a
-    /// 32-byte vector `g` is `4 l + e`:
-    /// - `Q8_0`: `u = q + 128` in vector `g` at `32 g` (256 bytes), then eight `d` (f16);
-    /// - `Q5_0`: `u = q + 16`: its low four bits in the low (`g < 4`) or high nibble of vector
-    ///   `g % 4` at `32 (g % 4)` (128 bytes), its fifth bit as bit `g` of byte `4 l + e` at 128
-    ///   (32 bytes), then eight `d`;
-    /// - `Q4_1`: `u` in nibbles as `Q5_0`'s, then eight `d`, then eight `m`.
+    /// The packed layout: per group of [`PACK`] rows, records of [`Format::record`] bytes (one
+    /// per block of the format: 32 elements, or a `Q4_K`/`Q6_K` super-block of 256), groups after
+    /// each other and records in order. Element `j = 4 g + e` of a 32-element block of lane (row)
+    /// `l` is an unsigned value `u`, at byte `4 l + e` of the block's 32-byte vector `g`:
+    /// - `Q8_0`: `u = q + 128` in vector `g` at `32 g` (256 bytes); then eight `d` (f16);
+    /// - `Q5_0`: `u = q + 16`: its low four bits in the low (`g < 4`) or high nibble of the bytes
+    ///   at `32 (g % 4)` (128 bytes), its fifth bit as bit `g` of the 32 bytes at 128; eight `d`;
+    /// - `Q4_1`: `u` in nibbles as `Q5_0`'s; eight `d`, eight `m`;
+    /// - `Q4_K`: per sub-block `j` its nibbles at `128 j`; then eight `d`, eight `dmin` and, per
+    ///   sub-block, the eight rows' 6-bit scales and minimums as bytes (at 1056 and 1120);
+    /// - `Q6_K`: `u = q + 32`: per sub-block `j` its low nibbles at `128 j`, its two high bits
+    ///   at `1024 + 64 j` (bits `2 (g % 4)` of the 32 bytes at `+ 32 (g / 4)`), then per sub-block
+    ///   the eight rows' scales of its two halves at `1536 + 16 j`, and eight `d` at 1664.
     fn pack(self) -> Self {
-        debug_assert!(self.format.packs() && self.rows.is_multiple_of(PACK));
-        let (format, nb) = (self.format, self.cols / QK);
-        let bb = format.block_bytes() * PACK;
-        let mut data = vec![0u8; self.data.len()];
+        debug_assert!(self.rows.is_multiple_of(PACK));
+        let format = self.format;
+        let (per, size) = (format.block_elements() / QK, format.record());
+        let records = self.cols / format.block_elements();
+        let mut data = vec![0u8; self.rows / PACK * records * size];
         for group in 0..self.rows / PACK {
-            for b in 0..nb {
-                let rec = &mut data[(group * nb + b) * bb..(group * nb + b + 1) * bb];
+            for k in 0..records {
+                let rec = &mut data[(group * records + k) * size..][..size];
                 for l in 0..PACK {
                     let row = self.row(group * PACK + l);
-                    let raw = &row[b * format.block_bytes()..];
-                    let v = Self::decode(format, row, b).v;
-                    for (j, q) in v.iter().enumerate() {
-                        let (g, e) = (j / 4, j % 4);
-                        let at = 4 * l + e;
-                        match format {
-                            Format::Q8_0 => rec[32 * g + at] = (*q as u8) ^ 0x80,
-                            Format::Q5_0 => {
-                                let u = (q + 16) as u8;
-                                rec[32 * (g % 4) + at] |= (u & 0x0F) << (4 * (g / 4));
-                                rec[128 + at] |= (u >> 4) << g;
+                    let raw = &row[k * format.block_bytes()..][..format.block_bytes()];
+                    for j in 0..per {
+                        let v = Self::decode(format, row, k * per + j).v;
+                        for (i, q) in v.iter().enumerate() {
+                            let (g, at) = (i / 4, 4 * l + i % 4);
+                            let nib = 128 * j + 32 * (g % 4) + at;
+                            match format {
+                                Format::Q8_0 => rec[32 * g + at] = (*q as u8) ^ 0x80,
+                                Format::Q5_0 => {
+                                    let u = (q + 16) as u8;
+                                    rec[nib] |= (u & 0x0F) << (4 * (g / 4));
+                                    rec[128 + at] |= (u >> 4) << g;
+                                }
+                                Format::Q6K => {
+                                    let u = (q + 32) as u8;
+                                    rec[nib] |= (u & 0x0F) << (4 * (g / 4));
+                                    rec[1024 + 64 * j + 32 * (g / 4) + at] |=
+                                        (u >> 4) << (2 * (g % 4));
+                                }
+                                Format::Q4_1 | Format::Q4K => {
+                                    rec[nib] |= (*q as u8) << (4 * (g / 4))
+                                }
                             }
-                            _ => rec[32 * (g % 4) + at] |= (*q as u8) << (4 * (g / 4)),
+                        }
+                        match format {
+                            Format::Q4K => {
+                                let (sc, mn) = scale_min_k4(j, &raw[4..16]);
+                                rec[1056 + 8 * j + l] = sc;
+                                rec[1120 + 8 * j + l] = mn;
+                            }
+                            Format::Q6K => {
+                                let (n, g) = (j / 4, j % 4);
+                                for h in 0..2 {
+                                    rec[1536 + 16 * j + 8 * h + l] = raw[192 + 8 * n + 2 * g + h];
+                                }
+                            }
+                            _ => {}
                         }
                     }
-                    let scales = match format {
-                        Format::Q8_0 => 256,
-                        Format::Q5_0 => 160,
-                        _ => 128,
+                    let f16s: &[(usize, usize)] = match format {
+                        Format::Q8_0 => &[(256, 0)],
+                        Format::Q5_0 => &[(160, 0)],
+                        Format::Q4_1 => &[(128, 0), (144, 2)],
+                        Format::Q4K => &[(1024, 0), (1040, 2)],
+                        Format::Q6K => &[(1664, 208)],
                     };
-                    rec[scales + 2 * l..scales + 2 * l + 2].copy_from_slice(&raw[..2]);
-                    if format == Format::Q4_1 {
-                        rec[144 + 2 * l..144 + 2 * l + 2].copy_from_slice(&raw[2..4]);
+                    for &(to, from) in f16s {
+                        rec[to + 2 * l..to + 2 * l + 2].copy_from_slice(&raw[from..from + 2]);
                     }
                 }
             }
@@ -211,37 +245,40 @@ impl QMatrix {
             return Self::decode(self.format, self.row(r), b);
         }
         let format = self.format;
-        let bb = format.block_bytes() * PACK;
-        let (group, l) = (r / PACK, r % PACK);
-        let at = (group * (self.cols / QK) + b) * bb;
-        let rec = &self.data[at..at + bb];
+        let (per, size) = (format.block_elements() / QK, format.record());
+        let records = self.cols / format.block_elements();
+        let (group, l, j) = (r / PACK, r % PACK, b % per);
+        let rec = &self.data[(group * records + b / per) * size..][..size];
         let mut v = [0i8; QK];
-        for (j, q) in v.iter_mut().enumerate() {
-            let (g, e) = (j / 4, j % 4);
-            let at = 4 * l + e;
+        for (i, q) in v.iter_mut().enumerate() {
+            let (g, at) = (i / 4, 4 * l + i % 4);
+            let lo = (rec[128 * j + 32 * (g % 4) + at] >> (4 * (g / 4))) & 0x0F;
             *q = match format {
                 Format::Q8_0 => (rec[32 * g + at] ^ 0x80) as i8,
-                _ => {
-                    let lo = (rec[32 * (g % 4) + at] >> (4 * (g / 4))) & 0x0F;
-                    let hi = (rec[128 + at] >> g) & 1;
-                    if format == Format::Q5_0 {
-                        (lo | (hi << 4)) as i8 - 16
-                    } else {
-                        lo as i8
-                    }
+                Format::Q5_0 => (lo | (((rec[128 + at] >> g) & 1) << 4)) as i8 - 16,
+                Format::Q6K => {
+                    let hi = (rec[1024 + 64 * j + 32 * (g / 4) + at] >> (2 * (g % 4))) & 3;
+                    (lo | (hi << 4)) as i8 - 32
                 }
+                Format::Q4_1 | Format::Q4K => lo as i8,
             };
         }
-        let (d, m) = match format {
-            Format::Q8_0 => (f16_at(rec, 256 + 2 * l), 0.0),
-            Format::Q5_0 => (f16_at(rec, 160 + 2 * l), 0.0),
-            _ => (f16_at(rec, 128 + 2 * l), f16_at(rec, 144 + 2 * l)),
+        let (scale, m) = match format {
+            Format::Q8_0 => ([f16_at(rec, 256 + 2 * l); 2], 0.0),
+            Format::Q5_0 => ([f16_at(rec, 160 + 2 * l); 2], 0.0),
+            Format::Q4_1 => ([f16_at(rec, 128 + 2 * l); 2], f16_at(rec, 144 + 2 * l)),
+            Format::Q4K => {
+                let (d, dmin) = (f16_at(rec, 1024 + 2 * l), f16_at(rec, 1040 + 2 * l));
+                let (sc, mn) = (rec[1056 + 8 * j + l], rec[1120 + 8 * j + l]);
+                ([d * f32::from(sc); 2], -dmin * f32::from(mn))
+            }
+            Format::Q6K => {
+                let d = f16_at(rec, 1664 + 2 * l);
+                let sc = |h: usize| d * f32::from(rec[1536 + 16 * j + 8 * h + l] as i8);
+                ([sc(0), sc(1)], 0.0)
+            }
         };
-        Block32 {
-            v,
-            scale: [d, d],
-            m,
-        }
+        Block32 { v, scale, m }
     }
 
     /// The bytes of row `r`.
@@ -357,6 +394,8 @@ pub struct QActs {
     pub d: Vec<f32>,
     /// `d * sum(q)` per block.
     pub s: Vec<f32>,
+    /// `d * sum(q)` of each block's first 16 (for `Q6_K`'s half-blocks).
+    pub h: Vec<f32>,
     /// Quantised values, `rows * blocks * 32`.
     pub q: Vec<i8>,
 }
@@ -369,19 +408,24 @@ impl QActs {
         self.blocks = blocks;
         self.d.resize(rows * blocks, 0.0);
         self.s.resize(rows * blocks, 0.0);
+        self.h.resize(rows * blocks, 0.0);
         self.q.resize(rows * blocks * QK, 0);
         for (i, xb) in x[..rows * cols].chunks_exact(QK).enumerate() {
             let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs()));
             let d = amax / 127.0;
             let id = if d > 0.0 { 1.0 / d } else { 0.0 };
-            let mut sum = 0i32;
+            let (mut sum, mut half) = (0i32, 0i32);
             for (j, v) in xb.iter().enumerate() {
                 let q = (v * id).round() as i32;
                 sum += q;
+                if j < QK / 2 {
+                    half += q;
+                }
                 self.q[i * QK + j] = q as i8;
             }
             self.d[i] = d;
             self.s[i] = d * sum as f32;
+            self.h[i] = d * half as f32;
         }
     }
 }
@@ -929,6 +973,8 @@ mod vnni {
     const Q4_1: u8 = 0;
     const Q5_0: u8 = 1;
     const Q8_0: u8 = 2;
+    const Q4K: u8 = 3;
+    const Q6K: u8 = 4;
 
     #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
     pub(super) fn matmul(w: &QMatrix, x: &QActs, out: &mut [f32], rows: core::ops::Range<usize>) {
@@ -936,7 +982,8 @@ mod vnni {
             Format::Q4_1 => matmul_as::<Q4_1>(w, x, out, rows),
             Format::Q5_0 => matmul_as::<Q5_0>(w, x, out, rows),
             Format::Q8_0 => matmul_as::<Q8_0>(w, x, out, rows),
-            Format::Q4K | Format::Q6K => unreachable!("only 32-element formats pack"),
+            Format::Q4K => matmul_as::<Q4K>(w, x, out, rows),
+            Format::Q6K => matmul_as::<Q6K>(w, x, out, rows),
         }
     }
 
@@ -984,11 +1031,13 @@ mod vnni {
         _mm256_cvtph_ps(unsafe { _mm_loadu_si128(b.as_ptr().cast()) })
     }
 
-    /// Bit `G` of every byte of `h` moved to bit 4 (`G` a constant once inlined and unrolled).
+    /// Bits `from` and `from + 1` of every byte of `h` moved to bits 4 and 5 and kept where
+    /// `mask` is set (`from` a constant once inlined and unrolled; shifts of 16-bit lanes by at
+    /// most four left or three right keep every byte's bits 4 and 5 inside their byte).
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
-    fn bit_to_4(h: __m256i, g: usize) -> __m256i {
-        let moved = match g {
+    fn bits_to_4(h: __m256i, from: usize, mask: i8) -> __m256i {
+        let moved = match from {
             0 => _mm256_slli_epi16::<4>(h),
             1 => _mm256_slli_epi16::<3>(h),
             2 => _mm256_slli_epi16::<2>(h),
@@ -998,38 +1047,81 @@ mod vnni {
             6 => _mm256_srli_epi16::<2>(h),
             _ => _mm256_srli_epi16::<3>(h),
         };
-        _mm256_and_si256(moved, _mm256_set1_epi8(0x10))
+        _mm256_and_si256(moved, _mm256_set1_epi8(mask))
     }
 
-    /// One record's eight weight vectors (vector `g`: elements `4g..4g + 4` of the eight rows),
-    /// their scales `d` and (`Q4_1`) minimums `m`, one lane per row.
+    /// Eight bytes at the start of `b` as floats (signed or unsigned bytes).
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
-    fn unpack<const F: u8>(rec: &[u8]) -> ([__m256i; 8], __m256, __m256) {
+    fn load_u8x8(b: &[u8], signed: bool) -> __m256 {
+        assert!(b.len() >= 8);
+        // SAFETY: 8 readable bytes (asserted).
+        let v = unsafe { _mm_loadl_epi64(b.as_ptr().cast()) };
+        _mm256_cvtepi32_ps(if signed {
+            _mm256_cvtepi8_epi32(v)
+        } else {
+            _mm256_cvtepu8_epi32(v)
+        })
+    }
+
+    /// Block `b`'s eight weight vectors (vector `g`: elements `4g..4g + 4` of the eight rows)
+    /// and two scale vectors, one lane per row, whose meaning [`tile`] gives per format.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
+    fn unpack<const F: u8>(data: &[u8], b: usize) -> ([__m256i; 8], __m256, __m256) {
         let zero = _mm256_setzero_ps();
         if F == Q8_0 {
+            let rec = &data[b * 272..][..272];
             let v = core::array::from_fn(|g| load32(&rec[32 * g..]));
             return (v, load_f16x8(&rec[256..]), zero);
         }
+        let (rec, j) = match F {
+            Q4_1 => (&data[b * 160..][..160], 0),
+            Q5_0 => (&data[b * 176..][..176], 0),
+            Q4K => (&data[b / 8 * 1184..][..1184], b % 8),
+            _ => (&data[b / 8 * 1680..][..1680], b % 8),
+        };
         let mask = _mm256_set1_epi8(0x0F);
         let mut v = [_mm256_setzero_si256(); 8];
         for p in 0..4 {
-            let raw = load32(&rec[32 * p..]);
+            let raw = load32(&rec[128 * j + 32 * p..]);
             v[p] = _mm256_and_si256(raw, mask);
             v[p + 4] = _mm256_and_si256(_mm256_srli_epi16::<4>(raw), mask);
         }
-        if F == Q5_0 {
-            let h = load32(&rec[128..]);
-            for (g, v) in v.iter_mut().enumerate() {
-                *v = _mm256_or_si256(*v, bit_to_4(h, g));
+        match F {
+            Q5_0 => {
+                let h = load32(&rec[128..]);
+                for (g, v) in v.iter_mut().enumerate() {
+                    *v = _mm256_or_si256(*v, bits_to_4(h, g, 0x10));
+                }
+                (v, load_f16x8(&rec[160..]), zero)
             }
-            return (v, load_f16x8(&rec[160..]), zero);
+            Q4_1 => (v, load_f16x8(&rec[128..]), load_f16x8(&rec[144..])),
+            Q4K => {
+                let d = load_f16x8(&rec[1024..]);
+                let dmin = load_f16x8(&rec[1040..]);
+                let sc = _mm256_mul_ps(d, load_u8x8(&rec[1056 + 8 * j..], false));
+                let mn = _mm256_mul_ps(dmin, load_u8x8(&rec[1120 + 8 * j..], false));
+                (v, sc, _mm256_sub_ps(zero, mn))
+            }
+            _ => {
+                for (g, v) in v.iter_mut().enumerate() {
+                    let h = load32(&rec[1024 + 64 * j + 32 * (g / 4)..]);
+                    *v = _mm256_or_si256(*v, bits_to_4(h, 2 * (g % 4), 0x30));
+                }
+                let d = load_f16x8(&rec[1664..]);
+                let s0 = _mm256_mul_ps(d, load_u8x8(&rec[1536 + 16 * j..], true));
+                let s1 = _mm256_mul_ps(d, load_u8x8(&rec[1544 + 16 * j..], true));
+                (v, s0, s1)
+            }
         }
-        (v, load_f16x8(&rec[128..]), load_f16x8(&rec[144..]))
     }
 
-    /// Activation rows `i0..i0 + T` against the eight rows of group `group`: each record is
-    /// unpacked once for the `T` rows.
+    /// Activation rows `i0..i0 + T` against the eight rows of group `group`: each block is
+    /// unpacked once for the `T` rows. Per format, with `isum` the integer dot of the unsigned
+    /// weights and the activation bytes and `(a, c)` the scale vectors of [`unpack`]:
+    /// `Q8_0`, `Q5_0`: `a (d_x isum - offset s)`; `Q4_1`, `Q4_K`: `a d_x isum + c s`;
+    /// `Q6_K`: the same as `Q8_0` per half-block, `a` for the first half and `c` for the second.
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
     fn tile<const T: usize, const F: u8>(
@@ -1041,17 +1133,18 @@ mod vnni {
         i0: usize,
     ) {
         let nb = x.blocks;
-        let bb = w.format.block_bytes() * PACK;
-        let data = &w.data[group * nb * bb..(group + 1) * nb * bb];
+        let size = w.format.record() * w.cols / w.format.block_elements();
+        let data = &w.data[group * size..(group + 1) * size];
         // The value each format's unsigned bytes are offset by.
         let offset = match F {
             Q5_0 => 16.0,
             Q8_0 => 128.0,
+            Q6K => 32.0,
             _ => 0.0,
         };
         let mut acc = [_mm256_setzero_ps(); T];
-        for (b, rec) in data.chunks_exact(bb).enumerate() {
-            let (v, d, m) = unpack::<F>(rec);
+        for b in 0..nb {
+            let (v, a, c) = unpack::<F>(data, b);
             for (k, acc) in acc.iter_mut().enumerate() {
                 let xi = (i0 + k) * nb + b;
                 let xq = &x.q[xi * QK..xi * QK + QK];
@@ -1059,22 +1152,36 @@ mod vnni {
                     let b = [xq[4 * g], xq[4 * g + 1], xq[4 * g + 2], xq[4 * g + 3]];
                     _mm256_set1_epi32(i32::from_le_bytes(b.map(|q| q as u8)))
                 };
-                // Two chains of four multiply-adds, so their latencies overlap.
+                // Two chains of four multiply-adds (the block's halves), so their latencies
+                // overlap.
                 let mut s0 = _mm256_setzero_si256();
                 let mut s1 = _mm256_setzero_si256();
-                for g in (0..8).step_by(2) {
+                for g in 0..4 {
                     s0 = _mm256_dpbusd_epi32(s0, v[g], four(g));
-                    s1 = _mm256_dpbusd_epi32(s1, v[g + 1], four(g + 1));
+                    s1 = _mm256_dpbusd_epi32(s1, v[g + 4], four(g + 4));
                 }
-                let isum = _mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1));
                 let (xd, xs) = (_mm256_set1_ps(x.d[xi]), x.s[xi]);
-                if F == Q4_1 {
-                    *acc = _mm256_fmadd_ps(d, _mm256_mul_ps(isum, xd), *acc);
-                    *acc = _mm256_fmadd_ps(m, _mm256_set1_ps(xs), *acc);
-                } else {
-                    // sum((u - offset) q) d_x = isum d_x - offset s
-                    let t = _mm256_fmadd_ps(isum, xd, _mm256_set1_ps(-offset * xs));
-                    *acc = _mm256_fmadd_ps(d, t, *acc);
+                match F {
+                    Q4_1 | Q4K => {
+                        let isum = _mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1));
+                        *acc = _mm256_fmadd_ps(a, _mm256_mul_ps(isum, xd), *acc);
+                        *acc = _mm256_fmadd_ps(c, _mm256_set1_ps(xs), *acc);
+                    }
+                    Q6K => {
+                        let xh = x.h[xi];
+                        let lo = _mm256_cvtepi32_ps(s0);
+                        let hi = _mm256_cvtepi32_ps(s1);
+                        let t0 = _mm256_fmadd_ps(lo, xd, _mm256_set1_ps(-offset * xh));
+                        let t1 = _mm256_fmadd_ps(hi, xd, _mm256_set1_ps(-offset * (xs - xh)));
+                        *acc = _mm256_fmadd_ps(a, t0, *acc);
+                        *acc = _mm256_fmadd_ps(c, t1, *acc);
+                    }
+                    _ => {
+                        // sum((u - offset) q) d_x = isum d_x - offset s
+                        let isum = _mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1));
+                        let t = _mm256_fmadd_ps(isum, xd, _mm256_set1_ps(-offset * xs));
+                        *acc = _mm256_fmadd_ps(a, t, *acc);
+                    }
                 }
             }
         }
@@ -1165,10 +1272,12 @@ pub(super) mod tests {
                 let w = QMatrix::from_blocks(format, rows, cols, &q.data().unwrap());
                 assert_eq!(
                     w.packed(),
-                    format.packs() && rows % PACK == 0 && has_vnni(),
+                    rows % PACK == 0 && has_vnni(),
                     "{format:?} {rows} rows"
                 );
-                assert_eq!(w.data.len(), q.data().unwrap().len(), "same size packed");
+                if format != Format::Q4K {
+                    assert_eq!(w.data.len(), q.data().unwrap().len(), "same size packed");
+                }
                 let mut row = vec![0f32; cols];
                 for r in 0..rows {
                     w.dequantize_row(r, &mut row);
@@ -1180,7 +1289,7 @@ pub(super) mod tests {
                     }
                 }
                 check_kernels(&w, &want, &mut seed);
-                if format.packs() && rows % PACK == 0 {
+                if rows % PACK == 0 {
                     // The packed layout and its kernels, whatever this CPU runs.
                     let file = QMatrix::in_file_layout(format, rows, cols, &q.data().unwrap());
                     let packed = file.clone().pack();
