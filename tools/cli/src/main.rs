@@ -241,6 +241,11 @@ enum BenchCommand {
         /// Lines per tree.
         #[arg(long, default_value_t = 3)]
         nodes: usize,
+        /// Local model: run the same jobs first on a backend that computes every prompt in
+        /// full, and report the time to first token that keeping a shared prompt start saves
+        /// (the outputs must be identical).
+        #[arg(long)]
+        compare_prefix_reuse: bool,
         #[command(flatten)]
         backend: story::BackendArgs,
     },
@@ -344,9 +349,10 @@ fn main() -> ExitCode {
                     assets,
                     trees,
                     nodes,
+                    compare_prefix_reuse,
                     backend,
                 },
-        } => bench_story::run(&assets, trees, nodes, &backend),
+        } => bench_story::run(&assets, trees, nodes, &backend, compare_prefix_reuse),
         Command::Bench {
             command:
                 BenchCommand::Llm {

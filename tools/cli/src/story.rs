@@ -51,6 +51,10 @@ pub struct BackendArgs {
     /// The prompt templates' folder (built-in templates for stages it lacks).
     #[arg(long, default_value = "prompts")]
     pub prompts: PathBuf,
+    /// Local model: compute every prompt in full instead of keeping the keys and values of
+    /// the start it shares with the previous request (only to measure what that saves).
+    #[arg(long)]
+    pub no_prefix_reuse: bool,
 }
 
 /// The backends to run on, and the model reference for keys and provenance.
@@ -69,7 +73,11 @@ impl BackendArgs {
             let (bar, mut progress) = crate::models::progress_bar();
             let (entry, path) = manager.ensure(self.model.as_deref(), &mut progress)?;
             bar.finish_and_clear();
-            let model = LocalModel::load(&path, &LoadOptions::default())
+            let options = LoadOptions {
+                reuse_prefix: !self.no_prefix_reuse,
+                ..LoadOptions::default()
+            };
+            let model = LocalModel::load(&path, &options)
                 .with_context(|| format!("loading {}", path.display()))?;
             return Ok(Backends {
                 workers: vec![Box::new(model.backend())],
@@ -229,6 +237,16 @@ pub fn print_summary(s: &Summary) {
         s.times.validate.as_secs_f64(),
         s.times.write.as_secs_f64(),
     );
+    let t = &s.times;
+    if t.prompt_tokens > 0 {
+        println!(
+            "prompts: {} tokens, {} ({:.0} %) reused from the previous request; time to first token {:.2} s in all",
+            t.prompt_tokens,
+            t.reused_tokens,
+            t.reused_tokens as f64 * 100.0 / t.prompt_tokens as f64,
+            t.first_token.as_secs_f64(),
+        );
+    }
     for e in &s.errors {
         println!("failed: {e}");
     }

@@ -16,10 +16,12 @@ mod header;
 use std::io::{BufReader, Cursor, Read, Seek};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use candle_core::Device;
 use candle_core::quantized::gguf_file::{self, Content, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
+use memmap2::Mmap;
 
 use super::{Error, Result};
 
@@ -29,10 +31,79 @@ pub use self::header::{Header, check};
 pub struct GgufFile {
     /// Metadata and tensor directory.
     pub content: Content,
-    /// The bytes (the file itself, or a requantised copy in memory).
+    /// The bytes (the mapped file, or a requantised copy in memory).
     pub reader: Box<dyn ReadSeek>,
     /// The file it came from (for error messages).
     pub path: PathBuf,
+    /// The file mapped into memory (`None` once [`GgufFile::requantize_slow_types`] replaced it).
+    map: Option<Arc<Mmap>>,
+}
+
+/// A tensor's bytes inside a memory-mapped model file: read in place, from the page cache, so a
+/// model that several loads (or processes) share is in memory once, and a load copies nothing.
+///
+/// The file must not be rewritten in place while it is mapped; Sprout's own downloads replace a
+/// model file by renaming a finished one over it, which leaves an open mapping its old pages.
+#[derive(Clone)]
+pub struct Mapped {
+    map: Arc<Mmap>,
+    start: usize,
+    len: usize,
+}
+
+impl core::ops::Deref for Mapped {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.map[self.start..self.start + self.len]
+    }
+}
+
+impl core::fmt::Debug for Mapped {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Mapped")
+            .field("start", &self.start)
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl Mapped {
+    /// Tells the kernel this process is done with these pages for now (after copying them into
+    /// a layout of its own), so they stop counting towards its resident memory; they stay in the
+    /// page cache and come back on the next read.
+    pub fn release(&self) {
+        // Whole pages only: a neighbouring tensor may share the first or last one.
+        let page = 4096;
+        let (a, b) = (
+            self.start.next_multiple_of(page),
+            (self.start + self.len) / page * page,
+        );
+        if b > a {
+            #[expect(
+                unsafe_code,
+                reason = "MADV_DONTNEED on a read-only file mapping: later reads see the file's bytes again, no memory is invalidated"
+            )]
+            // SAFETY: `MADV_DONTNEED` on a read-only file mapping only drops this process's view
+            // of the pages; the next read faults the file's bytes back in.
+            let r = unsafe {
+                self.map
+                    .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, a, b - a)
+            };
+            if let Err(e) = r {
+                tracing::debug!("madvise: {e}");
+            }
+        }
+    }
+}
+
+/// Read access to a shared mapping, for candle's reader.
+struct MapReader(Arc<Mmap>);
+
+impl AsRef<[u8]> for MapReader {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 /// `Read + Seek + Send`, for boxing.
@@ -57,12 +128,25 @@ impl GgufFile {
             path: path.to_owned(),
             message,
         };
-        let mut file = std::fs::File::open(path).map_err(Error::io(path))?;
+        let file = std::fs::File::open(path).map_err(Error::io(path))?;
         let len = file.metadata().map_err(Error::io(path))?.len();
         let header = header::check_reader(BufReader::new(&file), len, path)?;
-        file.rewind().map_err(Error::io(path))?;
+        #[expect(
+            unsafe_code,
+            reason = "a memory map of a model file, read-only; see `Mapped` for the one condition (the file is not rewritten in place while mapped)"
+        )]
+        // SAFETY: read-only, private mapping; Sprout replaces model files by rename, never in place.
+        let map = unsafe { Mmap::map(&file) }.map_err(Error::io(path))?;
+        let map = Arc::new(map);
+        if map.len() as u64 != len {
+            return Err(bad(format!(
+                "the file changed while it was opened ({len} bytes, then {})",
+                map.len()
+            )));
+        }
+        let mut reader = Cursor::new(MapReader(map.clone()));
         let content = contain(path, || {
-            Content::read(&mut file).map_err(|e| bad(format!("header: {e}")))
+            Content::read(&mut reader).map_err(|e| bad(format!("header: {e}")))
         })?;
         if content.tensor_data_offset != header.data_offset
             || content.tensor_infos.len() != header.tensors
@@ -80,9 +164,52 @@ impl GgufFile {
         }
         Ok(Self {
             content,
-            reader: Box::new(file),
+            reader: Box::new(reader),
             path: path.to_owned(),
+            map: Some(map),
         })
+    }
+
+    /// Tensor `name`'s type, shape (candle's order: rows, then columns) and bytes, read in place
+    /// from the mapped file; `None` for the bytes once [`GgufFile::requantize_slow_types`]
+    /// replaced the file with a copy in memory (read those with `content.tensor`).
+    pub fn tensor_bytes(&self, name: &str) -> Result<(GgmlDType, Vec<usize>, Option<Mapped>)> {
+        let info = self
+            .content
+            .tensor_infos
+            .get(name)
+            .ok_or_else(|| Error::BadModelFile {
+                path: self.path.clone(),
+                field: format!("tensor `{name}`"),
+                message: "is missing".into(),
+            })?;
+        let dims = info.shape.dims().to_vec();
+        let Some(map) = &self.map else {
+            return Ok((info.ggml_dtype, dims, None));
+        };
+        let elements: usize = dims.iter().product();
+        let block = info.ggml_dtype.block_size();
+        let bytes = elements / block * info.ggml_dtype.type_size();
+        let start = (self.content.tensor_data_offset + info.offset) as usize;
+        if !elements.is_multiple_of(block) || start.saturating_add(bytes) > map.len() {
+            return Err(Error::BadModelFile {
+                path: self.path.clone(),
+                field: format!("tensor `{name}`"),
+                message: format!(
+                    "its {bytes} bytes at offset {start} do not fit in the file ({} bytes)",
+                    map.len()
+                ),
+            });
+        }
+        Ok((
+            info.ggml_dtype,
+            dims,
+            Some(Mapped {
+                map: map.clone(),
+                start,
+                len: bytes,
+            }),
+        ))
     }
 
     /// Checks the architecture's hyper-parameters in the metadata (as [`check`] does), for
@@ -172,6 +299,7 @@ impl GgufFile {
         out.rewind().map_err(Error::io("<memory>"))?;
         self.content = contain(&self.path, || Ok(Content::read(&mut out)?))?;
         self.reader = Box::new(out);
+        self.map = None;
         Ok(count)
     }
 }

@@ -40,6 +40,10 @@ pub struct LoadOptions {
     pub requantize: bool,
     /// Prompt tokens per forward pass.
     pub batch: usize,
+    /// Native engine: keep the keys and values of the start a prompt shares with the backend's
+    /// previous request (its prompt and output) instead of computing them again. On by
+    /// default; off only to measure what it saves (the output is the same either way).
+    pub reuse_prefix: bool,
 }
 
 impl Default for LoadOptions {
@@ -48,6 +52,7 @@ impl Default for LoadOptions {
             engine: Engine::Auto,
             requantize: true,
             batch: 512,
+            reuse_prefix: true,
         }
     }
 }
@@ -77,7 +82,7 @@ impl Weights {
 
     fn clear_kv_cache(&mut self) {
         match self {
-            Weights::Native(w, st) => **st = native::State::new(w),
+            Weights::Native(_, st) => st.clear(),
             Weights::Llama(m) => m.clear_kv_cache(),
             Weights::Qwen2(m) => {
                 if let Ok(mut m) = m.lock() {
@@ -286,7 +291,7 @@ impl LocalBackend {
         cancel: &super::CancelToken,
     ) -> Result<(Vec<f32>, usize)> {
         let kept = match &self.model.weights {
-            Weights::Native(_, st) => st.reusable(tokens),
+            Weights::Native(_, st) if self.model.options.reuse_prefix => st.reusable(tokens),
             _ => 0,
         };
         if kept == 0 {

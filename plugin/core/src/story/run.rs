@@ -65,7 +65,7 @@ impl Default for Options {
     }
 }
 
-/// How long each stage took.
+/// How long each stage took, and how much prompt the model processed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct StageTimes {
     /// Context, template rendering and schema.
@@ -76,6 +76,16 @@ pub struct StageTimes {
     pub validate: Duration,
     /// Writing the asset, its sidecar and the cache entry.
     pub write: Duration,
+    /// Of `generate`: from each request to its first generated token (the prompt's share).
+    #[serde(default)]
+    pub first_token: Duration,
+    /// Prompt tokens over all attempts.
+    #[serde(default)]
+    pub prompt_tokens: usize,
+    /// Of those, the tokens whose keys and values the backend kept from its previous request
+    /// (a shared system prompt and world context) instead of computing them again.
+    #[serde(default)]
+    pub reused_tokens: usize,
 }
 
 impl StageTimes {
@@ -85,6 +95,9 @@ impl StageTimes {
         self.generate += other.generate;
         self.validate += other.validate;
         self.write += other.write;
+        self.first_token += other.first_token;
+        self.prompt_tokens += other.prompt_tokens;
+        self.reused_tokens += other.reused_tokens;
     }
 }
 
@@ -446,6 +459,9 @@ impl Prepared {
             }
             Ok(g) => {
                 tally.tokens += g.timings.generated_tokens;
+                tally.times.first_token += g.timings.first_token;
+                tally.times.prompt_tokens += g.timings.prompt_tokens;
+                tally.times.reused_tokens += g.timings.cached_tokens;
                 let t = Instant::now();
                 let (verdict, parsed) = if g.finish == FinishReason::Length {
                     let cut = format!(

@@ -101,10 +101,30 @@ pub struct QMatrix {
     /// Input features (a multiple of the format's block).
     pub cols: usize,
     /// The GGUF blocks, row after row; or, when [`QMatrix::packed`], the same blocks regrouped
-    /// [`PACK`] rows at a time (see [`QMatrix::pack`]).
-    pub data: Vec<u8>,
+    /// [`PACK`] rows at a time (see `pack`).
+    pub data: Blocks,
     /// Whether `data` is in the packed layout.
     packed: bool,
+}
+
+/// Where a matrix's bytes live.
+#[derive(Debug, Clone)]
+pub enum Blocks {
+    /// Memory of its own (packed, converted, or copied).
+    Owned(Vec<u8>),
+    /// A tensor of a memory-mapped model file, read in place.
+    Mapped(crate::llm::gguf::Mapped),
+}
+
+impl core::ops::Deref for Blocks {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Blocks::Owned(v) => v,
+            Blocks::Mapped(m) => m,
+        }
+    }
 }
 
 /// The 32 weights of one activation block of a row: `w[j] = scale[j / 16] * v[j] + m`.
@@ -128,115 +148,66 @@ fn scale_min_k4(j: usize, q: &[u8]) -> (u8, u8) {
 }
 
 impl QMatrix {
-    /// Wraps raw GGUF blocks (`cols` must be a multiple of the format's block; the loader checks),
-    /// packed for the VNNI kernels where this CPU has them and the format and row count allow.
+    /// Copies raw GGUF blocks (`cols` must be a multiple of the format's block; the loader
+    /// checks) into a matrix; see [`QMatrix::new`].
     pub fn from_blocks(format: Format, rows: usize, cols: usize, data: &[u8]) -> Self {
-        let m = Self::in_file_layout(format, rows, cols, data);
-        if rows.is_multiple_of(PACK) && has_vnni() {
-            return m.pack();
-        }
-        m
+        let n = Self::bytes(format, rows, cols);
+        Self::new(format, rows, cols, Blocks::Owned(data[..n].to_vec()))
     }
 
-    /// Wraps raw GGUF blocks as they are in the file.
-    fn in_file_layout(format: Format, rows: usize, cols: usize, data: &[u8]) -> Self {
+    /// A matrix over GGUF blocks (`cols` a multiple of the format's block; `data` at least
+    /// [`QMatrix::bytes`] long), packed into memory of its own for the VNNI kernels where this
+    /// CPU has them and the row count allows, else kept where it is (a mapped file's pages stay
+    /// the page cache's: nothing is copied).
+    pub fn new(format: Format, rows: usize, cols: usize, data: Blocks) -> Self {
         debug_assert!(cols.is_multiple_of(format.block_elements()));
-        let n = rows * cols / format.block_elements() * format.block_bytes();
+        debug_assert!(data.len() >= Self::bytes(format, rows, cols));
+        let packed = rows.is_multiple_of(PACK) && has_vnni();
+        let data = if packed {
+            Blocks::Owned(pack(format, rows, cols, &data))
+        } else {
+            data
+        };
         Self {
             format,
             rows,
             cols,
-            data: data[..n].to_vec(),
+            data,
+            packed,
+        }
+    }
+
+    /// Bytes of a `rows` x `cols` matrix in GGUF blocks of `format` (and in the packed layout).
+    pub fn bytes(format: Format, rows: usize, cols: usize) -> usize {
+        rows * cols / format.block_elements() * format.block_bytes()
+    }
+
+    /// Wraps raw GGUF blocks as they are in the file.
+    #[cfg(test)]
+    fn in_file_layout(format: Format, rows: usize, cols: usize, data: &[u8]) -> Self {
+        let n = Self::bytes(format, rows, cols);
+        Self {
+            format,
+            rows,
+            cols,
+            data: Blocks::Owned(data[..n].to_vec()),
             packed: false,
+        }
+    }
+
+    /// The same matrix in the packed layout (whatever this CPU runs).
+    #[cfg(test)]
+    fn packed_copy(&self) -> Self {
+        Self {
+            data: Blocks::Owned(pack(self.format, self.rows, self.cols, &self.data)),
+            packed: true,
+            ..self.clone()
         }
     }
 
     /// Whether the blocks are in the packed layout.
     pub fn packed(&self) -> bool {
         self.packed
-    }
-
-    /// The packed layout: per group of [`PACK`] rows, records of [`Format::record`] bytes (one
-    /// per block of the format: 32 elements, or a `Q4_K`/`Q6_K` super-block of 256), groups after
-    /// each other and records in order. Element `j = 4 g + e` of a 32-element block of lane (row)
-    /// `l` is an unsigned value `u`, at byte `4 l + e` of the block's 32-byte vector `g`:
-    /// - `Q8_0`: `u = q + 128` in vector `g` at `32 g` (256 bytes); then eight `d` (f16);
-    /// - `Q5_0`: `u = q + 16`: its low four bits in the low (`g < 4`) or high nibble of the bytes
-    ///   at `32 (g % 4)` (128 bytes), its fifth bit as bit `g` of the 32 bytes at 128; eight `d`;
-    /// - `Q4_1`: `u` in nibbles as `Q5_0`'s; eight `d`, eight `m`;
-    /// - `Q4_K`: per sub-block `j` its nibbles at `128 j`; then eight `d`, eight `dmin` and, per
-    ///   sub-block, the eight rows' 6-bit scales and minimums as bytes (at 1056 and 1120);
-    /// - `Q6_K`: `u = q + 32`: per sub-block `j` its low nibbles at `128 j`, its two high bits
-    ///   at `1024 + 64 j` (bits `2 (g % 4)` of the 32 bytes at `+ 32 (g / 4)`), then per sub-block
-    ///   the eight rows' scales of its two halves at `1536 + 16 j`, and eight `d` at 1664.
-    fn pack(self) -> Self {
-        debug_assert!(self.rows.is_multiple_of(PACK));
-        let format = self.format;
-        let (per, size) = (format.block_elements() / QK, format.record());
-        let records = self.cols / format.block_elements();
-        let mut data = vec![0u8; self.rows / PACK * records * size];
-        for group in 0..self.rows / PACK {
-            for k in 0..records {
-                let rec = &mut data[(group * records + k) * size..][..size];
-                for l in 0..PACK {
-                    let row = self.row(group * PACK + l);
-                    let raw = &row[k * format.block_bytes()..][..format.block_bytes()];
-                    for j in 0..per {
-                        let v = Self::decode(format, row, k * per + j).v;
-                        for (i, q) in v.iter().enumerate() {
-                            let (g, at) = (i / 4, 4 * l + i % 4);
-                            let nib = 128 * j + 32 * (g % 4) + at;
-                            match format {
-                                Format::Q8_0 => rec[32 * g + at] = (*q as u8) ^ 0x80,
-                                Format::Q5_0 => {
-                                    let u = (q + 16) as u8;
-                                    rec[nib] |= (u & 0x0F) << (4 * (g / 4));
-                                    rec[128 + at] |= (u >> 4) << g;
-                                }
-                                Format::Q6K => {
-                                    let u = (q + 32) as u8;
-                                    rec[nib] |= (u & 0x0F) << (4 * (g / 4));
-                                    rec[1024 + 64 * j + 32 * (g / 4) + at] |=
-                                        (u >> 4) << (2 * (g % 4));
-                                }
-                                Format::Q4_1 | Format::Q4K => {
-                                    rec[nib] |= (*q as u8) << (4 * (g / 4))
-                                }
-                            }
-                        }
-                        match format {
-                            Format::Q4K => {
-                                let (sc, mn) = scale_min_k4(j, &raw[4..16]);
-                                rec[1056 + 8 * j + l] = sc;
-                                rec[1120 + 8 * j + l] = mn;
-                            }
-                            Format::Q6K => {
-                                let (n, g) = (j / 4, j % 4);
-                                for h in 0..2 {
-                                    rec[1536 + 16 * j + 8 * h + l] = raw[192 + 8 * n + 2 * g + h];
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
-                    let f16s: &[(usize, usize)] = match format {
-                        Format::Q8_0 => &[(256, 0)],
-                        Format::Q5_0 => &[(160, 0)],
-                        Format::Q4_1 => &[(128, 0), (144, 2)],
-                        Format::Q4K => &[(1024, 0), (1040, 2)],
-                        Format::Q6K => &[(1664, 208)],
-                    };
-                    for &(to, from) in f16s {
-                        rec[to + 2 * l..to + 2 * l + 2].copy_from_slice(&raw[from..from + 2]);
-                    }
-                }
-            }
-        }
-        Self {
-            data,
-            packed: true,
-            ..self
-        }
     }
 
     /// Activation block `b` of row `r`, in either layout.
@@ -374,6 +345,122 @@ impl QMatrix {
             let blk = self.block(r, b);
             for (j, o) in o.iter_mut().enumerate() {
                 *o = blk.scale[j / 16] * f32::from(blk.v[j]) + blk.m;
+            }
+        }
+    }
+}
+
+/// The packed layout of a `rows` x `cols` matrix whose GGUF blocks are `src`: per group of
+/// [`PACK`] rows, records of [`Format::record`] bytes (one per block of the format: 32 elements,
+/// or a `Q4_K`/`Q6_K` super-block of 256), groups after each other and records in order. Element
+/// `j = 4 g + e` of a 32-element block of lane (row) `l` is an unsigned value `u`, at byte
+/// `4 l + e` of the block's 32-byte vector `g`:
+/// - `Q8_0`: `u = q + 128` in vector `g` at `32 g` (256 bytes); then eight `d` (f16);
+/// - `Q5_0`: `u = q + 16`: its low four bits in the low (`g < 4`) or high nibble of the bytes
+///   at `32 (g % 4)` (128 bytes), its fifth bit as bit `g` of the 32 bytes at 128; eight `d`;
+/// - `Q4_1`: `u` in nibbles as `Q5_0`'s; eight `d`, eight `m`;
+/// - `Q4_K`: per sub-block `j` its nibbles at `128 j`; then eight `d`, eight `dmin` and, per
+///   sub-block, the eight rows' 6-bit scales and minimums as bytes (at 1056 and 1120);
+/// - `Q6_K`: `u = q + 32`: per sub-block `j` its low nibbles at `128 j`, its two high bits
+///   at `1024 + 64 j` (bits `2 (g % 4)` of the 32 bytes at `+ 32 (g / 4)`), then per sub-block
+///   the eight rows' scales of its two halves at `1536 + 16 j`, and eight `d` at 1664.
+///
+/// Groups are packed in parallel on the engine's pool ([`threads`]).
+fn pack(format: Format, rows: usize, cols: usize, src: &[u8]) -> Vec<u8> {
+    use rayon::prelude::*;
+    debug_assert!(rows.is_multiple_of(PACK));
+    let group_bytes = cols / format.block_elements() * format.record();
+    let row_bytes = cols / format.block_elements() * format.block_bytes();
+    let mut data = vec![0u8; rows / PACK * group_bytes];
+    let one = |(group, out): (usize, &mut [u8])| {
+        let rows = &src[group * PACK * row_bytes..(group + 1) * PACK * row_bytes];
+        // Each format its own copy of the loop, its `match`es resolved at compile time.
+        match format {
+            Format::Q4_1 => pack_group(Format::Q4_1, rows, row_bytes, out),
+            Format::Q5_0 => pack_group(Format::Q5_0, rows, row_bytes, out),
+            Format::Q8_0 => pack_group(Format::Q8_0, rows, row_bytes, out),
+            Format::Q4K => pack_group(Format::Q4K, rows, row_bytes, out),
+            Format::Q6K => pack_group(Format::Q6K, rows, row_bytes, out),
+        }
+    };
+    match pool() {
+        Some(pool) => pool.install(|| {
+            data.par_chunks_mut(group_bytes).enumerate().for_each(one);
+        }),
+        None => data.chunks_mut(group_bytes).enumerate().for_each(one),
+    }
+    data
+}
+
+/// Packs one group: `rows` holds its [`PACK`] rows of `row_bytes` each; `out` its records.
+#[inline(always)]
+fn pack_group(format: Format, rows: &[u8], row_bytes: usize, out: &mut [u8]) {
+    let (per, size) = (format.block_elements() / QK, format.record());
+    let offset: i8 = match format {
+        Format::Q8_0 => -128,
+        Format::Q5_0 => 16,
+        Format::Q6K => 32,
+        Format::Q4_1 | Format::Q4K => 0,
+    };
+    for (k, rec) in out.chunks_exact_mut(size).enumerate() {
+        for l in 0..PACK {
+            let row = &rows[l * row_bytes..(l + 1) * row_bytes];
+            let raw = &row[k * format.block_bytes()..][..format.block_bytes()];
+            for j in 0..per {
+                let v = QMatrix::decode(format, row, k * per + j).v;
+                // The stored unsigned value of each element (`Q8_0`: the byte with its sign bit
+                // flipped).
+                let u: [u8; QK] = core::array::from_fn(|i| v[i].wrapping_add(offset) as u8);
+                let lane = 4 * l;
+                if format == Format::Q8_0 {
+                    for g in 0..8 {
+                        rec[32 * g + lane..][..4].copy_from_slice(&u[4 * g..4 * g + 4]);
+                    }
+                } else {
+                    // Element `x` (< 16) in the low nibble and `x + 16` in the high nibble of
+                    // byte `32 (x / 4) + 4 l + x % 4` of sub-block `j`'s 128 bytes.
+                    let nib: [u8; 16] = core::array::from_fn(|x| (u[x] & 0x0F) | (u[x + 16] << 4));
+                    for g in 0..4 {
+                        rec[128 * j + 32 * g + lane..][..4].copy_from_slice(&nib[4 * g..4 * g + 4]);
+                    }
+                }
+                match format {
+                    Format::Q5_0 => {
+                        for e in 0..4 {
+                            rec[128 + lane + e] =
+                                (0..8).fold(0, |b, g| b | (((u[4 * g + e] >> 4) & 1) << g));
+                        }
+                    }
+                    Format::Q6K => {
+                        for h in 0..2 {
+                            for e in 0..4 {
+                                rec[1024 + 64 * j + 32 * h + lane + e] = (0..4).fold(0, |b, g| {
+                                    b | (((u[16 * h + 4 * g + e] >> 4) & 3) << (2 * g))
+                                });
+                            }
+                        }
+                        let (n, g) = (j / 4, j % 4);
+                        for h in 0..2 {
+                            rec[1536 + 16 * j + 8 * h + l] = raw[192 + 8 * n + 2 * g + h];
+                        }
+                    }
+                    Format::Q4K => {
+                        let (sc, mn) = scale_min_k4(j, &raw[4..16]);
+                        rec[1056 + 8 * j + l] = sc;
+                        rec[1120 + 8 * j + l] = mn;
+                    }
+                    Format::Q8_0 | Format::Q4_1 => {}
+                }
+            }
+            let f16s: &[(usize, usize)] = match format {
+                Format::Q8_0 => &[(256, 0)],
+                Format::Q5_0 => &[(160, 0)],
+                Format::Q4_1 => &[(128, 0), (144, 2)],
+                Format::Q4K => &[(1024, 0), (1040, 2)],
+                Format::Q6K => &[(1664, 208)],
+            };
+            for &(to, from) in f16s {
+                rec[to + 2 * l..to + 2 * l + 2].copy_from_slice(&raw[from..from + 2]);
             }
         }
     }
@@ -1292,7 +1379,7 @@ pub(super) mod tests {
                 if rows % PACK == 0 {
                     // The packed layout and its kernels, whatever this CPU runs.
                     let file = QMatrix::in_file_layout(format, rows, cols, &q.data().unwrap());
-                    let packed = file.clone().pack();
+                    let packed = file.packed_copy();
                     for r in 0..rows {
                         for b in 0..cols / QK {
                             let (a, p) = (file.block(r, b), packed.block(r, b));

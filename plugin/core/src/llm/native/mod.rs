@@ -15,7 +15,7 @@ pub mod kernels;
 use candle_core::Device;
 use candle_core::quantized::GgmlDType;
 
-use self::kernels::{Format, QActs, QMatrix};
+use self::kernels::{Blocks, Format, QActs, QMatrix};
 use super::gguf::GgufFile;
 use super::{Error, Result};
 
@@ -95,10 +95,11 @@ fn wrong_shape(file: &GgufFile, name: &str, dims: &[usize], want: &[usize]) -> E
     }
 }
 
-/// The matrix `name` of `rows` x `cols` (`rows` is not checked when `None`: the vocabulary).
+/// The matrix `name` of `rows` x `cols` (`rows` is not checked when `None`: the vocabulary),
+/// read in place from the mapped file where a kernel runs its format as stored (and copied only
+/// when the VNNI layout repacks it), else converted to `Q8_0`.
 fn matrix(file: &mut GgufFile, name: &str, rows: Option<usize>, cols: usize) -> Result<QMatrix> {
-    let q = file.content.tensor(&mut file.reader, name, &Device::Cpu)?;
-    let dims = q.shape().dims().to_vec();
+    let (dtype, dims, mapped) = file.tensor_bytes(name)?;
     let (rows, cols) = match dims.as_slice() {
         [r, c] if rows.is_none_or(|want| want == *r) && *c == cols && *r > 0 => (*r, *c),
         _ => {
@@ -106,17 +107,29 @@ fn matrix(file: &mut GgufFile, name: &str, rows: Option<usize>, cols: usize) -> 
             return Err(wrong_shape(file, name, &dims, &want));
         }
     };
-    let (format, q) = match Format::from_ggml(q.dtype()) {
-        Some(f) if cols.is_multiple_of(f.block_elements()) => (f, q),
-        _ => {
-            let f = q.dequantize(&Device::Cpu)?;
-            (
-                Format::Q8_0,
-                candle_core::quantized::QTensor::quantize(&f, GgmlDType::Q8_0)?,
-            )
+    match (Format::from_ggml(dtype), mapped) {
+        (Some(f), Some(bytes)) if cols.is_multiple_of(f.block_elements()) => {
+            let m = QMatrix::new(f, rows, cols, Blocks::Mapped(bytes.clone()));
+            if m.packed() {
+                bytes.release();
+            }
+            Ok(m)
         }
-    };
-    Ok(QMatrix::from_blocks(format, rows, cols, &q.data()?))
+        (format, _) => {
+            let q = file.content.tensor(&mut file.reader, name, &Device::Cpu)?;
+            let (format, q) = match format {
+                Some(f) if cols.is_multiple_of(f.block_elements()) => (f, q),
+                _ => {
+                    let f = q.dequantize(&Device::Cpu)?;
+                    (
+                        Format::Q8_0,
+                        candle_core::quantized::QTensor::quantize(&f, GgmlDType::Q8_0)?,
+                    )
+                }
+            };
+            Ok(QMatrix::from_blocks(format, rows, cols, &q.data()?))
+        }
+    }
 }
 
 /// The vector `name` of `len` values, or `None` when the file has no such tensor.
@@ -303,6 +316,11 @@ impl State {
             v: vec![Vec::new(); w.config.layers],
             acts: QActs::default(),
         }
+    }
+
+    /// Forgets the cached tokens (their buffers are kept for the next sequence).
+    pub fn clear(&mut self) {
+        self.tokens.clear();
     }
 
     /// How many leading tokens of `tokens` the cache already holds (a prompt that shares its
@@ -561,6 +579,35 @@ mod tests {
         let mut f = std::fs::File::create(&path).unwrap();
         gguf_file::write(&mut f, &md, &ts).unwrap();
         path
+    }
+
+    /// A tensor read in place from the mapped file has exactly the bytes candle's reader
+    /// copies out, for every tensor and type; a matrix the packed layout does not take (or on a
+    /// CPU without VNNI, every matrix) stays in the mapping instead of being copied.
+    #[test]
+    fn mapped_tensors_are_the_files_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = tiny_qwen2(dir.path());
+        let mut file = GgufFile::open(&path).unwrap();
+        let mut names: Vec<String> = file.content.tensor_infos.keys().cloned().collect();
+        names.sort();
+        assert!(names.len() > 10);
+        for name in &names {
+            let (dtype, dims, mapped) = file.tensor_bytes(name).unwrap();
+            let q = file
+                .content
+                .tensor(&mut file.reader, name, &Device::Cpu)
+                .unwrap();
+            assert_eq!(dtype, q.dtype(), "{name}");
+            assert_eq!(dims, q.shape().dims(), "{name}");
+            assert_eq!(&*mapped.unwrap(), &*q.data().unwrap(), "{name}");
+        }
+        // 40 rows of `Q5_0` less one: not a whole number of packed groups.
+        let (_, _, mapped) = file.tensor_bytes("token_embd.weight").unwrap();
+        let rows = VOCAB - 1;
+        let m = QMatrix::new(Format::Q5_0, rows, DIM, Blocks::Mapped(mapped.unwrap()));
+        assert!(!m.packed() && matches!(m.data, Blocks::Mapped(_)));
+        assert!(file.tensor_bytes("no.such.tensor").is_err());
     }
 
     /// The native engine computes candle's `quantized_qwen2` network (biases, `NeoX` rotary
