@@ -16,7 +16,11 @@
     reason = "SIMD intrinsics (core::arch) behind runtime feature detection; each unsafe block is a target_feature call made only after is_x86_feature_detected! said yes"
 )]
 
+use std::sync::{Mutex, OnceLock};
+
 use half::f16;
+
+use super::pool;
 
 /// Elements per activation block (and per block of the 32-element weight formats).
 pub const QK: usize = 32;
@@ -365,9 +369,8 @@ impl QMatrix {
 ///   at `1024 + 64 j` (bits `2 (g % 4)` of the 32 bytes at `+ 32 (g / 4)`), then per sub-block
 ///   the eight rows' scales of its two halves at `1536 + 16 j`, and eight `d` at 1664.
 ///
-/// Groups are packed in parallel on the engine's pool ([`threads`]).
+/// Groups are packed in parallel on the engine's threads ([`threads`]).
 fn pack(format: Format, rows: usize, cols: usize, src: &[u8]) -> Vec<u8> {
-    use rayon::prelude::*;
     debug_assert!(rows.is_multiple_of(PACK));
     let group_bytes = cols / format.block_elements() * format.record();
     let row_bytes = cols / format.block_elements() * format.block_bytes();
@@ -383,12 +386,13 @@ fn pack(format: Format, rows: usize, cols: usize, src: &[u8]) -> Vec<u8> {
             Format::Q6K => pack_group(Format::Q6K, rows, row_bytes, out),
         }
     };
-    match pool() {
-        Some(pool) => pool.install(|| {
-            data.par_chunks_mut(group_bytes).enumerate().for_each(one);
-        }),
-        None => data.chunks_mut(group_bytes).enumerate().for_each(one),
-    }
+    let groups: Vec<Mutex<&mut [u8]>> = data.chunks_mut(group_bytes).map(Mutex::new).collect();
+    pool::for_each(groups.len(), &|g| {
+        if let Ok(mut out) = groups[g].lock() {
+            one((g, &mut out));
+        }
+    });
+    drop(groups);
     data
 }
 
@@ -488,7 +492,8 @@ pub struct QActs {
 }
 
 impl QActs {
-    /// Quantises `x` (`rows` rows of `cols`) into `self`, reusing its buffers.
+    /// Quantises `x` (`rows` rows of `cols`) into `self`, reusing its buffers (a long prompt's
+    /// rows spread over the engine's threads).
     pub fn quantize(&mut self, x: &[f32], rows: usize, cols: usize) {
         let blocks = cols / QK;
         self.rows = rows;
@@ -497,23 +502,50 @@ impl QActs {
         self.s.resize(rows * blocks, 0.0);
         self.h.resize(rows * blocks, 0.0);
         self.q.resize(rows * blocks * QK, 0);
-        for (i, xb) in x[..rows * cols].chunks_exact(QK).enumerate() {
-            let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs()));
-            let d = amax / 127.0;
-            let id = if d > 0.0 { 1.0 / d } else { 0.0 };
-            let (mut sum, mut half) = (0i32, 0i32);
-            for (j, v) in xb.iter().enumerate() {
-                let q = (v * id).round() as i32;
-                sum += q;
-                if j < QK / 2 {
-                    half += q;
-                }
-                self.q[i * QK + j] = q as i8;
-            }
-            self.d[i] = d;
-            self.s[i] = d * sum as f32;
-            self.h[i] = d * half as f32;
+        let x = &x[..rows * cols];
+        // Rows per chunk of work: enough that a chunk outweighs handing it out.
+        let per = 16;
+        if rows < 2 * per {
+            quantize_rows(x, &mut self.q, &mut self.d, &mut self.s, &mut self.h);
+            return;
         }
+        let b = per * blocks;
+        let parts: Vec<Mutex<(&mut [i8], &mut [f32], &mut [f32], &mut [f32])>> = self
+            .q
+            .chunks_mut(b * QK)
+            .zip(self.d.chunks_mut(b))
+            .zip(self.s.chunks_mut(b))
+            .zip(self.h.chunks_mut(b))
+            .map(|(((q, d), s), h)| Mutex::new((q, d, s, h)))
+            .collect();
+        pool::for_each(parts.len(), &|c| {
+            if let Ok(mut p) = parts[c].lock() {
+                let (q, d, s, h) = &mut *p;
+                let xs = &x[c * b * QK..(c * b * QK + q.len()).min(x.len())];
+                quantize_rows(xs, q, d, s, h);
+            }
+        });
+    }
+}
+
+/// Quantises the blocks of `x` into `q`, with each block's scale `d`, `d * sum(q)` in `s` and
+/// the same over its first half in `h`. Rounds half to even, as llama.cpp's SIMD quantiser does.
+fn quantize_rows(x: &[f32], q: &mut [i8], d: &mut [f32], s: &mut [f32], h: &mut [f32]) {
+    // Adding and subtracting 1.5 * 2^23 rounds a float below 2^22 to an integer, half to even.
+    const ROUND: f32 = 12_582_912.0;
+    for (i, xb) in x.chunks_exact(QK).enumerate() {
+        let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs()));
+        let di = amax / 127.0;
+        let id = if di > 0.0 { 1.0 / di } else { 0.0 };
+        let qb = &mut q[i * QK..(i + 1) * QK];
+        for (o, v) in qb.iter_mut().zip(xb) {
+            *o = ((v * id + ROUND) - ROUND) as i8;
+        }
+        let sum = qb.iter().map(|&v| i32::from(v)).sum::<i32>();
+        let half = qb[..QK / 2].iter().map(|&v| i32::from(v)).sum::<i32>();
+        d[i] = di;
+        s[i] = di * sum as f32;
+        h[i] = di * half as f32;
     }
 }
 
@@ -588,43 +620,39 @@ pub fn axpy(s: f32, x: &[f32], out: &mut [f32]) {
 }
 
 /// `out[i * w.rows + r] = dot(x row i, w row r)` for every row `r` of `w`, split across the
-/// worker pool of [`threads`] threads when there is one and the product is big enough to pay for it.
+/// engine's [`threads`] when there are several and the product is big enough to pay for it.
 ///
 /// `out` holds `x.rows` rows of `w.rows` values.
 pub fn matmul(w: &QMatrix, x: &QActs, out: &mut [f32]) {
-    use rayon::prelude::*;
     let n = w.rows;
-    let pool = pool().filter(|_| n * w.cols * x.rows >= 1 << 18);
-    let Some(pool) = pool else {
+    let threads = threads();
+    if threads < 2 || n * w.cols * x.rows < 1 << 16 {
         matmul_rows(w, x, out, 0..n);
         return;
-    };
-    // About four chunks per thread (they finish unevenly when a game shares the cores), each a
-    // multiple of the packed layout's group (and of the decode tile's four rows).
-    let chunk = n
-        .div_ceil(pool.current_num_threads() * 4)
-        .next_multiple_of(PACK);
+    }
+    // About four chunks per thread (claimed one at a time, so they even out when a game shares
+    // the cores), each a multiple of the packed layout's group (and of the decode tile's rows).
+    let chunk = n.div_ceil(threads * 4).next_multiple_of(PACK);
+    let count = n.div_ceil(chunk);
     if x.rows == 1 {
-        pool.install(|| {
-            out[..n]
-                .par_chunks_mut(chunk)
-                .enumerate()
-                .for_each(|(c, o)| matmul_rows(w, x, o, c * chunk..c * chunk + o.len()));
+        let parts: Vec<Mutex<&mut [f32]>> = out[..n].chunks_mut(chunk).map(Mutex::new).collect();
+        pool::for_each(count, &|c| {
+            if let Ok(mut o) = parts[c].lock() {
+                let len = o.len();
+                matmul_rows(w, x, &mut o, c * chunk..c * chunk + len);
+            }
         });
         return;
     }
-    let parts: Vec<Vec<f32>> = pool.install(|| {
-        (0..n.div_ceil(chunk))
-            .into_par_iter()
-            .map(|c| {
-                let rows = c * chunk..((c + 1) * chunk).min(n);
-                let mut o = vec![0f32; x.rows * rows.len()];
-                matmul_rows(w, x, &mut o, rows);
-                o
-            })
-            .collect()
+    let parts: Vec<OnceLock<Vec<f32>>> = (0..count).map(|_| OnceLock::new()).collect();
+    pool::for_each(count, &|c| {
+        let rows = c * chunk..((c + 1) * chunk).min(n);
+        let mut o = vec![0f32; x.rows * rows.len()];
+        matmul_rows(w, x, &mut o, rows);
+        let _ = parts[c].set(o);
     });
     for (c, o) in parts.iter().enumerate() {
+        let Some(o) = o.get() else { continue };
         let len = o.len() / x.rows;
         for i in 0..x.rows {
             out[i * n + c * chunk..i * n + c * chunk + len]
@@ -633,39 +661,7 @@ pub fn matmul(w: &QMatrix, x: &QActs, out: &mut [f32]) {
     }
 }
 
-/// The native engine's thread count: `CANDLE_NUM_THREADS` (the setting candle's engine reads,
-/// so one setting serves both), else `RAYON_NUM_THREADS`, else the available cores.
-pub fn threads() -> usize {
-    ["CANDLE_NUM_THREADS", "RAYON_NUM_THREADS"]
-        .iter()
-        .find_map(|k| {
-            std::env::var(k)
-                .ok()?
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-        })
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
-}
-
-/// The native engine's worker pool of [`threads`] threads (read once, at the first product),
-/// or none for one thread.
-fn pool() -> Option<&'static rayon::ThreadPool> {
-    use std::sync::OnceLock;
-    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
-    POOL.get_or_init(|| {
-        let n = threads();
-        if n < 2 {
-            return None;
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .thread_name(|i| format!("sprout-llm-{i}"))
-            .build()
-            .ok()
-    })
-    .as_ref()
-}
+pub use super::pool::threads;
 
 /// `out[i * rows.len() + (r - rows.start)] = dot(x row i, w row r)` for the rows `rows` of `w`.
 fn matmul_rows(w: &QMatrix, x: &QActs, out: &mut [f32], rows: core::ops::Range<usize>) {

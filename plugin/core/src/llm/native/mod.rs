@@ -11,6 +11,9 @@
 //! four rows). Results match candle's within quantisation noise (a test checks the logits).
 
 pub mod kernels;
+mod pool;
+
+use std::sync::Mutex;
 
 use candle_core::Device;
 use candle_core::quantized::GgmlDType;
@@ -380,6 +383,45 @@ fn add_bias(x: &mut [f32], bias: &[f32]) {
     }
 }
 
+/// Causal attention of the `m` queries `q` (positions `pos..pos + m`) over the cached keys `kc`
+/// and values `vc` (positions `0..pos + m`), into `att`; one head per chunk of work, spread
+/// over the engine's threads.
+fn attend(c: &Config, q: &[f32], kc: &[f32], vc: &[f32], pos: usize, m: usize, att: &mut [f32]) {
+    let (dim, hd) = (c.dim, c.head_dim());
+    let kvd = c.kv_heads * hd;
+    let scale = 1.0 / (hd as f32).sqrt();
+    let group = c.heads / c.kv_heads;
+    // Row `i`'s output of head `h` is `outs[i * heads + h]`.
+    let outs: Vec<Mutex<&mut [f32]>> = att[..m * dim].chunks_mut(hd).map(Mutex::new).collect();
+    pool::for_each(c.heads, &|hh| {
+        let kvh = hh / group;
+        let mut scores = vec![0f32; pos + m];
+        for i in 0..m {
+            let p = pos + i;
+            let qh = &q[i * dim + hh * hd..i * dim + (hh + 1) * hd];
+            let mut max = f32::NEG_INFINITY;
+            for (j, s) in scores[..=p].iter_mut().enumerate() {
+                let kj = &kc[j * kvd + kvh * hd..j * kvd + (kvh + 1) * hd];
+                *s = kernels::dot(qh, kj) * scale;
+                max = max.max(*s);
+            }
+            let mut sum = 0.0;
+            for s in &mut scores[..=p] {
+                *s = (*s - max).exp();
+                sum += *s;
+            }
+            let Ok(mut out) = outs[i * c.heads + hh].lock() else {
+                continue;
+            };
+            out.fill(0.0);
+            for (j, s) in scores[..=p].iter().enumerate() {
+                let vj = &vc[j * kvd + kvh * hd..j * kvd + (kvh + 1) * hd];
+                kernels::axpy(s / sum, vj, &mut out);
+            }
+        }
+    });
+}
+
 /// Runs `tokens` at positions `pos..` through the model and returns the logits of the last one.
 pub fn forward(w: &Weights, st: &mut State, tokens: &[u32], pos: usize) -> Result<Vec<f32>> {
     let c = w.config;
@@ -412,9 +454,6 @@ pub fn forward(w: &Weights, st: &mut State, tokens: &[u32], pos: usize) -> Resul
     let (mut q, mut k, mut v, mut o) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut g, mut u, mut d) = (Vec::new(), Vec::new(), Vec::new());
     let mut att = vec![0f32; m * dim];
-    let mut scores = vec![0f32; pos + m];
-    let scale = 1.0 / (hd as f32).sqrt();
-    let group = c.heads / c.kv_heads;
     for (l, layer) in w.layers.iter().enumerate() {
         rmsnorm(&x, &layer.attn_norm, c.eps, &mut h);
         st.acts.quantize(&h, m, dim);
@@ -436,31 +475,7 @@ pub fn forward(w: &Weights, st: &mut State, tokens: &[u32], pos: usize) -> Resul
         }
         st.k[l][pos * kvd..(pos + m) * kvd].copy_from_slice(&k[..m * kvd]);
         st.v[l][pos * kvd..(pos + m) * kvd].copy_from_slice(&v[..m * kvd]);
-        let (kc, vc) = (&st.k[l], &st.v[l]);
-        for i in 0..m {
-            let p = pos + i;
-            for hh in 0..c.heads {
-                let kvh = hh / group;
-                let qh = &q[i * dim + hh * hd..i * dim + (hh + 1) * hd];
-                let mut max = f32::NEG_INFINITY;
-                for (j, s) in scores[..=p].iter_mut().enumerate() {
-                    let kj = &kc[j * kvd + kvh * hd..j * kvd + (kvh + 1) * hd];
-                    *s = kernels::dot(qh, kj) * scale;
-                    max = max.max(*s);
-                }
-                let mut sum = 0.0;
-                for s in &mut scores[..=p] {
-                    *s = (*s - max).exp();
-                    sum += *s;
-                }
-                let out = &mut att[i * dim + hh * hd..i * dim + (hh + 1) * hd];
-                out.fill(0.0);
-                for (j, s) in scores[..=p].iter().enumerate() {
-                    let vj = &vc[j * kvd + kvh * hd..j * kvd + (kvh + 1) * hd];
-                    kernels::axpy(s / sum, vj, out);
-                }
-            }
-        }
+        attend(&c, &q, &st.k[l], &st.v[l], pos, m, &mut att);
         st.acts.quantize(&att, m, dim);
         project(&layer.wo, &st.acts, &mut o);
         x.iter_mut().zip(&o).for_each(|(a, b)| *a += b);
