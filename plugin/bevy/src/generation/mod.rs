@@ -42,9 +42,8 @@ pub use staging::StagedFiles;
 use crate::SproutSettings;
 use crate::library::snapshot;
 
-/// Generation settings. Inference threads follow candle's `CANDLE_NUM_THREADS` (set it before
-/// starting the game: Bevy's task pools share the same cores). `model` may change at any time
-/// (the editor's model picker does): each job uses the value it was submitted with.
+/// Generation settings. `model` may change at any time (the editor's model picker does): each
+/// job uses the value it was submitted with; `threads` is read once, when the worker starts.
 #[derive(Resource, Debug, Clone)]
 pub struct GeneratorSettings {
     /// Registry id of the LLM, or `None` for the default.
@@ -55,6 +54,10 @@ pub struct GeneratorSettings {
     pub state_dir: PathBuf,
     /// Prompt templates (`prompts/`); stages missing there use the built-in ones.
     pub prompts_dir: PathBuf,
+    /// The local model's threads. `None`: `CANDLE_NUM_THREADS` when it is set, else every core
+    /// but one, which the game keeps (Bevy's task pools share the same cores, and a model on
+    /// every core of a busy machine runs slower than on one).
+    pub threads: Option<usize>,
 }
 
 impl GeneratorSettings {
@@ -67,7 +70,21 @@ impl GeneratorSettings {
             staging_dir: project.staging_dir(),
             prompts_dir: root.join("prompts"),
             state_dir: project.state,
+            threads: None,
         }
+    }
+
+    /// The thread count `threads` stands for.
+    pub fn inference_threads(&self) -> usize {
+        let from_env = std::env::var("CANDLE_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|n| *n > 0);
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        self.threads
+            .or(from_env)
+            .unwrap_or(cores.saturating_sub(1))
+            .max(1)
     }
 }
 

@@ -62,6 +62,12 @@ pub(super) fn run(
     inbox: Receiver<Command>,
     outbox: Sender<Reply>,
 ) {
+    let threads = settings.inference_threads();
+    if !sprout_core::llm::native::set_threads(threads) {
+        tracing::warn!(
+            "the local model's threads had already started; {threads} thread(s) asked for"
+        );
+    }
     let mut models = Models::default();
     let send = |u: GenerationUpdate| {
         let _ = outbox.send(Reply::Update(u));

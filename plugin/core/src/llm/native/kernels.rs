@@ -529,17 +529,19 @@ impl QActs {
 }
 
 /// Quantises the blocks of `x` into `q`, with each block's scale `d`, `d * sum(q)` in `s` and
-/// the same over its first half in `h`. Rounds half to even, as llama.cpp's SIMD quantiser does.
+/// the same over its first half in `h`. Rounds half away from zero, as llama.cpp does.
 fn quantize_rows(x: &[f32], q: &mut [i8], d: &mut [f32], s: &mut [f32], h: &mut [f32]) {
-    // Adding and subtracting 1.5 * 2^23 rounds a float below 2^22 to an integer, half to even.
-    const ROUND: f32 = 12_582_912.0;
+    // `roundf` without the library call: add the float just below one half, with the value's
+    // sign, and truncate (LLVM's own lowering of `round`; exact for every float).
+    const HALF: f32 = 0.499_999_97;
     for (i, xb) in x.chunks_exact(QK).enumerate() {
         let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs()));
         let di = amax / 127.0;
         let id = if di > 0.0 { 1.0 / di } else { 0.0 };
         let qb = &mut q[i * QK..(i + 1) * QK];
         for (o, v) in qb.iter_mut().zip(xb) {
-            *o = ((v * id + ROUND) - ROUND) as i8;
+            let t = v * id;
+            *o = (t + HALF.copysign(t)) as i8;
         }
         let sum = qb.iter().map(|&v| i32::from(v)).sum::<i32>();
         let half = qb[..QK / 2].iter().map(|&v| i32::from(v)).sum::<i32>();
@@ -625,7 +627,7 @@ pub fn axpy(s: f32, x: &[f32], out: &mut [f32]) {
 /// `out` holds `x.rows` rows of `w.rows` values.
 pub fn matmul(w: &QMatrix, x: &QActs, out: &mut [f32]) {
     let n = w.rows;
-    let threads = threads();
+    let threads = pool::running();
     if threads < 2 || n * w.cols * x.rows < 1 << 16 {
         matmul_rows(w, x, out, 0..n);
         return;

@@ -13,6 +13,8 @@
 pub mod kernels;
 mod pool;
 
+pub use self::pool::{set_threads, threads};
+
 use std::sync::Mutex;
 
 use candle_core::Device;

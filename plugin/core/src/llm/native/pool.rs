@@ -27,9 +27,33 @@ type Job = dyn Fn(usize) + Sync;
 /// Spins (about 50-100 µs) a worker makes waiting for the next job before it parks.
 const SPINS: u32 = 1 << 15;
 
-/// The engine's thread count: `CANDLE_NUM_THREADS` (the setting candle's engine reads, so one
-/// setting serves both), else `RAYON_NUM_THREADS`, else the available cores.
+/// The count [`set_threads`] chose (0: none).
+static CHOSEN: AtomicUsize = AtomicUsize::new(0);
+
+/// The pool, started at the first parallel job (`None` for one thread).
+static POOL: OnceLock<Option<&'static Pool>> = OnceLock::new();
+
+/// Chooses the engine's thread count, before its first parallel job: a game leaves cores to
+/// itself (on a machine whose cores are all busy, two threads run slower than one, for
+/// llama.cpp too). Returns `false`, changing nothing, once the threads have started with
+/// another count.
+pub fn set_threads(n: usize) -> bool {
+    let n = n.max(1);
+    CHOSEN.store(n, Ordering::Relaxed);
+    match POOL.get() {
+        None => true,
+        Some(pool) => pool.map_or(1, |p| p.workers.get().map_or(0, Vec::len) + 1) == n,
+    }
+}
+
+/// The engine's thread count: the one [`set_threads`] chose, else `CANDLE_NUM_THREADS` (the
+/// setting candle's engine reads, so one setting serves both), else `RAYON_NUM_THREADS`, else
+/// the available cores.
 pub fn threads() -> usize {
+    let chosen = CHOSEN.load(Ordering::Relaxed);
+    if chosen > 0 {
+        return chosen;
+    }
     ["CANDLE_NUM_THREADS", "RAYON_NUM_THREADS"]
         .iter()
         .find_map(|k| {
@@ -40,6 +64,11 @@ pub fn threads() -> usize {
                 .filter(|n| *n > 0)
         })
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
+/// The threads a parallel job runs on (the caller and the workers), starting them if need be.
+pub fn running() -> usize {
+    pool().map_or(1, |p| p.workers.get().map_or(0, Vec::len) + 1)
 }
 
 /// Calls `job(i)` for every `i` in `0..chunks`, spread over the engine's threads (the calling
@@ -62,7 +91,6 @@ pub fn for_each<'a>(chunks: usize, job: &'a (dyn Fn(usize) + Sync + 'a)) {
 
 /// The pool, started at the first parallel job (none for one thread).
 fn pool() -> Option<&'static Pool> {
-    static POOL: OnceLock<Option<&'static Pool>> = OnceLock::new();
     *POOL.get_or_init(|| {
         let n = threads();
         if n < 2 {
