@@ -510,7 +510,9 @@ impl QActs {
             return;
         }
         let b = per * blocks;
-        let parts: Vec<Mutex<(&mut [i8], &mut [f32], &mut [f32], &mut [f32])>> = self
+        /// One chunk's share of each buffer.
+        type Share<'a> = (&'a mut [i8], &'a mut [f32], &'a mut [f32], &'a mut [f32]);
+        let parts: Vec<Mutex<Share<'_>>> = self
             .q
             .chunks_mut(b * QK)
             .zip(self.d.chunks_mut(b))
@@ -724,10 +726,35 @@ mod portable {
     }
 }
 
+/// [`Format`] as a constant for the SIMD kernels' const generic, so each kernel is compiled once
+/// per format with its block decoding inlined and its accumulators in registers.
+#[cfg(target_arch = "x86_64")]
+mod format_id {
+    use super::Format;
+
+    pub(super) const Q4_1: u8 = 0;
+    pub(super) const Q5_0: u8 = 1;
+    pub(super) const Q8_0: u8 = 2;
+    pub(super) const Q4K: u8 = 3;
+    pub(super) const Q6K: u8 = 4;
+
+    /// The format a constant stands for.
+    pub(super) const fn format(f: u8) -> Format {
+        match f {
+            Q4_1 => Format::Q4_1,
+            Q5_0 => Format::Q5_0,
+            Q8_0 => Format::Q8_0,
+            Q4K => Format::Q4K,
+            _ => Format::Q6K,
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use core::arch::x86_64::*;
 
+    use super::format_id::{Q4_1, Q4K, Q5_0, Q6K, Q8_0, format};
     use super::{Format, QActs, QK, QMatrix, scale_min_k4};
 
     #[inline]
@@ -788,24 +815,6 @@ mod avx2 {
     /// Activation block `b` of a row's bytes as 32 bytes (unsigned for [`Format::unsigned`],
     /// signed otherwise), the scale of each float lane of [`dot_u8_i8`] (lanes 0-3 cover
     /// elements 0-15) and the block's additive `m` (the SIMD twin of `QMatrix::decode`).
-    /// [`Format`] as a constant, so each kernel is compiled once per format with its block
-    /// decoding inlined and its accumulators in registers.
-    const Q4_1: u8 = 0;
-    const Q5_0: u8 = 1;
-    const Q8_0: u8 = 2;
-    const Q4K: u8 = 3;
-    const Q6K: u8 = 4;
-
-    const fn format(f: u8) -> Format {
-        match f {
-            Q4_1 => Format::Q4_1,
-            Q5_0 => Format::Q5_0,
-            Q8_0 => Format::Q8_0,
-            Q4K => Format::Q4K,
-            _ => Format::Q6K,
-        }
-    }
-
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
     fn unpack<const F: u8>(row: &[u8], b: usize) -> (__m256i, __m256, f32) {
@@ -1053,13 +1062,8 @@ mod avx2 {
 mod vnni {
     use core::arch::x86_64::*;
 
+    use super::format_id::{Q4_1, Q4K, Q5_0, Q6K, Q8_0};
     use super::{Format, PACK, QActs, QK, QMatrix, portable};
-
-    const Q4_1: u8 = 0;
-    const Q5_0: u8 = 1;
-    const Q8_0: u8 = 2;
-    const Q4K: u8 = 3;
-    const Q6K: u8 = 4;
 
     #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
     pub(super) fn matmul(w: &QMatrix, x: &QActs, out: &mut [f32], rows: core::ops::Range<usize>) {
