@@ -107,6 +107,16 @@ const META: &[&str] = &[
     "language model",
     "this game",
     "the game",
+    // A model describing its own output ("All lines above describe the villagers…", "The
+    // places of Marlow cottage are listed here.").
+    "lines above",
+    "line above",
+    "these lines",
+    "listed here",
+    "listed above",
+    "listed below",
+    "described above",
+    "above describe",
 ];
 
 /// The first word or phrase of [`META`] that `text` uses, if any.
@@ -287,6 +297,8 @@ mod tests {
             "Place your hands on the table at the end of this conversation.",
             "Welcome, player! The game begins.",
             "As an AI I cannot brew tea.",
+            "All lines above describe the villagers in Kettle Hollow with their personal details.",
+            "The place(s) of Marlow cottage are listed here.",
         ] {
             assert!(meta_talk(line).is_some(), "{line}");
         }
@@ -294,6 +306,8 @@ mod tests {
             "Sit anywhere but the window seat; Bettany's claimed it by leaving her hat on it. Tea?",
             "The chatter at the Seed Swap was louder than the bell.",
             "Mind the mud at the gate.",
+            "Here are your seeds; the rows above the mill are yours.",
+            "The line of willows above the ford floods every spring.",
         ] {
             assert_eq!(meta_talk(line), None, "{line}");
         }
