@@ -64,7 +64,7 @@ pub(super) fn run(
 ) {
     let threads = settings.inference_threads();
     if !sprout_core::llm::native::set_threads(threads) {
-        tracing::warn!(
+        bevy::log::warn!(
             "the local model's threads had already started; {threads} thread(s) asked for"
         );
     }

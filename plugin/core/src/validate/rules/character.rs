@@ -1,7 +1,8 @@
-//! Characters: name and card, art, home, birthday, likes and dislikes, schedule, relationships.
+//! Characters: name and card, art and appearance, home, birthday, likes and dislikes, schedule,
+//! relationships.
 
 use crate::content::dialogue::{NARRATOR, PLAYER};
-use crate::content::{AssetKind, Character, Document};
+use crate::content::{Age, AssetKind, Character, Document};
 use crate::format::FieldPath;
 use crate::validate::diagnostic::DiagnosticKind;
 use crate::validate::limits::{DESCRIPTION_MAX, LABEL_MAX, NAME_MAX, PROSE_MAX};
@@ -88,6 +89,21 @@ impl<'a> Checker<'a> {
                         "an earlier entry already places {} somewhere at {:?} in the same season",
                         c.name, e.slot
                     ),
+                );
+            }
+        }
+        if let Some(a) = &c.appearance {
+            // The sprite model draws what the words say: a "boy" who is an elder is two people.
+            let young = matches!(a.figure.as_str(), "girl" | "boy");
+            let grown = matches!(a.figure.as_str(), "woman" | "man");
+            let clash = (young && matches!(a.age, Age::Adult | Age::Elder))
+                || (grown && a.age == Age::Child);
+            if clash {
+                self.report(
+                    at,
+                    DiagnosticKind::Contradiction,
+                    &r.field("appearance").field("age"),
+                    format!("a {} cannot be {:?}", a.figure, a.age),
                 );
             }
         }
