@@ -3,8 +3,9 @@
 //! Never downloads: these run only when the model is already in the model cache
 //! (`sprout models pull qwen2.5-coder-0.5b-instruct-q4_k_m`) and otherwise say why they skipped.
 //! The tokenizer, chat template and constraint check reads only the GGUF's metadata (a second or
-//! two); the generation test loads the weights and takes minutes on two cores, so it is
-//! `#[ignore]`d: `cargo test -p sprout_tests -- --ignored llm_qwen`.
+//! two); the generation test loads the weights and generates a tree (about 12 s on two cores on
+//! the native engine), and is `#[ignore]`d so that a machine with the model cached does not run
+//! it by accident: `cargo test -p sprout_tests -- --ignored llm_qwen`.
 
 use std::path::PathBuf;
 
@@ -108,7 +109,7 @@ fn qwen_tokenizer_chat_template_and_constraints_from_the_gguf() {
 /// Slow (the weights load in seconds, the prompt takes minutes on two busy cores): run with
 /// `--ignored` when the model is cached.
 #[test]
-#[ignore = "minutes on two cores; needs the cached Qwen model: cargo test -p sprout_tests -- --ignored llm_qwen"]
+#[ignore = "needs the Qwen preset pulled first (sprout models pull qwen2.5-coder-0.5b-instruct-q4_k_m): cargo test -p sprout_tests -- --ignored llm_qwen"]
 fn qwen_writes_a_constrained_dialogue_tree() {
     let Some(path) = cached() else { return };
     // Share the cores with the other model tests one at a time.
