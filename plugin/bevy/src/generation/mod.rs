@@ -54,9 +54,9 @@ pub struct GeneratorSettings {
     pub state_dir: PathBuf,
     /// Prompt templates (`prompts/`); stages missing there use the built-in ones.
     pub prompts_dir: PathBuf,
-    /// The local model's threads. `None`: `CANDLE_NUM_THREADS` when it is set, else every core
-    /// but one, which the game keeps (Bevy's task pools share the same cores, and a model on
-    /// every core of a busy machine runs slower than on one).
+    /// The local model's threads. `None`: `CANDLE_NUM_THREADS` (or `RAYON_NUM_THREADS`) when it
+    /// is set, else every core but one, which the game keeps (Bevy's task pools share the same
+    /// cores, and a model on every core of a busy machine runs slower than on one).
     pub threads: Option<usize>,
 }
 
@@ -76,13 +76,9 @@ impl GeneratorSettings {
 
     /// The thread count `threads` stands for.
     pub fn inference_threads(&self) -> usize {
-        let from_env = std::env::var("CANDLE_NUM_THREADS")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-            .filter(|n| *n > 0);
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         self.threads
-            .or(from_env)
+            .or_else(sprout_core::llm::native::threads_from_env)
             .unwrap_or(cores.saturating_sub(1))
             .max(1)
     }

@@ -13,7 +13,7 @@
 pub mod kernels;
 mod pool;
 
-pub use self::pool::{set_threads, threads};
+pub use self::pool::{set_threads, threads, threads_from_env};
 
 use std::sync::Mutex;
 

@@ -54,6 +54,12 @@ pub fn threads() -> usize {
     if chosen > 0 {
         return chosen;
     }
+    threads_from_env()
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
+/// The thread count the environment asks for: `CANDLE_NUM_THREADS`, else `RAYON_NUM_THREADS`.
+pub fn threads_from_env() -> Option<usize> {
     ["CANDLE_NUM_THREADS", "RAYON_NUM_THREADS"]
         .iter()
         .find_map(|k| {
@@ -63,7 +69,6 @@ pub fn threads() -> usize {
                 .ok()
                 .filter(|n| *n > 0)
         })
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
 }
 
 /// The threads a parallel job runs on (the caller and the workers), starting them if need be.
