@@ -14,6 +14,7 @@ its metadata; fresh optimizer, short warm-up). Checkpoints are written every `--
 import argparse
 import glob
 import json
+import math
 import os
 import random
 import signal
@@ -78,6 +79,10 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=4e-4)
     ap.add_argument("--warmup", type=int, default=500)
+    ap.add_argument("--decay-to", type=int, default=0,
+                    help="cosine-decay the learning rate from --lr after warm-up to --lr-floor × --lr at this "
+                         "step (0: constant); a short run ends better annealed than at full rate")
+    ap.add_argument("--lr-floor", type=float, default=0.1)
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--every", type=int, default=1000)
     ap.add_argument("--every-min", type=float, default=10)
@@ -141,6 +146,14 @@ def main():
         args.warmup = min(args.warmup, 200)
         print(f"started from {args.init} at step {step} (fresh optimizer)", flush=True)
 
+    def decay(at):
+        # Cosine from 1 at the end of warm-up to lr_floor at --decay-to, then flat.
+        begin = warm_from + args.warmup
+        if args.decay_to <= begin or at <= begin:
+            return 1.0
+        frac = min(1.0, (at - begin) / (args.decay_to - begin))
+        return args.lr_floor + (1 - args.lr_floor) * 0.5 * (1 + math.cos(math.pi * frac))
+
     stop = {"now": False}
     signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
@@ -185,7 +198,7 @@ def main():
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
             v = model(xt, t, emb, mask)
         loss = torch.mean((v.float() - (noise - x0)) ** 2)
-        lr = args.lr * min(1.0, (step - warm_from + 1) / args.warmup)
+        lr = args.lr * min(1.0, (step - warm_from + 1) / args.warmup) * decay(step)
         for g in opt.param_groups:
             g["lr"] = lr
         opt.zero_grad(set_to_none=True)
