@@ -427,14 +427,16 @@ fn a_write_torn_between_sidecar_and_file_is_remade_not_kept() {
 }
 
 /// The same with real servers: two llama.cpp servers on loopback behind the `OpenAI` API, the
-/// default model on both, one killed (SIGKILL) as soon as the first job is done. Every job ends
+/// tiny model on both, one killed (SIGKILL) as soon as the first job is done. Every job ends
 /// in the journal exactly once (made, repaired or rejected by the validator), none fails, and the
 /// killed server's worker retires. Needs `SPROUT_LLAMA_PYTHON` (see [`LlamaServer`]).
 #[test]
 fn an_endpoint_pool_of_llama_cpp_servers_survives_one_killed_mid_batch() {
     use crate::support::LlamaServer;
     let m = crate::llm::model(); // pulls the model if needed; keeps other model tests off the cores
-    let (_, path) = sprout_core::llm::ModelManager::new().locate(None).unwrap();
+    let (_, path) = sprout_core::llm::ModelManager::new()
+        .locate(Some(crate::llm::TINY))
+        .unwrap();
     let Some(a) = LlamaServer::start(&path) else {
         return;
     };

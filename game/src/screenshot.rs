@@ -174,6 +174,7 @@ fn editor_job(shot: &EditorShot, library: &Library) -> Option<Job> {
                     id: Some(Id::new(format!("{npc}_daily_s3")).ok()?),
                 },
                 seed: 3,
+                pick: None,
             }))
         }
         EditorShot::Sprite(item) => {

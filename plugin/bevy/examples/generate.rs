@@ -92,6 +92,7 @@ fn run(
                 id: Some(tree),
             },
             seed: 1,
+            pick: None,
         }));
         plan.job = Some(request.id);
         generate.write(request);

@@ -1,4 +1,4 @@
-//! Generation inside Bevy with the real default model: a request becomes a validated, staged file
+//! Generation inside Bevy with a real model (the registry's tiny one): a request becomes a validated, staged file
 //! with provenance; accepting it moves it into the assets, and hot reload loads it.
 #![cfg(feature = "llm")]
 
@@ -34,6 +34,9 @@ fn status(app: &App, job: JobId) -> JobStatus {
         .map_or(JobStatus::Queued, |j| j.status.clone())
 }
 
+/// The model these tests generate with.
+const TINY: &str = "smollm2-135m-instruct-q4_1";
+
 /// A headless app over a copy of the starter assets in `root/assets`, settled.
 fn app_over_copy(root: &Path) -> (App, std::path::PathBuf) {
     let assets = root.join("assets");
@@ -45,18 +48,22 @@ fn app_over_copy(root: &Path) -> (App, std::path::PathBuf) {
     .unwrap();
     let mut app = App::new();
     bevy_sprout::hot_reload::register_fast_watcher(&mut app, &assets);
-    app.insert_resource(GeneratorSettings::for_assets(&assets))
-        .add_plugins((
-            MinimalPlugins,
-            AssetPlugin {
-                file_path: assets.to_string_lossy().into_owned(),
-                watch_for_changes_override: Some(true),
-                ..default()
-            },
-            SproutPlugin::default()
-                .with_asset_dir(&assets)
-                .with_notice(false),
-        ));
+    // The registry's tiny model: the default (Qwen) is five times its size and slower.
+    let settings = GeneratorSettings {
+        model: Some(TINY.into()),
+        ..GeneratorSettings::for_assets(&assets)
+    };
+    app.insert_resource(settings).add_plugins((
+        MinimalPlugins,
+        AssetPlugin {
+            file_path: assets.to_string_lossy().into_owned(),
+            watch_for_changes_override: Some(true),
+            ..default()
+        },
+        SproutPlugin::default()
+            .with_asset_dir(&assets)
+            .with_notice(false),
+    ));
     wait(&mut app, Duration::from_secs(60), "content", |app| {
         app.world().resource::<ContentStatus>().settled
     });
@@ -102,6 +109,7 @@ fn dialogue(id: &str, nodes: usize, seed: u64) -> Job {
             id: Some(Id::new(id).unwrap()),
         },
         seed,
+        pick: None,
     })
 }
 
@@ -137,7 +145,7 @@ fn same_as_core(app: &App, id: JobId, job: &ArtJob, assets: &Path) {
     }
 }
 
-/// The story pipeline (an item, with the real default model) and the image jobs (its icon from
+/// The story pipeline (an item, with the real tiny model) and the image jobs (its icon from
 /// the embedded sprite model, then a prop from that icon) stage into their own folders, are
 /// accepted into the assets and load; a cancelled job stages nothing.
 #[test]
@@ -158,10 +166,11 @@ fn story_and_image_jobs_are_staged_and_accepted() {
                 brief: String::new(),
             },
             seed: 1,
+            pick: None,
         }),
     );
     app.update();
-    app.world_mut().resource_mut::<GeneratorSettings>().model = None;
+    app.world_mut().resource_mut::<GeneratorSettings>().model = Some(TINY.into());
     wait(
         &mut app,
         Duration::from_secs(60),
@@ -192,6 +201,7 @@ fn story_and_image_jobs_are_staged_and_accepted() {
                 brief: "a jar of wildflower honey".into(),
             },
             seed: 3,
+            pick: None,
         }),
     );
     wait_staged(&mut app, item, Duration::from_secs(900));
@@ -361,10 +371,7 @@ fn generated_dialogue_is_staged_accepted_and_hot_reloaded() {
         "staging is outside the asset folder"
     );
     assert_eq!(provenance.seed, 11);
-    assert_eq!(
-        provenance.model.as_ref().unwrap().id,
-        "smollm2-135m-instruct-q4_1"
-    );
+    assert_eq!(provenance.model.as_ref().unwrap().id, TINY);
     assert_eq!(
         provenance.output_sha256,
         sprout_core::content::provenance::sha256_hex(&std::fs::read(&staged).unwrap())

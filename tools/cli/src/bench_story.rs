@@ -109,7 +109,6 @@ pub fn run(
     compare_prefix_reuse: bool,
 ) -> anyhow::Result<ExitCode> {
     let templates = backend.templates()?;
-    let options = backend.options(false);
     let quiet = |_| {};
     let full = if compare_prefix_reuse {
         anyhow::ensure!(
@@ -122,6 +121,7 @@ pub fn run(
             ..backend.clone()
         };
         let backends = args.open(true)?;
+        let options = backend.options(false, &backends.story);
         let batch = scratch.batch(&templates, &backends.model, &options);
         let mut set = load_content(&scratch.copy)?;
         let summary = batch.run(&mut set, backends.workers, &quiet)?;
@@ -134,6 +134,7 @@ pub fn run(
     };
     let scratch = Scratch::new(assets, trees, nodes)?;
     let backends = backend.open(true)?;
+    let options = backend.options(false, &backends.story);
     let batch = scratch.batch(&templates, &backends.model, &options);
     println!(
         "model: {} on {} worker(s); {trees} trees of {nodes} lines",

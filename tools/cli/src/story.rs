@@ -12,7 +12,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use sprout_core::content::ContentSet;
 use sprout_core::content::provenance::ModelRef;
 use sprout_core::llm::http::{HttpBackend, HttpConfig};
-use sprout_core::llm::{LoadOptions, LocalModel, ModelManager, TextBackend};
+use sprout_core::llm::{LoadOptions, LocalModel, ModelManager, StorySettings, TextBackend};
 use sprout_core::story::{
     Batch, BatchEvent, Generator, Manifest, Options, Project, Status, Summary, Templates, batch,
     measure, regenerate,
@@ -37,17 +37,21 @@ pub struct BackendArgs {
     /// Seconds before a server request times out.
     #[arg(long, default_value_t = 120)]
     pub timeout: u64,
-    /// Sampling temperature.
-    #[arg(long, default_value_t = 0.7)]
-    pub temperature: f32,
+    /// Sampling temperature [default: the model's, from the registry; 0.7 for servers].
+    #[arg(long)]
+    pub temperature: Option<f32>,
+    /// Repetition penalty over the last 256 tokens, prompt included (1: none) [default: the
+    /// model's; 1.3 for servers]. Small models otherwise copy their prompt and repeat lines.
+    #[arg(long)]
+    pub repeat_penalty: Option<f32>,
     /// Repairs after the first try, each feeding the validator's messages back.
     #[arg(long, default_value_t = 2)]
     pub max_repairs: u32,
     /// Candidates per job (best-of-N): each is checked and scored (the writer's checks, word
     /// variety, the model's mean log-probability), the best kept; N costs about N times the
-    /// model time.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
-    pub candidates: u32,
+    /// model time [default: the model's (3 for the default model); 1 for servers].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub candidates: Option<u32>,
     /// The prompt templates' folder (built-in templates for stages it lacks).
     #[arg(long, default_value = "prompts")]
     pub prompts: PathBuf,
@@ -63,6 +67,8 @@ pub struct Backends {
     pub workers: Vec<Box<dyn TextBackend>>,
     /// The model.
     pub model: ModelRef,
+    /// The model's story defaults (the registry's; the built-in defaults for servers).
+    pub story: StorySettings,
 }
 
 impl BackendArgs {
@@ -85,6 +91,7 @@ impl BackendArgs {
                     id: entry.id.clone(),
                     sha256: entry.sha256.clone(),
                 },
+                story: entry.story,
             });
         }
         let mut workers: Vec<Box<dyn TextBackend>> = Vec::new();
@@ -106,18 +113,30 @@ impl BackendArgs {
             id: format!("server:{}", self.endpoint_model),
             sha256: String::from("unknown: served by an OpenAI-compatible server"),
         };
-        Ok(Backends { workers, model })
+        Ok(Backends {
+            workers,
+            model,
+            story: StorySettings::default(),
+        })
     }
 
-    /// Generation options.
-    pub fn options(&self, force: bool) -> Options {
+    /// Generation options: the model's story defaults (`story`, from [`Backends`]), then
+    /// the flags given.
+    pub fn options(&self, force: bool, story: &StorySettings) -> Options {
         let mut o = Options {
             max_repairs: self.max_repairs,
-            candidates: self.candidates,
             force,
-            ..Options::default()
+            ..Options::for_model(story)
         };
-        o.sampling.temperature = self.temperature;
+        if let Some(n) = self.candidates {
+            o.candidates = n;
+        }
+        if let Some(t) = self.temperature {
+            o.sampling.temperature = t;
+        }
+        if let Some(p) = self.repeat_penalty {
+            o.sampling.repeat_penalty = p;
+        }
         o
     }
 
@@ -175,7 +194,7 @@ pub fn run_batch(
     let jobs = manifest.expand(&set)?;
     let templates = backend.templates()?;
     let backends = backend.open(true)?;
-    let options = backend.options(force);
+    let options = backend.options(force, &backends.story);
     let batch = Batch {
         generator: Generator {
             project: &project,

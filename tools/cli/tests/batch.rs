@@ -1,4 +1,4 @@
-//! `sprout batch` as scripts use it, with the real default model: a batch killed with SIGKILL
+//! `sprout batch` as scripts use it, with a real model (the registry's tiny one): a batch killed with SIGKILL
 //! halfway resumes to exactly the files an uninterrupted run makes, with no job done twice; a
 //! second run is all cache; `sprout report` and `sprout validate` agree the folder is clean.
 
@@ -33,6 +33,8 @@ fn project() -> (tempfile::TempDir, PathBuf, PathBuf) {
 fn batch(assets: &Path, manifest: &Path) -> Command {
     let mut c = sprout();
     c.arg("batch").arg(manifest).arg("--assets").arg(assets);
+    // The registry's tiny model: the default (Qwen) is five times its size.
+    c.args(["--model", "smollm2-135m-instruct-q4_1"]);
     c.arg("--prompts")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../prompts"));
     c

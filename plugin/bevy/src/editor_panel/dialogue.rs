@@ -113,9 +113,13 @@ pub(super) fn tab(
     if generate_button(ui, view.jobs, state.current, ready, actions) {
         submit(state, library, actions);
     }
-    if show_job(ui, view, state.current, actions) == Decision::Regenerate {
-        state.seed += 1;
-        submit(state, library, actions);
+    match show_job(ui, view, state.current, actions) {
+        Decision::Regenerate => {
+            state.seed += 1;
+            submit(state, library, actions);
+        }
+        Decision::Picked(job) => state.current = Some(job),
+        Decision::None => {}
     }
 }
 
@@ -167,6 +171,7 @@ pub(crate) fn dialogue_job(state: &EditorState, library: &Library) -> Option<Job
             id: Some(tree),
         },
         seed: state.seed,
+        pick: None,
     })
 }
 

@@ -134,6 +134,40 @@ mod tests {
         Id::new(s).unwrap()
     }
 
+    /// "Use this one" asks for the same job keeping the listed candidate.
+    #[test]
+    fn a_listed_candidate_is_asked_for_by_its_number() {
+        let spec = JobSpec {
+            job: Story::Dialogue {
+                npc: id("sefa"),
+                situation: Situation::Daily,
+                season: None,
+                nodes: 3,
+                brief: String::new(),
+                id: Some(id("sefa_daily_s5")),
+            },
+            seed: 5,
+            pick: None,
+        };
+        let Some(Job::Story(again)) = Job::Story(spec.clone()).picking(3) else {
+            panic!("a story job can be picked");
+        };
+        assert_eq!(again.pick, Some(3));
+        assert_eq!(
+            JobSpec {
+                pick: None,
+                ..again
+            },
+            spec,
+            "only the pick changes: same seed, same job"
+        );
+        let art = Job::Art(ArtJob::new(
+            Recipe::ItemIcon { item: id("turnip") },
+            "a turnip",
+        ));
+        assert_eq!(art.picking(2), None);
+    }
+
     #[test]
     fn showing_a_job_opens_its_tab_with_the_fields_that_make_it() {
         let mut app = app();
@@ -149,6 +183,7 @@ mod tests {
                     id: None,
                 },
                 seed: 42,
+                pick: None,
             }),
         );
         assert!(s.open);
@@ -168,6 +203,7 @@ mod tests {
                     brief: "a hoe left by the river".into(),
                 },
                 seed: 7,
+                pick: None,
             }),
         );
         assert_eq!(s.tab, Tab::Quest);
@@ -188,6 +224,7 @@ mod tests {
                     brief: "a beekeeper".into(),
                 },
                 seed: 3,
+                pick: None,
             }),
         );
         assert_eq!(s.tab, Tab::Npc);

@@ -94,6 +94,7 @@ pub(crate) fn npc_job(form: &NpcForm, library: &Library) -> Option<JobSpec> {
             brief: form.brief.clone(),
         },
         seed: form.seed,
+        pick: None,
     })
 }
 
@@ -108,6 +109,7 @@ pub(crate) fn quest_job(form: &QuestForm, library: &Library) -> Option<JobSpec> 
             brief: form.brief.clone(),
         },
         seed: form.seed,
+        pick: None,
     })
 }
 
@@ -139,9 +141,13 @@ pub(super) fn npc_tab(
             ui.end_row();
         });
     let mut submit = generate_button(ui, view.jobs, form.current, job.is_some(), actions);
-    if show_job(ui, view, form.current, actions) == Decision::Regenerate {
-        form.seed += 1;
-        submit = true;
+    match show_job(ui, view, form.current, actions) {
+        Decision::Regenerate => {
+            form.seed += 1;
+            submit = true;
+        }
+        Decision::Picked(job) => form.current = Some(job),
+        Decision::None => {}
     }
     if submit && let Some(spec) = npc_job(form, library) {
         form.current = Some(send(spec, actions));
@@ -196,9 +202,13 @@ pub(super) fn quest_tab(
             ui.end_row();
         });
     let mut submit = generate_button(ui, view.jobs, form.current, job.is_some(), actions);
-    if show_job(ui, view, form.current, actions) == Decision::Regenerate {
-        form.seed += 1;
-        submit = true;
+    match show_job(ui, view, form.current, actions) {
+        Decision::Regenerate => {
+            form.seed += 1;
+            submit = true;
+        }
+        Decision::Picked(job) => form.current = Some(job),
+        Decision::None => {}
     }
     if submit && let Some(spec) = quest_job(form, library) {
         form.current = Some(send(spec, actions));

@@ -1,5 +1,6 @@
 //! The pieces every tab shares: image previews at pixel scale ([`Textures`]), the model picker,
-//! the Generate / Cancel buttons, and a job's progress, preview and Accept / Reject / Regenerate.
+//! the Generate / Cancel buttons, and a job's progress, preview and Accept / Reject / Regenerate
+//! (and, for best-of-N story jobs, its candidates with their scores and "Use this one").
 
 use std::collections::HashMap;
 
@@ -8,8 +9,8 @@ use bevy_egui::egui;
 use super::dialogue;
 use super::panel::Actions;
 use crate::generate::{
-    AcceptGenerated, CancelGeneration, Generations, GeneratorSettings, JobId, JobStatus, Preview,
-    RejectGenerated,
+    AcceptGenerated, CancelGeneration, Generate, Generations, GeneratorSettings, JobId, JobStatus,
+    Preview, Record, RejectGenerated,
 };
 use crate::library::Library;
 
@@ -143,6 +144,8 @@ pub enum Decision {
     None,
     /// Reject it and generate again with the next seed.
     Regenerate,
+    /// It was rejected for another of its candidates, asked for as this new job.
+    Picked(JobId),
 }
 
 /// Whether `job` is still waiting or working.
@@ -249,6 +252,15 @@ pub fn show_job(
                     decision = Decision::Regenerate;
                 }
             });
+            if let Some(number) = candidates(ui, job) {
+                // The listed candidate, made again from its own seed: staged as a job of its own.
+                if let Some(again) = job.job.picking(number) {
+                    actions.reject.write(RejectGenerated(job_id));
+                    let request = Generate::new(again);
+                    decision = Decision::Picked(request.id);
+                    actions.generate.write(request);
+                }
+            }
         }
     }
     if job.preview.is_none()
@@ -286,6 +298,35 @@ pub fn show_job(
         None => {}
     }
     decision
+}
+
+/// Best-of-N's candidates of a staged story job, best first, each with its score and its first
+/// line or problems, and a "Use this one" button beside those not kept: the number clicked.
+fn candidates(ui: &mut egui::Ui, job: &Record) -> Option<u32> {
+    if job.candidates.len() < 2 {
+        return None;
+    }
+    let mut ranked: Vec<_> = job.candidates.iter().collect();
+    ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.number.cmp(&b.number)));
+    let mut clicked = None;
+    egui::CollapsingHeader::new(format!("{} candidates (best kept)", ranked.len()))
+        .default_open(true)
+        .show(ui, |ui| {
+            for c in ranked {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(
+                        egui::RichText::new(format!("#{} {:+.2}", c.number, c.score)).monospace(),
+                    );
+                    if c.kept {
+                        ui.label(egui::RichText::new("kept").strong());
+                    } else if ui.small_button("Use this one").clicked() {
+                        clicked = Some(c.number);
+                    }
+                    ui.label(egui::RichText::new(c.summary()).small());
+                });
+            }
+        });
+    clicked
 }
 
 /// The id `base`, or `base_2`, `base_3`... : the first that `taken` says is free.

@@ -11,7 +11,7 @@ use sprout_core::art::ArtJob;
 use sprout_core::content::{DialogueTree, Provenance};
 use sprout_core::diffusion::RgbaImage;
 use sprout_core::llm::CancelToken;
-use sprout_core::story::JobSpec;
+use sprout_core::story::{JobSpec, Scored};
 
 use super::staging::StagedFiles;
 
@@ -51,6 +51,19 @@ impl Job {
         match self {
             Self::Story(s) => format!("{} (seed {})", s.job.label(), s.seed),
             Self::Art(a) => a.describe(),
+        }
+    }
+
+    /// The same story job keeping best-of-N's candidate `number` instead of the best-scored one
+    /// (its seed follows from the job's seed and the number, so it comes out as it was listed);
+    /// `None` for art jobs.
+    pub fn picking(&self, number: u32) -> Option<Job> {
+        match self {
+            Self::Story(s) => Some(Self::Story(JobSpec {
+                pick: Some(number.max(1)),
+                ..s.clone()
+            })),
+            Self::Art(_) => None,
         }
     }
 
@@ -138,6 +151,9 @@ pub struct Record {
     pub provenance: Option<Provenance>,
     /// The staged files, once staged.
     pub staged: Option<StagedFiles>,
+    /// Best-of-N's candidates as scored, once staged (story jobs of a model that draws several;
+    /// one of them is kept): the designer may keep another with [`Job::picking`].
+    pub candidates: Vec<Scored>,
     /// Accept was asked while another writer (`sprout batch`, `sprout gen`) held the asset
     /// folder's lock: the files move in on the first frame it is free.
     pub waiting_for_lock: bool,
@@ -154,6 +170,7 @@ impl Record {
             live: None,
             provenance: None,
             staged: None,
+            candidates: Vec::new(),
             waiting_for_lock: false,
             cancel,
         }

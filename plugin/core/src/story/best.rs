@@ -18,6 +18,77 @@ pub struct Picked {
     pub best_score: Option<f64>,
     /// The first candidate's score: what N = 1 would have kept.
     pub first_score: Option<f64>,
+    /// Which candidate was kept (1 is the first; 0: none was generated).
+    #[serde(default)]
+    pub kept: u32,
+}
+
+/// One of best-of-N's first answers, as scored: what the editor lists for the designer, who
+/// may keep another than the best (a [`JobSpec::pick`](super::JobSpec::pick)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    /// Which candidate (1 is the first, what N = 1 gives); its seed follows from it.
+    pub number: u32,
+    /// Its score ([`Verdict::score`]).
+    pub score: f64,
+    /// Whether it is the one kept (then repaired if it needs to be).
+    pub kept: bool,
+    /// The asset as RON, or the problems the checks found.
+    pub answer: Result<String, Vec<String>>,
+}
+
+impl Scored {
+    /// One line about it for a list: its first text of three words or more (a spoken line, a
+    /// description), or how many problems it has and the first; at most 90 characters.
+    pub fn summary(&self) -> String {
+        let text = match &self.answer {
+            Ok(ron) => first_text(ron).unwrap_or_else(|| "(valid)".to_owned()),
+            Err(problems) => format!(
+                "{} problem(s): {}",
+                problems.len(),
+                problems.first().map_or("", String::as_str)
+            ),
+        };
+        let mut short: String = text.chars().take(90).collect();
+        if short.len() < text.len() {
+            short.push('…');
+        }
+        short
+    }
+}
+
+/// The first quoted string of three words or more in a RON text, unescaped.
+fn first_text(ron: &str) -> Option<String> {
+    let mut rest = ron;
+    while let Some(start) = rest.find('"') {
+        let after = &rest[start + 1..];
+        let mut text = String::new();
+        let mut end = None;
+        let mut chars = after.char_indices();
+        while let Some((i, ch)) = chars.next() {
+            match ch {
+                '\\' => {
+                    if let Some((_, next)) = chars.next() {
+                        text.push(match next {
+                            'n' => ' ',
+                            other => other,
+                        });
+                    }
+                }
+                '"' => {
+                    end = Some(i);
+                    break;
+                }
+                other => text.push(other),
+            }
+        }
+        let end = end?;
+        if text.split_whitespace().count() >= 3 {
+            return Some(text);
+        }
+        rest = &after[end + 1..];
+    }
+    None
 }
 
 /// What a score is made of.
@@ -82,6 +153,31 @@ pub fn distinct_1(json: &str) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A candidate is listed by its first line (unescaped) or by its first problem.
+    #[test]
+    fn a_candidate_is_summed_up_by_its_first_line_or_problem() {
+        let valid = Scored {
+            number: 2,
+            score: 0.8,
+            kept: true,
+            answer: Ok(r#"(id: "sefa_daily_s5", nodes: [(id: "start", speaker: Some("sefa"), text: "Sit by the stove, the kettle\"s nearly on.")])"#.into()),
+        };
+        assert_eq!(
+            valid.summary(),
+            "Sit by the stove, the kettle\"s nearly on."
+        );
+        let invalid = Scored {
+            number: 1,
+            score: -2.0,
+            kept: false,
+            answer: Err(vec!["line 2 talks about the conversation itself".into()]),
+        };
+        assert_eq!(
+            invalid.summary(),
+            "1 problem(s): line 2 talks about the conversation itself"
+        );
+    }
 
     #[test]
     fn validity_decides_then_variety_then_fluency() {

@@ -41,6 +41,8 @@ pub(super) struct Budget {
     pub max_repairs: u32,
     /// Candidates (best-of-N).
     pub candidates: u32,
+    /// The candidate kept whatever its score ([`JobSpec::pick`](super::JobSpec::pick)).
+    pub pick: Option<u32>,
     /// Tokens per attempt.
     pub max_tokens: usize,
 }
@@ -57,6 +59,7 @@ pub(super) fn request_key(
     let Budget {
         max_repairs,
         candidates,
+        pick,
         max_tokens,
     } = budget;
     let s = sampling;
@@ -69,6 +72,9 @@ pub(super) fn request_key(
     // One candidate keeps the keys of requests made before best-of-N.
     if candidates > 1 {
         request["candidates"] = json!(candidates);
+    }
+    if let Some(k) = pick {
+        request["pick"] = json!(k);
     }
     sha256_hex(request.to_string().as_bytes())
 }

@@ -10,9 +10,13 @@ use std::path::Path;
 use crate::content::{Character, ContentSet, DialogueTree, Item, Quest, World};
 use crate::format::{parse, to_ron};
 use crate::llm::ChatMessage;
+use crate::validate::limits::DIALOGUE_TEXT_MAX;
 use crate::validate::{DiagnosticKind, Severity, validate_set};
 
-use super::craft::{Speakers, copied_names, dialogue_craft, is_control, name_ok, tree_problems};
+use super::craft::{
+    LIFTED_RUN, PromptText, Speakers, copied_names, cut_off, dialogue_craft, is_control, name_ok,
+    tree_problems, words,
+};
 use super::dialogue::{DialogueShape, complete_tree};
 use super::job::Job;
 use super::topic::Topic;
@@ -76,8 +80,16 @@ pub(super) fn check(
     if let Job::Dialogue { .. } = job
         && let Ok(tree) = parse::<DialogueTree>(ron)
     {
-        problems.extend(dialogue_craft(&tree, &examples(messages)));
+        problems.extend(dialogue_craft(
+            &tree,
+            &examples(messages),
+            &prompt_text(messages),
+        ));
         if let Ok(shape) = DialogueShape::of(job) {
+            problems.extend(cut_off(
+                &tree,
+                shape.max_line_chars.clamp(10, DIALOGUE_TEXT_MAX),
+            ));
             let who = Speakers {
                 npc: shape.npc.as_str(),
                 narrator_at: shape.narrator_at,
@@ -88,6 +100,11 @@ pub(super) fn check(
         problems.push(format!(
             "{field}: has a control character; write plain words [control_character]"
         ));
+    }
+    if let Job::Npc { brief, .. } = job
+        && let Ok(c) = parse::<Character>(ron)
+    {
+        problems.extend(card_lifted(&c, &prompt_text_without(messages, brief)));
     }
     let name = match job {
         Job::Npc { .. } => parse::<Character>(ron).ok().map(|c| c.name),
@@ -146,6 +163,55 @@ pub(crate) fn control_in(ron: &str) -> Option<String> {
     }
     let v: ron::Value = ron::from_str(ron).ok()?;
     walk(&v, "")
+}
+
+/// The prompt's own words: every message with the example lines (quoted) cut out, each cut a
+/// line break so no phrase runs across it.
+fn prompt_text(messages: &[ChatMessage]) -> PromptText {
+    prompt_text_without(messages, "")
+}
+
+/// [`prompt_text`] with the designer's `brief` cut out too: a card may use its brief's words.
+fn prompt_text_without(messages: &[ChatMessage], brief: &str) -> PromptText {
+    let cut: Vec<String> = messages
+        .iter()
+        .map(|m| {
+            let text = if brief.trim().is_empty() {
+                m.content.clone()
+            } else {
+                m.content.replace(brief.trim(), "\n")
+            };
+            text.split('"').step_by(2).collect::<Vec<_>>().join("\n")
+        })
+        .collect();
+    PromptText::of(cut.iter().map(String::as_str))
+}
+
+/// A villager card's prose (backstory, speech style, relationship notes) that reads out the
+/// prompt: the world's setting or the instructions, six words or more in a row.
+fn card_lifted(c: &Character, prompt: &PromptText) -> Vec<String> {
+    let mut fields = vec![
+        ("backstory".to_owned(), c.backstory.as_str()),
+        ("speech_style".to_owned(), c.speech_style.as_str()),
+    ];
+    for (i, r) in c.relationships.iter().enumerate() {
+        fields.push((format!("relationships[{i}].note"), r.note.as_str()));
+    }
+    fields
+        .into_iter()
+        .filter_map(|(field, text)| {
+            let w = words(text);
+            // Runs only: a whole short field may well be a stretch of the prompt ("beekeeper").
+            (w.len() >= LIFTED_RUN)
+                .then(|| prompt.lifted_in(&w))
+                .flatten()
+                .map(|run| {
+                    format!(
+                        "{field}: reads out the prompt (\"{run}\"); write this villager's own, in new words [copied_prompt]"
+                    )
+                })
+        })
+        .collect()
 }
 
 /// The example lines the prompt showed (quoted in the user message).

@@ -15,13 +15,20 @@ use crate::fs::write_atomic;
 use super::cache::{self, CacheEntry, cache_path};
 use super::check::check;
 use super::job::max_tokens;
-use super::run::{Candidate, Outcome, Prepared, Status};
+use super::run::{Candidate, Outcome, Prepared, Scored, Status};
 use super::{Error, GENERATOR_PREFIX, Result};
 
 impl Candidate {
     /// Whether the model was called (false: up to date, kept, or cached).
     pub fn used_model(&self) -> bool {
         self.attempts > 0
+    }
+
+    /// Best-of-N's first answers, as scored, the kept one marked (empty when the model was
+    /// not called). The editor lists them; keeping another is a new job with its
+    /// [`pick`](super::JobSpec::pick).
+    pub fn scored(&self) -> &[Scored] {
+        &self.scored
     }
 
     /// Writes the asset (atomically: temp file + rename), its provenance sidecar and the cache

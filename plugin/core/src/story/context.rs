@@ -10,8 +10,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::content::dialogue::NARRATOR;
 use crate::content::provenance::sidecar_target;
-use crate::content::{Character, ContentSet, Document, Id, World};
+use crate::content::{Character, ContentSet, Document, Id, Situation, World};
 use crate::format::to_ron;
 use crate::validate::copying::banned_names;
 
@@ -139,6 +140,56 @@ fn character(set: &ContentSet, id: &Id) -> Result<Character> {
 }
 
 /// At most `max` characters, cut at a character boundary.
+/// How many hand-written lines a dialogue prompt may show, and how long each may be.
+const EXAMPLE_LINES: usize = 3;
+const EXAMPLE_CHARS: usize = 140;
+
+/// Hand-written lines for a dialogue prompt to show as the voice: `who`'s own, one per tree
+/// first, then other villagers' when `who` has too few (a generated villager has none). Never
+/// from a tree of the same `situation`: a model shown the hand-written offer of a quest
+/// writes that offer again. Each is whole sentences of at most [`EXAMPLE_CHARS`]; the
+/// writer's checks reject a line that lifts six words of them.
+fn example_lines(
+    set: &ContentSet,
+    generated: &HashSet<PathBuf>,
+    who: &Id,
+    situation: &Situation,
+) -> Vec<String> {
+    let mut trees = hand_written(&set.dialogues, generated);
+    trees.retain(|d| &d.value.situation != situation);
+    let lines = |own: bool| {
+        trees.iter().filter_map(move |d| {
+            d.value
+                .nodes
+                .iter()
+                .filter(|n| (&n.speaker == who) == own && n.speaker.as_str() != NARRATOR)
+                .find_map(|n| whole_sentences(&n.text, EXAMPLE_CHARS))
+        })
+    };
+    lines(true)
+        .chain(lines(false))
+        .take(EXAMPLE_LINES)
+        .collect()
+}
+
+/// The leading sentences of `text` that fit in `max` characters (`None` if the first does not).
+fn whole_sentences(text: &str, max: usize) -> Option<String> {
+    let text = text.trim();
+    if text.chars().count() <= max {
+        return Some(text.to_owned());
+    }
+    let mut end = None;
+    for (i, c) in text.char_indices() {
+        if text[..i].chars().count() >= max {
+            break;
+        }
+        if matches!(c, '.' | '!' | '?') && text[i + 1..].starts_with(' ') {
+            end = Some(i + 1);
+        }
+    }
+    end.map(|e| text[..e].to_owned())
+}
+
 fn clip(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         Some((i, _)) => format!("{}...", &s[..i]),
@@ -211,13 +262,7 @@ impl StoryContext {
                 view.situation_text = situation_text(situation);
                 view.season = season.map(|s| format!("{s:?}").to_lowercase());
                 view.nodes = *nodes;
-                examples = hand_written(&set.dialogues, &generated)
-                    .iter()
-                    .flat_map(|d| d.value.nodes.iter())
-                    .filter(|n| &n.speaker == who)
-                    .map(|n| clip(&n.text, 140))
-                    .take(2)
-                    .collect();
+                examples = example_lines(set, &generated, who, situation);
                 topic = topic::pick(set, &c, situation, *season, seed);
                 let narrator = super::dialogue::narrator_slot(situation, *nodes);
                 topic_line = topic
@@ -268,4 +313,66 @@ impl StoryContext {
 fn compact_ron<T: Serialize>(value: &T) -> Result<String> {
     let text = to_ron(value).map_err(|e| Error::Request(e.to_string()))?;
     Ok(text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn starter() -> ContentSet {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets");
+        let (set, problems) = ContentSet::load_dir(std::path::Path::new(root));
+        assert!(problems.is_empty(), "{problems:?}");
+        set
+    }
+
+    #[test]
+    fn example_lines_are_the_npcs_own_then_others_never_from_the_same_situation() {
+        let set = starter();
+        let none = HashSet::new();
+        let sefa = Id::new("sefa").unwrap();
+        let offer = Situation::QuestOffer(Id::new("tea_for_the_span").unwrap());
+        let lines_of = |tree: &str| -> Vec<String> {
+            let d = set
+                .dialogues
+                .iter()
+                .find(|d| d.value.id.as_str() == tree)
+                .unwrap();
+            d.value.nodes.iter().map(|n| n.text.clone()).collect()
+        };
+        let shown = example_lines(&set, &none, &sefa, &offer);
+        assert_eq!(shown.len(), EXAMPLE_LINES, "{shown:?}");
+        // Sefa's own, from her other trees; not one from the offer this job writes again.
+        let own: Vec<String> = set
+            .dialogues
+            .iter()
+            .filter(|d| d.value.situation != offer)
+            .flat_map(|d| d.value.nodes.iter())
+            .filter(|n| n.speaker == sefa)
+            .map(|n| n.text.clone())
+            .collect();
+        let offered = lines_of("sefa_offer_bridge_tea");
+        for l in &shown {
+            assert!(own.iter().any(|o| o.starts_with(l.as_str())), "{l}");
+            assert!(!offered.iter().any(|o| o.starts_with(l.as_str())), "{l}");
+            assert!(l.chars().count() <= EXAMPLE_CHARS, "{l}");
+        }
+        // A villager with no lines of their own (a generated one) is shown others'.
+        let wren = Id::new("wren").unwrap();
+        let others = example_lines(&set, &none, &wren, &Situation::FirstMeeting);
+        assert_eq!(others.len(), EXAMPLE_LINES, "{others:?}");
+    }
+
+    #[test]
+    fn an_example_line_is_cut_at_a_sentence_end_never_inside_one() {
+        assert_eq!(whole_sentences("  Tea? ", 140).as_deref(), Some("Tea?"));
+        let long = "Eleven hives, ten happy. The eleventh is sulking because I moved her a foot to the left. My mother always said bees hold grudges.";
+        assert_eq!(
+            whole_sentences(long, 90).as_deref(),
+            Some(
+                "Eleven hives, ten happy. The eleventh is sulking because I moved her a foot to the left."
+            )
+        );
+        assert_eq!(whole_sentences(long, 20), None);
+    }
 }

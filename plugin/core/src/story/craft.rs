@@ -23,7 +23,7 @@ pub(crate) fn words(s: &str) -> Vec<String> {
 }
 
 /// How many words in a row a line must share with another to have lifted a phrase from it.
-const LIFTED_RUN: usize = 6;
+pub(crate) const LIFTED_RUN: usize = 6;
 
 /// Every run of six words in some lines: a line that shares one lifted a phrase from them.
 #[derive(Debug, Clone, Default)]
@@ -45,9 +45,65 @@ impl Phrases {
     }
 }
 
-/// No line said twice in one tree, and no run of six words lifted from the examples the prompt
-/// showed.
-pub(crate) fn dialogue_craft(tree: &DialogueTree, examples: &[String]) -> Vec<String> {
+/// The shortest line that counts as lifted when it is, word for word, a stretch of the prompt
+/// ("Warm, unhurried and gently funny." from the world's tone).
+const LIFTED_WHOLE: usize = 3;
+
+/// The text a prompt gave the model (its instructions, the world, the villager's card): a line
+/// that repeats it is the model reading its brief aloud, not a villager talking. Lines that
+/// share a run of [`LIFTED_RUN`] words with it, or that are, whole, a stretch of it of at
+/// least [`LIFTED_WHOLE`] words, lifted from it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PromptText {
+    runs: Phrases,
+    lines: Vec<Vec<String>>,
+}
+
+impl PromptText {
+    /// The prompt's `texts`, judged line by line (a run never spans two lines of the prompt).
+    pub(crate) fn of<'a>(texts: impl IntoIterator<Item = &'a str>) -> Self {
+        let lines: Vec<Vec<String>> = texts
+            .into_iter()
+            .flat_map(str::lines)
+            .map(words)
+            .filter(|w| !w.is_empty())
+            .collect();
+        let mut runs = HashSet::new();
+        for l in &lines {
+            runs.extend(l.windows(LIFTED_RUN).map(<[String]>::to_vec));
+        }
+        Self {
+            runs: Phrases(runs),
+            lines,
+        }
+    }
+
+    /// The words of the prompt that the line whose [`words`] these are repeats, if it lifted
+    /// any: the first shared run, or the whole line.
+    pub(crate) fn lifted_in(&self, words: &[String]) -> Option<String> {
+        if let Some(run) = words
+            .windows(LIFTED_RUN)
+            .find(|run| self.runs.0.contains(*run))
+        {
+            return Some(run.join(" "));
+        }
+        (words.len() >= LIFTED_WHOLE
+            && self
+                .lines
+                .iter()
+                .any(|l| l.windows(words.len()).any(|s| s == words)))
+        .then(|| words.join(" "))
+    }
+}
+
+/// No line said twice in one tree, no run of six words lifted from the examples the prompt
+/// showed, and none of the prompt's own words read back (`prompt`: its text without the
+/// examples).
+pub(crate) fn dialogue_craft(
+    tree: &DialogueTree,
+    examples: &[String],
+    prompt: &PromptText,
+) -> Vec<String> {
     let mut problems = Vec::new();
     let lifted = Phrases::of(examples.iter().map(String::as_str));
     for (i, n) in tree.nodes.iter().enumerate() {
@@ -61,9 +117,28 @@ pub(crate) fn dialogue_craft(tree: &DialogueTree, examples: &[String]) -> Vec<St
             problems.push(format!(
                 "nodes[{i}].text: copies the example line; the example is for the voice only, write a new line [copied_line]"
             ));
+        } else if let Some(run) = prompt.lifted_in(&w) {
+            problems.push(format!(
+                "nodes[{i}].text: reads out the instructions (\"{run}\"); say something the speaker would say, in new words [copied_prompt]"
+            ));
         }
     }
     problems
+}
+
+/// Lines that ran into the length limit (`max` characters): the schema then made the model end
+/// them wherever it stood, mid-word ("keep things warm and m.").
+pub(crate) fn cut_off(tree: &DialogueTree, max: usize) -> Vec<String> {
+    tree.nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.text.chars().count() >= max)
+        .map(|(i, _)| {
+            format!(
+                "nodes[{i}].text: runs to the {max}-character limit and is cut off; say it in fewer words [cut_off]"
+            )
+        })
+        .collect()
 }
 
 /// The characters no text pattern of a schema admits, as the inside of a regex class: C0 and
@@ -72,11 +147,31 @@ pub(crate) fn dialogue_craft(tree: &DialogueTree, examples: &[String]) -> Vec<St
 pub(crate) const NO_CONTROL: &str =
     r"\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff";
 
+/// Letters of the scripts a Latin-script line never mixes in, as the inside of a regex class:
+/// Greek, Cyrillic, Hebrew, Arabic, Devanagari, Thai, CJK, kana, Hangul and full-width forms
+/// (small models slip a word of their other languages into an English line). Every text
+/// pattern opens with a Latin capital, so the whole of a generated text is Latin script.
+pub(crate) const NO_OTHER_SCRIPT: &str = r"\u0370-\u03ff\u0400-\u052f\u0590-\u06ff\u0900-\u097f\u0e00-\u0e7f\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef";
+
 /// Whether `c` has no business in a line of text: a control character (`\u{1b}`, a newline) or
 /// an invisible format character (zero-width space, bidi marks, byte-order mark).
 pub(crate) fn is_control(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}')
+}
+
+/// The first letter of `text` in another script than the Latin letters around it ("it makes
+/// 我."): small models slip a word of their other training languages into a line. A line
+/// wholly in one script passes, whichever it is.
+pub(crate) fn mixed_script(text: &str) -> Option<char> {
+    let latin = |c: char| {
+        c.is_ascii_alphabetic() || matches!(c, '\u{c0}'..='\u{24f}' | '\u{1e00}'..='\u{1eff}')
+    };
+    let letters = || text.chars().filter(|c| c.is_alphabetic());
+    if !letters().any(latin) {
+        return None;
+    }
+    letters().find(|c| !latin(*c))
 }
 
 /// Words and phrases that talk about the game instead of in it: a villager never says
@@ -117,6 +212,11 @@ const META: &[&str] = &[
     "listed below",
     "described above",
     "above describe",
+    // A situation's name read out of the tree's id ("Start of Gift Disliked Autumn.").
+    "gift liked",
+    "gift disliked",
+    "quest offer",
+    "quest complete",
 ];
 
 /// The first word or phrase of [`META`] that `text` uses, if any.
@@ -217,6 +317,11 @@ pub(crate) fn tree_problems(
                 "nodes[{i}].text: has a control character; write plain words [control_character]"
             ));
         }
+        if let Some(c) = mixed_script(&n.text) {
+            problems.push(format!(
+                "nodes[{i}].text: has `{c}`, a letter of another language; write every word in the line's own language [mixed_script]"
+            ));
+        }
         if let Some(m) = meta_talk(&n.text) {
             problems.push(format!(
                 "nodes[{i}].text: says \"{m}\"; {} talks about the village, never about the game or the conversation itself [meta_talk]",
@@ -299,6 +404,7 @@ mod tests {
             "As an AI I cannot brew tea.",
             "All lines above describe the villagers in Kettle Hollow with their personal details.",
             "The place(s) of Marlow cottage are listed here.",
+            "Start of Gift Disliked Autumn.",
         ] {
             assert!(meta_talk(line).is_some(), "{line}");
         }
@@ -308,9 +414,50 @@ mod tests {
             "Mind the mud at the gate.",
             "Here are your seeds; the rows above the mill are yours.",
             "The line of willows above the ford floods every spring.",
+            "You liked the gift? I disliked mine.",
         ] {
             assert_eq!(meta_talk(line), None, "{line}");
         }
+    }
+
+    #[test]
+    fn a_letter_of_another_script_in_a_line_is_caught_and_a_line_in_one_script_is_not() {
+        assert_eq!(
+            mixed_script("Every time I eat sweet corn, it makes我."),
+            Some('我')
+        );
+        assert_eq!(mixed_script("Хорошо, seedling."), Some('Х'));
+        for fine in [
+            "Café crème, naïve Zoë, Łódź and Ångström.",
+            "お茶をどうぞ。",
+            "Чай готов.",
+            "Eleven hives — ten happy! 42 jars.",
+            "",
+        ] {
+            assert_eq!(mixed_script(fine), None, "{fine}");
+        }
+        let t = tree(&[("sefa", "The tea is 好 today.")]);
+        let problems = tree_problems(&t, &SEFA, None);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("nodes[0].text: has `好`") && p.ends_with("[mixed_script]")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_line_at_the_length_limit_is_cut_off_and_a_shorter_one_is_not() {
+        let long = "We should find ways to keep things warm and m.";
+        let t = tree(&[("sefa", "Tea?"), ("sefa", long)]);
+        let n = long.chars().count();
+        assert_eq!(
+            cut_off(&t, n),
+            [
+                "nodes[1].text: runs to the 46-character limit and is cut off; say it in fewer words [cut_off]"
+            ]
+        );
+        assert!(cut_off(&t, n + 1).is_empty());
     }
 
     #[test]
@@ -373,6 +520,65 @@ mod tests {
         ] {
             assert!(!name_ok(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_line_that_reads_out_the_prompt_is_caught_and_the_repair_quotes_it() {
+        // What Qwen wrote on the evaluation suite: the world's tone, the writer's instruction.
+        let prompt = PromptText::of([
+            "You write dialogue for a cosy farming game set in Kettle Hollow: a river village.\nTone: Warm, unhurried and gently funny.",
+            "Write 3 lines.\nEvery line is a whole spoken sentence about the village, its people and its weather, and says something new.",
+        ]);
+        let t = tree(&[
+            ("sefa", "Warm, unhurried and gently funny."),
+            (
+                "sefa",
+                "Well, every line is a whole spoken sentence about the village!",
+            ),
+            (
+                "sefa",
+                "The kettle's on, and the river's up past the second stone.",
+            ),
+        ]);
+        let problems = dialogue_craft(&t, &[], &prompt);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].starts_with("nodes[0].text")
+                && problems[0].contains("\"warm unhurried and gently funny\"")
+                && problems[0].ends_with("[copied_prompt]"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].starts_with("nodes[1].text")
+                && problems[1].contains("\"every line is a whole spoken\""),
+            "{problems:?}"
+        );
+        // Short lines and names the prompt gives are the villager's to use; a run never spans
+        // two lines of the prompt.
+        for fine in [
+            "Kettle Hollow.",
+            "Gently, now.",
+            "Kettle Hollow is warm, unhurried and gently funny in spring.",
+            "A river village, they call it, but I call it home.",
+        ] {
+            assert_eq!(prompt.lifted_in(&words(fine)), None, "{fine}");
+        }
+        assert_eq!(
+            prompt.lifted_in(&words("In a river village, tone warm, unhurried!")),
+            None,
+            "across a line break of the prompt"
+        );
+        // An example line copied is `copied_line`, not both.
+        let copied = dialogue_craft(
+            &tree(&[(
+                "sefa",
+                "Every line is a whole spoken sentence about the village.",
+            )]),
+            &["every line is a whole spoken sentence".to_owned()],
+            &prompt,
+        );
+        assert_eq!(copied.len(), 1, "{copied:?}");
+        assert!(copied[0].ends_with("[copied_line]"), "{copied:?}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::content::{Condition, DialogueTree, Effect, Id, Next, Situation};
 use crate::llm::constrain::{KnownIds, pin_ids, schema_for};
 use crate::validate::limits::DIALOGUE_TEXT_MAX;
 
-use super::craft::NO_CONTROL;
+use super::craft::{NO_CONTROL, NO_OTHER_SCRIPT};
 use super::job::Job;
 use super::{Error, Result};
 
@@ -37,6 +37,9 @@ pub struct DialogueShape {
     /// with it, so it tells what they do in the third person.
     pub npc_name: String,
 }
+
+/// The longest line a dialogue job asks for, in characters: one or two short sentences.
+pub const LINE_CHARS: usize = 120;
 
 /// Where a situation calls for the narrator: a gift handed over, a first meeting, a favour
 /// done or a friendship moment has one beat of action, the middle line of two or more; daily
@@ -67,7 +70,7 @@ impl DialogueShape {
             tree_id: job.output_id()?,
             situation: situation.clone(),
             nodes: *nodes,
-            max_line_chars: 120,
+            max_line_chars: LINE_CHARS,
             when: season.map(Condition::Season),
             narrator_at: narrator_slot(situation, *nodes),
             lead: None,
@@ -87,7 +90,7 @@ fn line_pattern(lead: Option<&str>) -> String {
 
 /// A line whose start matches the regex `opening`, then as [`line_pattern`].
 fn opened_by(opening: &str) -> String {
-    format!(r#"^{opening}[^"\\<>{{}}|#*_={NO_CONTROL}]*[.!?]$"#)
+    format!(r#"^{opening}[^"\\<>{{}}|#*_={NO_CONTROL}{NO_OTHER_SCRIPT}]*[.!?]$"#)
 }
 
 fn capitalised(word: &str) -> String {

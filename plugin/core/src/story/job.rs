@@ -81,6 +81,22 @@ pub struct JobSpec {
     pub job: Job,
     /// The sampling seed.
     pub seed: u64,
+    /// Of best-of-N's candidates, the one to keep whatever its score (1 is the first): only
+    /// it is generated, on the seed it has among the N, then repaired as usual. What the
+    /// editor's "Use this one" asks for; `None` keeps the best.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pick: Option<u32>,
+}
+
+impl JobSpec {
+    /// `job` on `seed`, keeping the best candidate.
+    pub fn new(job: Job, seed: u64) -> Self {
+        Self {
+            job,
+            seed,
+            pick: None,
+        }
+    }
 }
 
 impl Job {
@@ -231,6 +247,7 @@ mod tests {
                 brief: "a pale pear".into(),
             },
             seed: 7,
+            pick: None,
         };
         let text = crate::format::to_ron(&spec).unwrap();
         assert_eq!(crate::format::parse::<JobSpec>(&text).unwrap(), spec);

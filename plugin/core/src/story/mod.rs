@@ -42,7 +42,9 @@ use std::path::PathBuf;
 pub use batch::{Batch, BatchEvent, Journal, JournalEntry, Manifest, Summary};
 pub use commit::Staged;
 pub use job::{Job, JobSpec, max_tokens};
-pub use pipeline::{Candidate, Generator, Options, Outcome, Picked, Prepared, StageTimes, Status};
+pub use pipeline::{
+    Candidate, Generator, Options, Outcome, Picked, Prepared, Scored, StageTimes, Status,
+};
 pub use project::{Project, STATE_DIR};
 pub use regen::{Regenerated, job_of, regenerate};
 pub use report::{QualityReport, measure};

@@ -19,7 +19,7 @@ use super::job::JobSpec;
 pub use super::job::max_tokens;
 pub use super::project::Project;
 pub use super::regen::{Regenerated, job_of, regenerate};
-pub use super::run::{Candidate, Options, Outcome, Picked, Prepared, StageTimes, Status};
+pub use super::run::{Candidate, Options, Outcome, Picked, Prepared, Scored, StageTimes, Status};
 use super::templates::Templates;
 
 /// What every job of a run shares: the project, the templates, the model (for keys and

@@ -17,8 +17,11 @@ use crate::content::provenance::sidecar_target;
 
 use super::batch::JournalEntry;
 use super::context::generated_files;
-use super::craft::{Phrases, Speakers, is_control, meta_talk, name_ok, speaker_problems, words};
-use super::dialogue::narrator_slot;
+use super::craft::{
+    Phrases, PromptText, Speakers, is_control, meta_talk, mixed_script, name_ok, speaker_problems,
+    words,
+};
+use super::dialogue::{LINE_CHARS, narrator_slot};
 use super::topic::{Topic, TopicKind};
 
 /// A batch's (or a folder's) quality figures.
@@ -40,6 +43,9 @@ pub struct QualityReport {
     pub copied_names: usize,
     /// Lines sharing a run of 6 words with a hand-written line.
     pub lifted_from_examples: usize,
+    /// Lines that read out the world's or a villager card's own text (a run of 6 words of it,
+    /// or the whole line a stretch of it): the model repeating its brief instead of talking.
+    pub lifted_from_world: usize,
     /// Trees whose lines mention something of this world (a place, item, villager, crop).
     pub on_topic_trees: usize,
     /// Trees that mention the topic they were asked about (as their provenance records it).
@@ -51,6 +57,14 @@ pub struct QualityReport {
     pub speakers_ok: usize,
     /// Lines that talk about the game instead of in it ("this conversation", "the player").
     pub meta_talk_lines: usize,
+    /// Lines with a letter of another script among Latin ones (a Chinese word in English).
+    pub mixed_script_lines: usize,
+    /// Lines that ran into the length limit ([`LINE_CHARS`]) and were cut off mid-word.
+    pub cut_off_lines: usize,
+    /// Trees that pass every check above: valid, no copied name, no lifted or read-out line,
+    /// their topic mentioned, speakers as the situation says, no meta-talk, mixed script,
+    /// cut-off line or control character.
+    pub clean_trees: usize,
     /// Files measured (trees, villagers, items) with a control character in some text.
     pub control_character_files: usize,
     /// Generated villagers and items measured.
@@ -133,18 +147,26 @@ pub fn measure(
             .filter(|d| !generated.contains(&d.path))
             .flat_map(|d| d.value.nodes.iter().map(|n| n.text.as_str())),
     );
+    let briefing = world_text(set);
     let mut r = QualityReport {
         trees: trees.len(),
         ..QualityReport::default()
     };
     let topics = recorded_topics(set);
     writer_figures(set, &chosen, &mut r);
+    let errors: HashSet<PathBuf> = validate_set(set)
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| d.file)
+        .collect();
     let mut counts: HashMap<String, usize> = HashMap::new();
     let (mut uni, mut bi) = (HashSet::new(), HashSet::new());
     let (mut n_uni, mut n_bi) = (0usize, 0usize);
     let mut lengths = Vec::new();
     for d in &trees {
         let mut mentions = false;
+        // Any writer's check this tree fails (a name from another game, a lifted line, ...).
+        let mut faulty = false;
         let mut texts: Vec<&str> = d.value.nodes.iter().map(|n| n.text.as_str()).collect();
         for n in &d.value.nodes {
             if let crate::content::Next::Choices(cs) = &n.next {
@@ -157,6 +179,7 @@ pub fn measure(
             *counts.entry(t.trim().to_lowercase()).or_default() += 1;
             if banned.used_in(t, Match::Anywhere).next().is_some() {
                 r.copied_names += 1;
+                faulty = true;
             }
             let lower = t.to_lowercase();
             if vocabulary
@@ -168,6 +191,10 @@ pub fn measure(
             let w = words(t);
             if human.lifted_by(&w) {
                 r.lifted_from_examples += 1;
+                faulty = true;
+            } else if briefing.lifted_in(&w).is_some() {
+                r.lifted_from_world += 1;
+                faulty = true;
             }
             n_uni += w.len();
             n_bi += w.len().saturating_sub(1);
@@ -186,6 +213,8 @@ pub fn measure(
             r.trees_with_topic += 1;
             if tree.nodes.iter().any(|n| t.mentioned_in(&n.text)) {
                 r.grounded_trees += 1;
+            } else {
+                faulty = true;
             }
         }
         if let Some(npc) = tree.participants.first() {
@@ -195,15 +224,34 @@ pub fn measure(
             };
             if speaker_problems(tree, &who).is_empty() {
                 r.speakers_ok += 1;
+            } else {
+                faulty = true;
             }
         }
-        r.meta_talk_lines += tree
+        let meta = tree
             .nodes
             .iter()
             .filter(|n| meta_talk(&n.text).is_some())
             .count();
-        if tree.nodes.iter().any(|n| n.text.chars().any(is_control)) {
+        let mixed = tree
+            .nodes
+            .iter()
+            .filter(|n| mixed_script(&n.text).is_some())
+            .count();
+        let cut = tree
+            .nodes
+            .iter()
+            .filter(|n| n.text.chars().count() >= LINE_CHARS)
+            .count();
+        r.cut_off_lines += cut;
+        r.meta_talk_lines += meta;
+        r.mixed_script_lines += mixed;
+        let control = tree.nodes.iter().any(|n| n.text.chars().any(is_control));
+        if control {
             r.control_character_files += 1;
+        }
+        if !(faulty || meta > 0 || mixed > 0 || cut > 0 || control || errors.contains(&d.path)) {
+            r.clean_trees += 1;
         }
     }
     r.distinct_1 = uni.len() as f64 / n_uni.max(1) as f64;
@@ -220,11 +268,6 @@ pub fn measure(
             lengths[lengths.len() - 1],
         ];
     }
-    let errors: HashSet<PathBuf> = validate_set(set)
-        .into_iter()
-        .filter(|d| d.severity == Severity::Error)
-        .map(|d| d.file)
-        .collect();
     r.invalid_files = trees
         .iter()
         .filter(|d| errors.contains(&d.path))
@@ -371,6 +414,11 @@ impl core::fmt::Display for QualityReport {
         )?;
         writeln!(
             f,
+            "read-out brief:      {} (lines repeating the world's or a villager card's text)",
+            self.lifted_from_world
+        )?;
+        writeln!(
+            f,
             "on topic:            {}/{} trees mention a place, item, villager or crop of this world",
             self.on_topic_trees, self.trees
         )?;
@@ -387,6 +435,17 @@ impl core::fmt::Display for QualityReport {
             self.speakers_ok, self.trees
         )?;
         writeln!(f, "meta-talk lines:     {}", self.meta_talk_lines)?;
+        writeln!(f, "mixed scripts:       {} lines", self.mixed_script_lines)?;
+        writeln!(
+            f,
+            "cut off:             {} lines at the {LINE_CHARS}-character limit",
+            self.cut_off_lines
+        )?;
+        writeln!(
+            f,
+            "clean trees:         {}/{} pass every check above",
+            self.clean_trees, self.trees
+        )?;
         writeln!(
             f,
             "control characters:  {} files",
@@ -398,4 +457,28 @@ impl core::fmt::Display for QualityReport {
             self.names_valid, self.names
         )
     }
+}
+
+/// What the prompts tell the model about the world and its people, as [`PromptText`]: the
+/// world's setting, tone, themes and season, place and flag descriptions, and every villager's
+/// role, personality, speech style, backstory and relationship notes.
+fn world_text(set: &ContentSet) -> PromptText {
+    let mut texts: Vec<&str> = Vec::new();
+    if let Some(w) = set.world() {
+        texts.extend([w.setting.as_str(), w.tone.as_str()]);
+        texts.extend(w.themes.iter().map(String::as_str));
+        texts.extend(w.seasons.iter().map(|s| s.description.as_str()));
+        texts.extend(w.locations.iter().map(|l| l.description.as_str()));
+    }
+    for c in &set.characters {
+        let c = &c.value;
+        texts.extend([
+            c.role.as_str(),
+            c.speech_style.as_str(),
+            c.backstory.as_str(),
+        ]);
+        texts.extend(c.personality.iter().map(String::as_str));
+        texts.extend(c.relationships.iter().map(|r| r.note.as_str()));
+    }
+    PromptText::of(texts)
 }

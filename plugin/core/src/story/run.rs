@@ -15,10 +15,10 @@ use crate::content::{ContentSet, Provenance};
 use crate::format::{parse, to_ron};
 use crate::llm::{
     CancelToken, ChatMessage, Constraint, Event, FinishReason, GenerationRequest, SamplingParams,
-    TextBackend,
+    StorySettings, TextBackend,
 };
 
-pub use super::best::Picked;
+pub use super::best::{Picked, Scored};
 use super::best::{Verdict, distinct_1};
 use super::cache::{self, Budget, cache_path, inputs_sha256, request_key};
 use super::check::{check, to_asset};
@@ -62,6 +62,19 @@ impl Default for Options {
             force: false,
             cancel: CancelToken::new(),
         }
+    }
+}
+
+impl Options {
+    /// The defaults for a model, from its registry entry (`story`: sampling and best-of-N).
+    pub fn for_model(settings: &StorySettings) -> Self {
+        let mut o = Self {
+            candidates: settings.candidates.max(1),
+            ..Self::default()
+        };
+        o.sampling.temperature = settings.temperature;
+        o.sampling.repeat_penalty = settings.repeat_penalty;
+        o
     }
 }
 
@@ -198,6 +211,8 @@ pub struct Prepared {
 pub struct Candidate {
     pub(super) prepared: Prepared,
     pub(super) result: core::result::Result<String, (Vec<String>, String)>,
+    /// Best-of-N's first answers as scored (empty when the model was not called).
+    pub(super) scored: Vec<Scored>,
     pub(super) cached: bool,
     pub(super) attempts: u32,
     /// Repairs of the kept candidate.
@@ -238,6 +253,7 @@ impl Prepared {
             Budget {
                 max_repairs: options.max_repairs,
                 candidates: options.candidates,
+                pick: spec.pick,
                 max_tokens: max_tokens(job),
             },
         );
@@ -328,6 +344,7 @@ impl Prepared {
             if checked.is_ok() {
                 return Ok(Candidate {
                     result: Ok(entry.output),
+                    scored: Vec::new(),
                     cached: true,
                     attempts: 0,
                     repairs: 0,
@@ -342,6 +359,7 @@ impl Prepared {
         if self.early.is_some() {
             return Ok(Candidate {
                 result: Ok(String::new()),
+                scored: Vec::new(),
                 cached: false,
                 attempts: 0,
                 repairs: 0,
@@ -356,42 +374,63 @@ impl Prepared {
             ..Tally::default()
         };
         // Best-of-N: N first answers on seeds of their own (the first is what N = 1 gives),
-        // the best kept; only it is repaired.
+        // the best kept; only it is repaired. A pick generates only the candidate it names.
         let n = self.options.candidates.max(1);
+        let numbers: Vec<u32> = match self.spec.pick {
+            Some(k) => vec![k.max(1)],
+            None => (1..=n).collect(),
+        };
         let mut picked = Picked {
-            candidates: n,
+            candidates: numbers.len() as u32,
             ..Picked::default()
         };
-        let mut best: Option<Attempt> = None;
-        for k in 0..n {
+        let mut firsts: Vec<(u32, Attempt)> = Vec::new();
+        for &number in &numbers {
             let seed = self
                 .spec
                 .seed
-                .wrapping_add(u64::from(k).wrapping_mul(CANDIDATE_SEED_STRIDE));
+                .wrapping_add(u64::from(number - 1).wrapping_mul(CANDIDATE_SEED_STRIDE));
             let a = self.attempt(backend, &self.messages, seed, &mut tally, on_event)?;
-            if k == 0 {
-                picked.first_score = Some(a.score);
-            }
-            if best.as_ref().is_none_or(|b| a.score > b.score) {
-                best = Some(a);
-            }
-            if n > 1 {
+            if numbers.len() > 1 {
                 tracing::info!(
-                    "{}: candidate {} of {n} scores {:.3}",
+                    "{}: candidate {number} of {n} scores {:.3}",
                     self.spec.job.label(),
-                    k + 1,
-                    best.as_ref().map_or(0.0, |b| b.score)
+                    a.score
                 );
             }
+            firsts.push((number, a));
         }
-        let mut current = best.ok_or_else(|| Error::Request("internal: no candidate".into()))?;
+        picked.first_score = firsts.first().map(|(_, a)| a.score);
+        // The first of the best scores: ties keep the earlier candidate.
+        let best_at = (0..firsts.len())
+            .reduce(|b, i| {
+                if firsts[i].1.score > firsts[b].1.score {
+                    i
+                } else {
+                    b
+                }
+            })
+            .ok_or_else(|| Error::Request("internal: no candidate".into()))?;
+        let scored: Vec<Scored> = firsts
+            .iter()
+            .enumerate()
+            .map(|(i, (number, a))| Scored {
+                number: *number,
+                score: a.score,
+                kept: i == best_at,
+                answer: a.verdict.clone(),
+            })
+            .collect();
+        let (kept_number, mut current) = firsts.swap_remove(best_at);
         picked.best_score = Some(current.score);
+        picked.kept = kept_number;
         let mut repairs = 0;
         loop {
             let problems = match current.verdict {
                 Ok(ron) => {
                     return Ok(Candidate {
                         result: Ok(ron),
+                        scored,
                         cached: false,
                         attempts: tally.attempts,
                         repairs,
@@ -411,6 +450,7 @@ impl Prepared {
             if repairs >= self.options.max_repairs {
                 return Ok(Candidate {
                     result: Err((problems, current.text)),
+                    scored,
                     cached: false,
                     attempts: tally.attempts,
                     repairs,

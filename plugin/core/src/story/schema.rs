@@ -10,7 +10,7 @@ use crate::llm::constrain::{KnownIds, pin_ids, schema_for};
 use crate::validate::limits::{LABEL_MAX, NAME_MAX};
 
 use super::context::StoryContext;
-use super::craft::NO_CONTROL;
+use super::craft::{NO_CONTROL, NO_OTHER_SCRIPT};
 use super::dialogue::{DialogueShape, dialogue_schema};
 use super::job::Job;
 use super::{Error, Result};
@@ -18,7 +18,7 @@ use super::{Error, Result};
 /// A sentence: starts with a capital; no quotes or backslashes (no escapes for a small model to
 /// get wrong), no markup (small models drift into HTML and Markdown) and no control characters.
 fn sentence() -> String {
-    format!(r#"^[A-Z][^"\\<>{{}}|#*_=\[\]{NO_CONTROL}]*$"#)
+    format!(r#"^[A-Z][^"\\<>{{}}|#*_=\[\]{NO_CONTROL}{NO_OTHER_SCRIPT}]*$"#)
 }
 /// A name in the world's style: one to three capitalised words of letters ("Wren Alder",
 /// "Moon Pear", "Bell Green").
@@ -490,7 +490,7 @@ mod tests {
     }
 
     #[test]
-    fn no_text_pattern_of_any_stage_admits_a_control_character() {
+    fn no_text_pattern_of_any_stage_admits_a_control_character_or_another_script() {
         let set = starter();
         let engine = engine();
         for job in every_job() {
@@ -507,6 +507,9 @@ mod tests {
                     "Wren\u{85}x.",
                     "Two\nlines.",
                     "Zero\u{200b}width.",
+                    "It makes 我 happy.",
+                    "Хорошо.",
+                    "Tea ｔｉｍｅ.",
                 ] {
                     assert!(
                         !pattern_accepts(&engine, p, bad),
@@ -521,6 +524,11 @@ mod tests {
             &engine,
             &sentence(),
             "Mind the mud, it's deep."
+        ));
+        assert!(pattern_accepts(
+            &engine,
+            &sentence(),
+            "Café crème for Zoë — naïve, but it's Łódź's best."
         ));
     }
 

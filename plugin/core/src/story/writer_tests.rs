@@ -80,6 +80,7 @@ fn daily(season: Option<Season>) -> JobSpec {
             id: None,
         },
         seed: 41,
+        pick: None,
     }
 }
 
@@ -129,11 +130,18 @@ fn meta_talk_and_a_missed_topic_are_repaired_with_messages_that_say_so() {
         prepared.messages[1].content
     );
     let say = topic.say().to_owned();
+    // The model reading its instructions back: the system prompt's first eight words.
+    let read_out = prepared.messages[0]
+        .content
+        .split_whitespace()
+        .take(8)
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut backend = Scripted::new([
         (
             tree([
                 "Place your hands on the table at the end of this conversation.",
-                "The kettle is singing again.",
+                &read_out,
                 "Sit anywhere you like.",
             ]),
             None,
@@ -142,7 +150,8 @@ fn meta_talk_and_a_missed_topic_are_repaired_with_messages_that_say_so() {
             tree([
                 "The kettle is singing again.",
                 &format!("Have you heard about {say}?"),
-                "Sit anywhere but the window seat.",
+                // Not the starter's "Sit anywhere but the window seat": that is lifted.
+                "Sit wherever the sun is, the pot's fresh.",
             ]),
             None,
         ),
@@ -160,6 +169,11 @@ fn meta_talk_and_a_missed_topic_are_repaired_with_messages_that_say_so() {
         repair.contains("[off_topic]") && repair.contains(&say),
         "{repair}"
     );
+    assert!(
+        repair.contains("nodes[1].text: reads out the instructions")
+            && repair.contains("[copied_prompt]"),
+        "{repair}"
+    );
     let written = std::fs::read_to_string(&outcome.path).unwrap();
     assert!(written.contains(&say), "{written}");
     // The provenance records the topic, for `sprout report`.
@@ -170,6 +184,11 @@ fn meta_talk_and_a_missed_topic_are_repaired_with_messages_that_say_so() {
     assert_eq!((report.grounded_trees, report.trees_with_topic), (1, 1));
     assert_eq!(report.meta_talk_lines, 0);
     assert_eq!(report.speakers_ok, 1);
+    assert_eq!(
+        (report.mixed_script_lines, report.lifted_from_world),
+        (0, 0)
+    );
+    assert_eq!(report.clean_trees, 1, "{report:#?}");
 }
 
 #[test]
@@ -210,18 +229,42 @@ fn best_of_n_keeps_the_best_candidate_and_records_the_gain() {
         (
             tree([
                 &lively,
-                "Sit anywhere but the window seat.",
+                "Sit where the sun comes in.",
                 "Mind the cup, it's hot.",
             ]),
             Some(-1.5),
         ),
     ]);
-    let outcome = generator
-        .generate(&mut backend, &mut set, &spec, &mut |_| {})
+    let candidate = generator
+        .prepare(&set, &spec)
+        .unwrap()
+        .run(&mut backend, &mut |_| {})
         .unwrap();
+    // Every first answer is listed with its score, the best marked kept.
+    let scored = candidate.scored();
+    assert_eq!(
+        scored
+            .iter()
+            .map(|c| (c.number, c.kept))
+            .collect::<Vec<_>>(),
+        [(1, false), (2, false), (3, true)]
+    );
+    assert!(scored[2].score > scored[0].score && scored[2].score > scored[1].score);
+    assert!(
+        scored[2]
+            .answer
+            .as_ref()
+            .is_ok_and(|ron| ron.contains("Steam off"))
+    );
+    assert!(
+        scored[0].answer.is_err(),
+        "the first says \"chat\": meta-talk"
+    );
+    let outcome = candidate.commit(&mut set).unwrap();
     assert_eq!(outcome.status, Status::Made, "{:?}", outcome.status);
     assert_eq!(outcome.attempts, 3);
     assert_eq!(outcome.picked.candidates, 3);
+    assert_eq!(outcome.picked.kept, 3);
     let (best, first_score) = (
         outcome.picked.best_score.unwrap(),
         outcome.picked.first_score.unwrap(),
@@ -239,6 +282,42 @@ fn best_of_n_keeps_the_best_candidate_and_records_the_gain() {
             .iter()
             .all(|r| r.messages == backend.requests[0].messages)
     );
+
+    // The designer keeps the second instead: only it is generated, on the seed it had.
+    let pick = JobSpec {
+        pick: Some(2),
+        ..spec.clone()
+    };
+    let mut again = Scripted::new([(
+        tree([&dull, "Tea is tea and tea is tea.", "Tea, tea, tea is tea."]),
+        Some(-0.5),
+    )]);
+    let options_force = Options {
+        force: true,
+        ..options.clone()
+    };
+    let generator = Generator {
+        options: &options_force,
+        ..generator
+    };
+    let kept = generator
+        .generate(&mut again, &mut set, &pick, &mut |_| {})
+        .unwrap();
+    assert_eq!(kept.status, Status::Made, "{:?}", kept.status);
+    assert_eq!(
+        (kept.attempts, kept.picked.candidates, kept.picked.kept),
+        (1, 1, 2)
+    );
+    assert_eq!(
+        again.requests[0].sampling.seed,
+        backend.requests[1].sampling.seed
+    );
+    let written = std::fs::read_to_string(&kept.path).unwrap();
+    assert!(written.contains("Tea about"), "{written}");
+    // Its provenance names the pick, so `sprout regen` makes the same candidate again.
+    let prov: crate::content::Provenance =
+        parse(&std::fs::read_to_string(sidecar_path(&kept.path)).unwrap()).unwrap();
+    assert!(prov.parameters["job"].contains("pick: 2"), "{prov:?}");
 }
 
 #[test]
@@ -262,6 +341,7 @@ fn a_backend_that_ignores_the_schema_cannot_write_control_characters_or_odd_name
             brief: "a young beekeeper who hums".into(),
         },
         seed: 3,
+        pick: None,
     };
     let npc = |name: &str, note: &str| {
         format!(

@@ -109,6 +109,10 @@ pub struct Common {
     /// Regenerate even on a cache hit, and replace a hand-edited file.
     #[arg(long)]
     force: bool,
+    /// Keep best-of-N's candidate N instead of the best-scored one (1 is the first); the
+    /// candidates and their scores are listed after each run.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pick: Option<u32>,
     #[command(flatten)]
     backend: BackendArgs,
 }
@@ -191,11 +195,12 @@ pub fn run(command: StoryGen) -> anyhow::Result<ExitCode> {
     let project = Project::new(&common.assets);
     let templates = common.backend.templates()?;
     let mut backends = common.backend.open(false)?;
+    let options = common.backend.options(common.force, &backends.story);
     let backend = backends.workers.first_mut().context("no backend")?;
-    let options = common.backend.options(common.force);
     let spec = JobSpec {
         job,
         seed: common.seed,
+        pick: common.pick,
     };
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_message(format!("{}: generating", spec.job.label()));
@@ -207,7 +212,7 @@ pub fn run(command: StoryGen) -> anyhow::Result<ExitCode> {
         model: &backends.model,
         options: &options,
     };
-    let outcome = generator.generate(backend.as_mut(), &mut set, &spec, &mut |e| {
+    let mut on_event = |e: sprout_core::llm::Event<'_>| {
         if let sprout_core::llm::Event::Token { .. } = e {
             tokens += 1;
             bar.set_message(format!(
@@ -217,8 +222,27 @@ pub fn run(command: StoryGen) -> anyhow::Result<ExitCode> {
             ));
             bar.tick();
         }
-    })?;
+    };
+    // As `Generator::generate`, with best-of-N's list kept to show.
+    let candidate = generator
+        .prepare(&set, &spec)?
+        .run(backend.as_mut(), &mut on_event)?;
+    let scored = candidate.scored().to_vec();
+    let outcome = candidate.commit(&mut set)?;
     bar.finish_and_clear();
+    if scored.len() > 1 {
+        eprintln!("best of {}: kept #{}", scored.len(), outcome.picked.kept);
+        for c in &scored {
+            eprintln!(
+                "  #{} {:+.2}{} {}",
+                c.number,
+                c.score,
+                if c.kept { " kept" } else { "     " },
+                c.summary()
+            );
+        }
+        eprintln!("  (keep another with --pick N)");
+    }
     let path = outcome.path.display();
     match &outcome.status {
         Status::Rejected(reasons) => {

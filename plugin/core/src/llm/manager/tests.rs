@@ -16,6 +16,7 @@ fn entry(source: ModelSource, bytes: &[u8]) -> ModelEntry {
         size: bytes.len() as u64,
         licence: "MIT".into(),
         source,
+        story: crate::llm::StorySettings::default(),
     }
 }
 
@@ -77,7 +78,7 @@ fn missing_models_say_what_to_run() {
     assert!(matches!(err, Error::NotDownloaded { .. }));
     assert!(
         err.to_string()
-            .contains("sprout models pull smollm2-135m-instruct-q4_1"),
+            .contains("sprout models pull qwen2.5-coder-0.5b-instruct-q4_k_m"),
         "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();

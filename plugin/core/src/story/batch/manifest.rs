@@ -152,7 +152,11 @@ impl Manifest {
             }
             let digest = sha256_hex(format!("{}:{}", self.seed, job.label()).as_bytes());
             let seed = u64::from_str_radix(&digest[..16], 16).unwrap_or(self.seed);
-            specs.push(JobSpec { job, seed });
+            specs.push(JobSpec {
+                job,
+                seed,
+                pick: None,
+            });
         }
         Ok(specs)
     }
