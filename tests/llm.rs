@@ -285,12 +285,12 @@ pub(crate) fn pipeline_dialogue(
 fn seeded_dialogue_tree_parses_and_validates_with_the_starter_content() {
     let m = model();
     let mut backend = m.backend();
-    let tree = pipeline_dialogue(&mut backend, "pim_generated_chat", (2, 7), 0).unwrap();
+    let tree = pipeline_dialogue(&mut backend, "pim_generated_chat", (2, 7), 2).unwrap();
     assert_eq!(tree.nodes.len(), 2);
     assert_eq!(tree.participants, vec![Id::new("pim").unwrap()]);
     assert!(tree.nodes.iter().all(|n| n.text.len() >= 8));
     // Deterministic: the same job writes the same tree (in a fresh project: no cache).
-    let again = pipeline_dialogue(&mut backend, "pim_generated_chat", (2, 7), 0).unwrap();
+    let again = pipeline_dialogue(&mut backend, "pim_generated_chat", (2, 7), 2).unwrap();
     assert_eq!(tree, again);
 }
 

@@ -58,6 +58,14 @@ pub struct StorySettings {
     pub repeat_penalty: f32,
     /// Candidates per job (best-of-N): the best by the writer's checks is kept.
     pub candidates: u32,
+    /// Hand-written lines a dialogue prompt shows for the voice: 0 for a model that copies
+    /// them (the writer's checks then reject its lines as `copied_line`).
+    #[serde(default = "three")]
+    pub example_lines: u32,
+}
+
+fn three() -> u32 {
+    3
 }
 
 impl Default for StorySettings {
@@ -66,6 +74,7 @@ impl Default for StorySettings {
             temperature: 0.7,
             repeat_penalty: 1.3,
             candidates: 1,
+            example_lines: 3,
         }
     }
 }

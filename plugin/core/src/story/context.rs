@@ -144,6 +144,54 @@ fn character(set: &ContentSet, id: &Id) -> Result<Character> {
 const EXAMPLE_LINES: usize = 3;
 const EXAMPLE_CHARS: usize = 140;
 
+/// `s` without the lines it quotes: a parenthesis holding a quotation, and any quotation of
+/// three words or more ("she says so ('You smell of rain. Sit.')" → "she says so"). A quote
+/// opens after a space or bracket and closes before a space, punctuation or the end, so
+/// apostrophes ("Something's") stay.
+pub(crate) fn without_quotes(s: &str) -> String {
+    let quote = |c: char| matches!(c, '\'' | '"' | '‘' | '’' | '“' | '”');
+    let mut out = String::with_capacity(s.len());
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let after_space = i == 0 || chars[i - 1].is_whitespace() || chars[i - 1] == '(';
+        // A parenthesis with a quotation inside.
+        if c == '(' {
+            if let Some(len) = chars[i..].iter().position(|&d| d == ')') {
+                let inner = &chars[i + 1..i + len];
+                if inner.first().copied().is_some_and(quote) {
+                    i += len + 1;
+                    continue;
+                }
+            }
+        }
+        if quote(c) && after_space {
+            let close = (i + 1..chars.len()).find(|&k| {
+                quote(chars[k])
+                    && chars
+                        .get(k + 1)
+                        .is_none_or(|n| n.is_whitespace() || n.is_ascii_punctuation())
+            });
+            if let Some(k) = close {
+                let inner: String = chars[i + 1..k].iter().collect();
+                if inner.split_whitespace().count() >= 3 {
+                    i = k + 1;
+                    continue;
+                }
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    // What the cuts leave: "says so ." and doubled spaces.
+    let mut tidy = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    for p in [" .", " ,", " ;", " :"] {
+        tidy = tidy.replace(p, &p[1..]);
+    }
+    tidy
+}
+
 /// Hand-written lines for a dialogue prompt to show as the voice: `who`'s own, one per tree
 /// first, then other villagers' when `who` has too few (a generated villager has none). Never
 /// from a tree of the same `situation`: a model shown the hand-written offer of a quest
@@ -324,6 +372,19 @@ mod tests {
         let (set, problems) = ContentSet::load_dir(std::path::Path::new(root));
         assert!(problems.is_empty(), "{problems:?}");
         set
+    }
+
+    #[test]
+    fn quoted_lines_are_cut_from_a_description_and_apostrophes_stay() {
+        let sefa = "Soft and sensory: she says so ('You smell of rain and broken brambles. Sit.'). Thinks aloud, trailing off with 'Mm. No. Something's missing.' Calls everyone 'my dear' regardless of age.";
+        assert_eq!(
+            without_quotes(sefa),
+            "Soft and sensory: she says so. Thinks aloud, trailing off with Calls everyone 'my dear' regardless of age."
+        );
+        assert_eq!(
+            without_quotes("Bettany's \"hm\" and Idris's nods."),
+            "Bettany's \"hm\" and Idris's nods."
+        );
     }
 
     #[test]

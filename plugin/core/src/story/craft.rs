@@ -217,6 +217,20 @@ const META: &[&str] = &[
     "gift disliked",
     "quest offer",
     "quest complete",
+    // The situation's own words read out ("Everyday smalltalk.", "Bettany meets for the first
+    // time.", "I speak daily").
+    "small talk",
+    "smalltalk",
+    "first meeting",
+    "meet for the first time",
+    "meets for the first time",
+    "speak daily",
+    // An assistant's refusal ("there isn't enough information provided for me to determine
+    // what you meant by 'first meeting'").
+    "enough information",
+    "information provided",
+    "what you meant",
+    "you meant by",
 ];
 
 /// The first word or phrase of [`META`] that `text` uses, if any.
@@ -405,6 +419,9 @@ mod tests {
             "All lines above describe the villagers in Kettle Hollow with their personal details.",
             "The place(s) of Marlow cottage are listed here.",
             "Start of Gift Disliked Autumn.",
+            "Everyday smalltalk.",
+            "I am tobin, and I speak daily.",
+            "I'm sorry, but there isn't enough information provided for me to determine what you meant by 'first meeting'.",
         ] {
             assert!(meta_talk(line).is_some(), "{line}");
         }
@@ -415,6 +432,8 @@ mod tests {
             "Here are your seeds; the rows above the mill are yours.",
             "The line of willows above the ford floods every spring.",
             "You liked the gift? I disliked mine.",
+            "I'm sorry, but the kettle's gone cold. Sit; I'll make another.",
+            "We met the first time the Amble flooded.",
         ] {
             assert_eq!(meta_talk(line), None, "{line}");
         }

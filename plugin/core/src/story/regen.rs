@@ -66,10 +66,17 @@ pub fn regenerate(
         .get("candidates")
         .and_then(|c| c.parse().ok())
         .unwrap_or(1);
+    // Files made before the setting record none: three, as the prompts then showed.
+    let example_lines = provenance
+        .parameters
+        .get("example_lines")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(3);
     let options = Options {
         sampling,
         max_repairs,
         candidates,
+        example_lines,
         force: true,
         cancel: CancelToken::new(),
     };

@@ -22,8 +22,8 @@ pub use super::best::{Picked, Scored};
 use super::best::{Verdict, distinct_1};
 use super::cache::{self, Budget, cache_path, inputs_sha256, request_key};
 use super::check::{check, to_asset};
-use super::context::StoryContext;
-use super::job::{JobSpec, max_tokens};
+use super::context::{StoryContext, without_quotes};
+use super::job::{Job, JobSpec, max_tokens};
 use super::project::Project;
 use super::schema::schema_for_job;
 use super::templates::Templates;
@@ -40,6 +40,9 @@ pub struct Options {
     /// Candidates per job (best-of-N): each is checked and scored, the best kept and only it
     /// repaired. 1: one answer, as before; N costs about N times the model time.
     pub candidates: u32,
+    /// Hand-written lines a dialogue prompt shows for the voice (0: none, for models that
+    /// copy them; see [`StorySettings::example_lines`]).
+    pub example_lines: usize,
     /// Regenerate even when the cache has the answer or the file is up to date, and replace
     /// files that were not generated or were edited since.
     pub force: bool,
@@ -59,6 +62,7 @@ impl Default for Options {
             },
             max_repairs: 2,
             candidates: 1,
+            example_lines: 3,
             force: false,
             cancel: CancelToken::new(),
         }
@@ -70,6 +74,7 @@ impl Options {
     pub fn for_model(settings: &StorySettings) -> Self {
         let mut o = Self {
             candidates: settings.candidates.max(1),
+            example_lines: settings.example_lines as usize,
             ..Self::default()
         };
         o.sampling.temperature = settings.temperature;
@@ -238,7 +243,16 @@ impl Prepared {
         let mut base = set.clone();
         base.remove(&path);
         base.remove(&sidecar_path(&path));
-        let ctx = StoryContext::new(&base, job, spec.seed)?;
+        let mut ctx = StoryContext::new(&base, job, spec.seed)?;
+        if matches!(job, Job::Dialogue { .. }) {
+            ctx.examples.truncate(options.example_lines);
+            // A model shown no example lines is not shown the ones quoted in the card either.
+            if options.example_lines == 0
+                && let Some(npc) = &mut ctx.npc
+            {
+                npc.speech_style = without_quotes(&npc.speech_style);
+            }
+        }
         let messages = templates.render(job.stage(), &ctx)?;
         let schema = schema_for_job(job, &base, &ctx)?;
         let template = templates.reference(job.stage());

@@ -112,26 +112,26 @@ pub fn candidates(
 ) -> Vec<Topic> {
     let who = first_name(&npc.name);
     let item = |id: &Id, how: &str| {
-        let found = set.items.iter().find(|i| &i.value.id == id);
-        let name = found.map_or_else(|| spoken(id), |i| i.value.name.clone());
-        // What it is, so that a model that never heard of "Fieldstone" does not guess.
-        let what = found.map_or_else(String::new, |i| gloss(&i.value.description));
+        let name = set
+            .items
+            .iter()
+            .find(|i| &i.value.id == id)
+            .map_or_else(|| spoken(id), |i| i.value.name.clone());
         Topic {
             kind: TopicKind::Item,
-            label: format!("{name}{what}, which {who} {how}"),
+            label: format!("{name}, which {who} {how}"),
             keys: name_keys(&name),
             lead: name,
         }
     };
     let place = |id: &Id, how: String| {
-        let found = set
+        let name = set
             .world()
-            .and_then(|w| w.locations.iter().find(|l| &l.id == id));
-        let name = found.map_or_else(|| spoken(id), |l| l.name.clone());
-        let what = found.map_or_else(String::new, |l| gloss(&l.description));
+            .and_then(|w| w.locations.iter().find(|l| &l.id == id))
+            .map_or_else(|| spoken(id), |l| l.name.clone());
         Topic {
             kind: TopicKind::Place,
-            label: format!("{name}{what}, {how}"),
+            label: format!("{name}, {how}"),
             keys: name_keys(&name),
             lead: name,
         }
@@ -207,29 +207,6 @@ pub fn candidates(
         out.push(quest(&q.value.id));
     }
     out
-}
-
-/// A description's first sentence as a parenthesis after a name, up to its first colon, in the
-/// villagers' words (" (a flat, honest grey stone turned up by the plough)"); empty when there
-/// is none.
-fn gloss(description: &str) -> String {
-    let first = first_sentence(description);
-    let mut first = first.split(':').next().unwrap_or_default().trim();
-    // A long one keeps its first clause ("Bettany's cottage on the sunny south slope").
-    if first.split_whitespace().count() > 10 {
-        first = first.split(',').next().unwrap_or(first);
-    }
-    let first = first.trim().trim_end_matches('.').trim();
-    if first.is_empty() {
-        return String::new();
-    }
-    // "The village square" reads "the village square"; "Sefa's tea house" stays.
-    let common = ["The", "A", "An", "One", "Some"];
-    let lower = match first.split_once(' ') {
-        Some((word, rest)) if common.contains(&word) => format!("{} {rest}", word.to_lowercase()),
-        _ => first.to_owned(),
-    };
-    format!(" ({})", lower.replace("the player", "the new farmer"))
 }
 
 fn first_sentence(s: &str) -> String {
@@ -313,16 +290,6 @@ mod tests {
         );
         assert!(
             labels.iter().any(|l| l.contains("Pim's home")),
-            "{labels:?}"
-        );
-        // Things and places say what they are: the first sentence of their description, up
-        // to its colon.
-        assert!(
-            labels.contains(&"Ginger Biscuit (one of Sefa's ginger biscuits), which Pim loves"),
-            "{labels:?}"
-        );
-        assert!(
-            labels.contains(&"Marlow Cottage (the blue-doored cottage Sefa shares with her niece Pim), Pim's home"),
             "{labels:?}"
         );
         assert!(labels.iter().any(|l| l.starts_with("Sefa")), "{labels:?}");

@@ -277,7 +277,7 @@ mod tests {
         let (set, problems) = ContentSet::load_dir(&repo.join("assets"));
         assert!(problems.is_empty(), "{problems:?}");
         let jobs = m.expand(&set).unwrap();
-        assert_eq!(jobs.len(), 10);
+        assert_eq!(jobs.len(), 23);
         let npcs = jobs
             .iter()
             .filter(|j| matches!(j.job, Job::Npc { .. }))
