@@ -231,6 +231,9 @@ const META: &[&str] = &[
     "information provided",
     "what you meant",
     "you meant by",
+    // An assistant's greeting ("Hello there! How can I assist you today?").
+    "assist you",
+    "assistance",
 ];
 
 /// The first word or phrase of [`META`] that `text` uses, if any.
@@ -421,6 +424,7 @@ mod tests {
             "Start of Gift Disliked Autumn.",
             "Everyday smalltalk.",
             "I am tobin, and I speak daily.",
+            "Hello there! How can I assist you today?",
             "I'm sorry, but there isn't enough information provided for me to determine what you meant by 'first meeting'.",
         ] {
             assert!(meta_talk(line).is_some(), "{line}");

@@ -399,20 +399,43 @@ impl Prepared {
             ..Picked::default()
         };
         let mut firsts: Vec<(u32, Attempt)> = Vec::new();
-        for &number in &numbers {
+        let mut draw = |number: u32,
+                        firsts: &mut Vec<(u32, Attempt)>,
+                        tally: &mut Tally,
+                        on_event: &mut dyn FnMut(Event<'_>)|
+         -> Result<()> {
             let seed = self
                 .spec
                 .seed
                 .wrapping_add(u64::from(number - 1).wrapping_mul(CANDIDATE_SEED_STRIDE));
-            let a = self.attempt(backend, &self.messages, seed, &mut tally, on_event)?;
-            if numbers.len() > 1 {
+            let a = self.attempt(backend, &self.messages, seed, tally, on_event)?;
+            if n > 1 {
                 tracing::info!(
-                    "{}: candidate {number} of {n} scores {:.3}",
+                    "{}: candidate {number} (best of {n}) scores {:.3}",
                     self.spec.job.label(),
                     a.score
                 );
             }
             firsts.push((number, a));
+            Ok(())
+        };
+        for &number in &numbers {
+            draw(number, &mut firsts, &mut tally, on_event)?;
+        }
+        // None of N valid: N more on fresh seeds before repairing (a repair keeps most of a
+        // bad answer; a fresh draw often has none of its faults). Not for a pick.
+        if n > 1 && self.spec.pick.is_none() && firsts.iter().all(|(_, a)| a.verdict.is_err()) {
+            tracing::info!(
+                "{}: none of {n} candidates is valid; drawing {n} more",
+                self.spec.job.label()
+            );
+            for number in n + 1..=2 * n {
+                draw(number, &mut firsts, &mut tally, on_event)?;
+                if firsts.last().is_some_and(|(_, a)| a.verdict.is_ok()) {
+                    break;
+                }
+            }
+            picked.candidates = firsts.len() as u32;
         }
         picked.first_score = firsts.first().map(|(_, a)| a.score);
         // The first of the best scores: ties keep the earlier candidate.

@@ -320,6 +320,68 @@ fn best_of_n_keeps_the_best_candidate_and_records_the_gain() {
     assert!(prov.parameters["job"].contains("pick: 2"), "{prov:?}");
 }
 
+/// When none of N first answers is valid, up to N more are drawn on fresh seeds (stopping at
+/// the first valid one) before any repair.
+#[test]
+fn best_of_n_draws_again_when_no_candidate_is_valid() {
+    let (_dir, project, mut set) = project();
+    let templates = Templates::builtin();
+    let options = Options {
+        candidates: 2,
+        ..Options::default()
+    };
+    let model = model();
+    let generator = Generator {
+        project: &project,
+        templates: &templates,
+        model: &model,
+        options: &options,
+    };
+    let spec = daily(Some(Season::Summer));
+    let say = generator
+        .prepare(&set, &spec)
+        .unwrap()
+        .topic
+        .unwrap()
+        .say()
+        .to_owned();
+    let chat = format!("Let's chat about {say}.");
+    let good = format!("Steam off the springs smells of {say} today.");
+    let mut backend = Scripted::new([
+        (tree([&chat, "Sit down, sit down.", "Mind the cup."]), None),
+        (
+            tree([&chat, "How can I assist you?", "Mind the cup."]),
+            None,
+        ),
+        (
+            tree([
+                &good,
+                "Sit where the sun comes in.",
+                "Mind the cup, it's hot.",
+            ]),
+            None,
+        ),
+    ]);
+    let outcome = generator
+        .generate(&mut backend, &mut set, &spec, &mut |_| {})
+        .unwrap();
+    assert_eq!(outcome.status, Status::Made, "{:?}", outcome.status);
+    assert_eq!(
+        (
+            outcome.attempts,
+            outcome.picked.candidates,
+            outcome.picked.kept
+        ),
+        (3, 3, 3),
+        "two invalid, then the third (of at most four) is valid and drawing stops"
+    );
+    let seeds: std::collections::HashSet<u64> =
+        backend.requests.iter().map(|r| r.sampling.seed).collect();
+    assert_eq!(seeds.len(), 3);
+    let written = std::fs::read_to_string(&outcome.path).unwrap();
+    assert!(written.contains("Steam off the springs"), "{written}");
+}
+
 #[test]
 fn a_backend_that_ignores_the_schema_cannot_write_control_characters_or_odd_names() {
     let (_dir, project, mut set) = project();
