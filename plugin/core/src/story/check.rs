@@ -14,8 +14,8 @@ use crate::validate::limits::DIALOGUE_TEXT_MAX;
 use crate::validate::{DiagnosticKind, Severity, validate_set};
 
 use super::craft::{
-    LIFTED_RUN, PromptText, Speakers, copied_names, cut_off, dialogue_craft, is_control, name_ok,
-    tree_problems, words,
+    LIFTED_RUN, PromptText, Speakers, copied_names, cut_off, dialogue_craft, is_control,
+    misspelled_name, name_ok, tree_problems, words,
 };
 use super::dialogue::{DialogueShape, complete_tree};
 use super::job::Job;
@@ -44,6 +44,18 @@ pub(super) fn to_asset(job: &Job, text: &str) -> Result<String, Vec<String>> {
             typed::<DialogueTree>(text, |t| complete_tree(&req, t))
         }
     }
+}
+
+/// The words of every villager's name ("Ottilie", "Brask"), for [`misspelled_name`].
+pub(crate) fn villager_names(set: &ContentSet) -> Vec<String> {
+    let mut names: Vec<String> = set
+        .characters
+        .iter()
+        .flat_map(|c| c.value.name.split_whitespace().map(str::to_owned))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Validates `ron` as `job`'s asset at `path`, together with all other content (`base`, the
@@ -95,6 +107,14 @@ pub(super) fn check(
                 narrator_at: shape.narrator_at,
             };
             problems.extend(tree_problems(&tree, &who, topic));
+        }
+        let names = villager_names(base);
+        for (i, n) in tree.nodes.iter().enumerate() {
+            if let Some((wrong, right)) = misspelled_name(&n.text, &names) {
+                problems.push(format!(
+                    "nodes[{i}].text: writes \"{wrong}\"; the villager is {right} [misspelled_name]"
+                ));
+            }
         }
     } else if let Some(field) = control_in(ron) {
         problems.push(format!(

@@ -221,6 +221,9 @@ const META: &[&str] = &[
     // time.", "I speak daily").
     "small talk",
     "smalltalk",
+    "smalltalks",
+    "small talks",
+    "little talk",
     "first meeting",
     "meet for the first time",
     "meets for the first time",
@@ -235,6 +238,57 @@ const META: &[&str] = &[
     "assist you",
     "assistance",
 ];
+
+/// A villager's name written wrong in `text`: a capitalised word that is not one of `names`
+/// (the villagers' name words) but one or two letters from one ("Seafa", "Ottilely",
+/// "OTtilie"), with the name it should be. Names of up to five letters allow one letter off,
+/// longer ones two, or three after the name's own first four letters.
+pub(crate) fn misspelled_name(text: &str, names: &[String]) -> Option<(String, String)> {
+    let known: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
+    for word in text.split(|c: char| !c.is_alphabetic()) {
+        let lower = word.to_lowercase();
+        if lower.chars().count() < 4 || !word.chars().next().is_some_and(char::is_uppercase) {
+            continue;
+        }
+        if let Some(i) = known.iter().position(|k| *k == lower) {
+            // The right letters in the wrong case ("OTtilie"); "OTTILIE" is shouting, allowed.
+            let upper = word.chars().all(char::is_uppercase);
+            if word != names[i] && !upper {
+                return Some((word.to_owned(), names[i].clone()));
+            }
+            continue;
+        }
+        for (k, name) in known.iter().zip(names) {
+            let allowed = if k.chars().count() <= 5 { 1 } else { 2 };
+            let distance = edit_distance(&lower, k);
+            // A name's first four letters and then a wrong ending ("Ottilely").
+            let same_start = k.chars().count() >= 6
+                && lower.chars().take(4).eq(k.chars().take(4))
+                && distance <= 3;
+            if k.chars().count() >= 4 && (distance <= allowed || same_start) {
+                return Some((word.to_owned(), name.clone()));
+            }
+        }
+    }
+    None
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            let next = (row[j + 1] + 1).min(row[j] + 1).min(prev + cost);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
 
 /// The first word or phrase of [`META`] that `text` uses, if any.
 pub(crate) fn meta_talk(text: &str) -> Option<&'static str> {
@@ -411,6 +465,38 @@ mod tests {
         npc: "sefa",
         narrator_at: None,
     };
+
+    #[test]
+    fn a_villagers_name_misspelled_is_found_and_ordinary_words_are_not() {
+        let names: Vec<String> = ["Sefa", "Ottilie", "Idris", "Bettany", "Brask", "Pim"]
+            .map(String::from)
+            .to_vec();
+        for (line, wrong, right) in [
+            ("Seafa offers tea for the span.", "Seafa", "Sefa"),
+            ("Ottilely gave me my handcart.", "Ottilely", "Ottilie"),
+            (
+                "Irodi asked for ten good stones from OTtilie.",
+                "OTtilie",
+                "Ottilie",
+            ),
+            ("Ask Betany about the hives.", "Betany", "Bettany"),
+        ] {
+            assert_eq!(
+                misspelled_name(line, &names),
+                Some((wrong.to_owned(), right.to_owned())),
+                "{line}"
+            );
+        }
+        for line in [
+            "Sefa says the kettle's on; Ottilie disagrees.",
+            "IDRIS! The Span is holding!",
+            "Pin the notes to the board, said Idris.",
+            "Safe travels, and mind the ford.",
+            "Bettany's hives are humming.",
+        ] {
+            assert_eq!(misspelled_name(line, &names), None, "{line}");
+        }
+    }
 
     #[test]
     fn talk_about_the_game_is_meta_talk_and_talk_in_it_is_not() {

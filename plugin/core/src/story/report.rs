@@ -16,10 +16,11 @@ use crate::validate::{Severity, validate_set};
 use crate::content::provenance::sidecar_target;
 
 use super::batch::JournalEntry;
+use super::check::villager_names;
 use super::context::generated_files;
 use super::craft::{
-    Phrases, PromptText, Speakers, is_control, meta_talk, mixed_script, name_ok, speaker_problems,
-    words,
+    Phrases, PromptText, Speakers, is_control, meta_talk, misspelled_name, mixed_script, name_ok,
+    speaker_problems, words,
 };
 use super::dialogue::{LINE_CHARS, narrator_slot};
 use super::topic::{Topic, TopicKind};
@@ -61,6 +62,8 @@ pub struct QualityReport {
     pub mixed_script_lines: usize,
     /// Lines that ran into the length limit ([`LINE_CHARS`]) and were cut off mid-word.
     pub cut_off_lines: usize,
+    /// Lines with a villager's name misspelled ("Seafa", "Ottilely").
+    pub misspelled_name_lines: usize,
     /// Trees that pass every check above: valid, no copied name, no lifted or read-out line,
     /// their topic mentioned, speakers as the situation says, no meta-talk, mixed script,
     /// cut-off line or control character.
@@ -94,8 +97,10 @@ pub struct BatchFigures {
     pub kept: usize,
     /// Repairs in all.
     pub repairs: u32,
-    /// Candidates generated per job (best-of-N): the largest N of the batch.
+    /// Candidates generated per job (best-of-N): the smallest N of the jobs that drew.
     pub candidates: u32,
+    /// Jobs that drew more than N because none of their first N was valid.
+    pub drew_more: usize,
     /// Model time over the jobs that called the model, in seconds.
     pub generate_seconds: f64,
     /// Jobs where best-of-N kept another candidate than the first (the one N = 1 gives).
@@ -153,6 +158,7 @@ pub fn measure(
         ..QualityReport::default()
     };
     let topics = recorded_topics(set);
+    let names = villager_names(set);
     writer_figures(set, &chosen, &mut r);
     let errors: HashSet<PathBuf> = validate_set(set)
         .into_iter()
@@ -243,6 +249,12 @@ pub fn measure(
             .iter()
             .filter(|n| n.text.chars().count() >= LINE_CHARS)
             .count();
+        let misspelled = tree
+            .nodes
+            .iter()
+            .filter(|n| misspelled_name(&n.text, &names).is_some())
+            .count();
+        r.misspelled_name_lines += misspelled;
         r.cut_off_lines += cut;
         r.meta_talk_lines += meta;
         r.mixed_script_lines += mixed;
@@ -250,7 +262,14 @@ pub fn measure(
         if control {
             r.control_character_files += 1;
         }
-        if !(faulty || meta > 0 || mixed > 0 || cut > 0 || control || errors.contains(&d.path)) {
+        if !(faulty
+            || meta > 0
+            || mixed > 0
+            || cut > 0
+            || misspelled > 0
+            || control
+            || errors.contains(&d.path))
+        {
             r.clean_trees += 1;
         }
     }
@@ -280,7 +299,6 @@ pub fn measure(
         };
         let mut gains = Vec::new();
         for e in entries {
-            b.candidates = b.candidates.max(e.picked.candidates);
             if e.attempts > 0 {
                 b.generate_seconds += e.times.generate.as_secs_f64();
             }
@@ -306,6 +324,16 @@ pub fn measure(
                 _ => b.kept += 1,
             }
         }
+        b.candidates = entries
+            .iter()
+            .map(|e| e.picked.candidates)
+            .filter(|c| *c > 0)
+            .min()
+            .unwrap_or(0);
+        b.drew_more = entries
+            .iter()
+            .filter(|e| e.picked.candidates > b.candidates)
+            .count();
         b.best_of_n_gain = gains.iter().sum::<f64>() / gains.len().max(1) as f64;
         b
     });
@@ -379,8 +407,9 @@ impl core::fmt::Display for QualityReport {
             writeln!(f, "repairs:             {}", b.repairs)?;
             writeln!(
                 f,
-                "best-of-N:           N = {}, model time {:.0} s over the jobs that called it; kept another than the first in {} jobs, mean score gain {:+.3}",
+                "best-of-N:           N = {} (more drawn in {} jobs with none of N valid), model time {:.0} s over the jobs that called it; kept another than the first in {} jobs, mean score gain {:+.3}",
                 b.candidates.max(1),
+                b.drew_more,
                 b.generate_seconds,
                 b.best_not_first,
                 b.best_of_n_gain
@@ -440,6 +469,11 @@ impl core::fmt::Display for QualityReport {
             f,
             "cut off:             {} lines at the {LINE_CHARS}-character limit",
             self.cut_off_lines
+        )?;
+        writeln!(
+            f,
+            "misspelled names:    {} lines",
+            self.misspelled_name_lines
         )?;
         writeln!(
             f,
