@@ -241,13 +241,20 @@ const META: &[&str] = &[
 
 /// A villager's name written wrong in `text`: a capitalised word that is not one of `names`
 /// (the villagers' name words) but one or two letters from one ("Seafa", "Ottilely",
-/// "OTtilie"), with the name it should be. Names of up to five letters allow one letter off,
+/// "OTtilie"), or a name in lower case ("ottilie"), with the name it should be. Names of up to five letters allow one letter off,
 /// longer ones two, or three after the name's own first four letters.
 pub(crate) fn misspelled_name(text: &str, names: &[String]) -> Option<(String, String)> {
     let known: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
     for word in text.split(|c: char| !c.is_alphabetic()) {
         let lower = word.to_lowercase();
-        if lower.chars().count() < 4 || !word.chars().next().is_some_and(char::is_uppercase) {
+        if lower.chars().count() < 4 {
+            continue;
+        }
+        if !word.chars().next().is_some_and(char::is_uppercase) {
+            // A name in lower case is a name read out of an id ("Starting ottilie daily.").
+            if let Some(i) = known.iter().position(|k| *k == lower) {
+                return Some((word.to_owned(), names[i].clone()));
+            }
             continue;
         }
         if let Some(i) = known.iter().position(|k| *k == lower) {
@@ -480,6 +487,7 @@ mod tests {
                 "Ottilie",
             ),
             ("Ask Betany about the hives.", "Betany", "Bettany"),
+            ("Starting ottilie daily.", "ottilie", "Ottilie"),
         ] {
             assert_eq!(
                 misspelled_name(line, &names),
