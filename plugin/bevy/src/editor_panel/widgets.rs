@@ -252,15 +252,6 @@ pub fn show_job(
                     decision = Decision::Regenerate;
                 }
             });
-            if let Some(number) = candidates(ui, job) {
-                // The listed candidate, made again from its own seed: staged as a job of its own.
-                if let Some(again) = job.job.picking(number) {
-                    actions.reject.write(RejectGenerated(job_id));
-                    let request = Generate::new(again);
-                    decision = Decision::Picked(request.id);
-                    actions.generate.write(request);
-                }
-            }
         }
     }
     if job.preview.is_none()
@@ -296,6 +287,18 @@ pub fn show_job(
             ui.label(note);
         }
         None => {}
+    }
+    // Under the preview: best-of-N's other candidates, any of which the designer may keep.
+    if job.status == JobStatus::Staged
+        && !job.waiting_for_lock
+        && let Some(number) = candidates(ui, job)
+        && let Some(again) = job.job.picking(number)
+    {
+        // The listed candidate, made again from its own seed: staged as a job of its own.
+        actions.reject.write(RejectGenerated(job_id));
+        let request = Generate::new(again);
+        decision = Decision::Picked(request.id);
+        actions.generate.write(request);
     }
     decision
 }

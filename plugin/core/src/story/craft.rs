@@ -237,6 +237,7 @@ const META: &[&str] = &[
     // An assistant's greeting ("Hello there! How can I assist you today?").
     "assist you",
     "assistance",
+    "inconvenience",
 ];
 
 /// A villager's name written wrong in `text`: a capitalised word that is not one of `names`
@@ -519,6 +520,7 @@ mod tests {
             "Everyday smalltalk.",
             "I am tobin, and I speak daily.",
             "Hello there! How can I assist you today?",
+            "Good morning! I'm sorry for any inconvenience caused by your recent game changes.",
             "I'm sorry, but there isn't enough information provided for me to determine what you meant by 'first meeting'.",
         ] {
             assert!(meta_talk(line).is_some(), "{line}");
