@@ -157,14 +157,12 @@ pub(crate) fn without_quotes(s: &str) -> String {
         let c = chars[i];
         let after_space = i == 0 || chars[i - 1].is_whitespace() || chars[i - 1] == '(';
         // A parenthesis with a quotation inside.
-        if c == '(' {
-            if let Some(len) = chars[i..].iter().position(|&d| d == ')') {
-                let inner = &chars[i + 1..i + len];
-                if inner.first().copied().is_some_and(quote) {
-                    i += len + 1;
-                    continue;
-                }
-            }
+        if c == '('
+            && let Some(len) = chars[i..].iter().position(|&d| d == ')')
+            && chars[i + 1..i + len].first().copied().is_some_and(quote)
+        {
+            i += len + 1;
+            continue;
         }
         if quote(c) && after_space {
             let close = (i + 1..chars.len()).find(|&k| {

@@ -241,9 +241,10 @@ const META: &[&str] = &[
 ];
 
 /// A villager's name written wrong in `text`: a capitalised word that is not one of `names`
-/// (the villagers' name words) but one or two letters from one ("Seafa", "Ottilely",
-/// "OTtilie"), or a name in lower case ("ottilie"), with the name it should be. Names of up to five letters allow one letter off,
-/// longer ones two, or three after the name's own first four letters.
+/// (the villagers' name words) but one or two letters from one (`Seafa`, `Ottilely`,
+/// `OTtilie`), or a name in lower case (`ottilie`), with the name it should be. Names of up to
+/// five letters allow one letter off, longer ones two, or three after the name's own first four
+/// letters.
 pub(crate) fn misspelled_name(text: &str, names: &[String]) -> Option<(String, String)> {
     let known: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
     for word in text.split(|c: char| !c.is_alphabetic()) {
