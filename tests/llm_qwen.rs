@@ -1,11 +1,9 @@
-//! The stronger preset, `Qwen2.5-Coder-0.5B-Instruct` `Q4_K_M` (491 MB), on the local engine.
+//! The default story model, `Qwen2.5-Coder-0.5B-Instruct` `Q4_K_M` (491 MB), on the local engine.
 //!
-//! Never downloads: these run only when the model is already in the model cache
-//! (`sprout models pull qwen2.5-coder-0.5b-instruct-q4_k_m`) and otherwise say why they skipped.
-//! The tokenizer, chat template and constraint check reads only the GGUF's metadata (a second or
-//! two); the generation test loads the weights and generates a tree (about 12 s on two cores on
-//! the native engine), and is `#[ignore]`d so that a machine with the model cached does not run
-//! it by accident: `cargo test -p sprout_tests -- --ignored llm_qwen`.
+//! Fetched on first use like every default-model test (one download, however many tests ask at
+//! once). The tokenizer, chat template and constraint check reads only the GGUF's metadata (a
+//! second or two); the generation test loads the weights and generates a tree (about 12 s on two
+//! cores on the native engine).
 
 use std::path::PathBuf;
 
@@ -14,24 +12,31 @@ use sprout_core::llm::constrain::ConstraintEngine;
 use sprout_core::llm::gguf::GgufFile;
 use sprout_core::llm::template::ChatTemplate;
 use sprout_core::llm::tokenizer::Tokenizer;
-use sprout_core::llm::{ChatMessage, Constraint, LoadOptions, LocalModel, ModelManager};
+use sprout_core::llm::{
+    ChatMessage, Constraint, LoadOptions, LocalModel, ModelManager, PullProgress,
+};
 
 const QWEN: &str = "qwen2.5-coder-0.5b-instruct-q4_k_m";
 
-/// The cached model's path, or `None` after saying why the test skips.
-fn cached() -> Option<PathBuf> {
-    match ModelManager::new().locate(Some(QWEN)) {
-        Ok((_, path)) => Some(path),
-        Err(e) => {
-            eprintln!("skipped: {QWEN} is not in the model cache ({e})");
-            None
-        }
-    }
+/// The model's path, fetched first when it is not in the model cache.
+fn qwen() -> PathBuf {
+    let mut last = 0;
+    let (_, path) = ModelManager::new()
+        .ensure(Some(QWEN), &mut |p| match p {
+            PullProgress::Step { message } => eprintln!("model: {message}"),
+            PullProgress::Bytes { done, total } if done * 10 / total.max(1) > last => {
+                last = done * 10 / total.max(1);
+                eprintln!("model: {} of {} MB", done >> 20, total >> 20);
+            }
+            _ => {}
+        })
+        .unwrap();
+    path
 }
 
 #[test]
 fn qwen_tokenizer_chat_template_and_constraints_from_the_gguf() {
-    let Some(path) = cached() else { return };
+    let path = qwen();
     let gguf = GgufFile::open(&path).unwrap();
     assert_eq!(gguf.string("general.architecture"), Some("qwen2"));
     let t = Tokenizer::from_gguf(&gguf.content).unwrap();
@@ -106,16 +111,14 @@ fn qwen_tokenizer_chat_template_and_constraints_from_the_gguf() {
     assert_eq!(m.validate_tokens(&ids).unwrap(), ids.len());
 }
 
-/// Slow (the weights load in seconds, the prompt takes minutes on two busy cores): run with
-/// `--ignored` when the model is cached.
+/// The default model writes a tree that validates (seeded; repaired if it must be).
 #[test]
-#[ignore = "needs the Qwen preset pulled first (sprout models pull qwen2.5-coder-0.5b-instruct-q4_k_m): cargo test -p sprout_tests -- --ignored llm_qwen"]
 fn qwen_writes_a_constrained_dialogue_tree() {
-    let Some(path) = cached() else { return };
+    let path = qwen();
     // Share the cores with the other model tests one at a time.
     let _turn = crate::llm::model();
     let m = LocalModel::load(&path, &LoadOptions::default()).unwrap();
     let mut backend = m.backend();
-    let tree = crate::llm::pipeline_dialogue(&mut backend, "pim_qwen_chat", (2, 7), 0).unwrap();
+    let tree = crate::llm::pipeline_dialogue(&mut backend, "pim_qwen_chat", (2, 7), 2).unwrap();
     assert_eq!(tree.nodes.len(), 2);
 }

@@ -16,6 +16,8 @@ use bevy::prelude::*;
 use bevy::render::render_resource::TextureFormat;
 use bevy::window::{PrimaryWindow, WindowResized};
 use sprout_farm::player::Player;
+use sprout_farm::state::FarmState;
+use sprout_farm::ui::{NightOn, night_colour};
 use sprout_farm::world::SCREEN_LAYER;
 
 /// Screen pixels per art pixel: a 16-pixel tile is 48 pixels on screen.
@@ -39,8 +41,10 @@ pub fn install(app: &mut App, full_res: bool) {
     if full_res {
         app.add_systems(Startup, spawn_full_res);
     } else {
-        app.add_systems(Startup, spawn)
-            .add_systems(Update, fit_canvas);
+        // Night darkens the canvas, not the panels over it.
+        app.insert_resource(NightOn::Canvas)
+            .add_systems(Startup, spawn)
+            .add_systems(Update, (fit_canvas, night));
     }
     app.add_systems(PostUpdate, follow.before(TransformSystems::Propagate));
 }
@@ -119,6 +123,19 @@ fn spawn(
         Transform::from_xyz(0.0, 0.0, -500.0),
         RenderLayers::layer(SCREEN_LAYER),
     ));
+}
+
+/// The canvas dims with the evening (`sprout_farm::ui::night_colour`).
+fn night(state: Res<FarmState>, mut canvas: Query<&mut Sprite, With<Canvas>>) {
+    if !state.is_changed() {
+        return;
+    }
+    let colour = night_colour(state.minutes);
+    for mut sprite in &mut canvas {
+        if sprite.color != colour {
+            sprite.color = colour;
+        }
+    }
 }
 
 /// A new canvas when the window changes size.

@@ -5,6 +5,8 @@ mod tint;
 
 use bevy::prelude::*;
 
+pub use tint::{NightOn, night_colour};
+
 use crate::toast::Toast;
 
 pub(crate) fn plugin(app: &mut App) {

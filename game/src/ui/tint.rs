@@ -1,4 +1,7 @@
-//! Day and night: a full-screen tint that darkens in the evening.
+//! Day and night: the world darkens in the evening. Where the world is drawn into a canvas (the
+//! game's camera), the canvas sprite is tinted ([`NightOn::Canvas`], [`night_colour`]), so the HUD,
+//! the names and the editor panel keep their colours; otherwise a full-screen UI node darkens
+//! the window.
 
 use bevy::prelude::*;
 
@@ -7,8 +10,20 @@ use crate::state::FarmState;
 #[derive(Component)]
 struct Tint;
 
+/// Where night falls: over the whole window (a UI node; the default), or only on the canvas the
+/// world is drawn into, which its owner tints with [`night_colour`].
+#[derive(Resource, Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum NightOn {
+    /// A full-screen UI node over everything but the HUD (the editor panel included).
+    #[default]
+    Window,
+    /// The world's canvas alone.
+    Canvas,
+}
+
 pub(super) fn plugin(app: &mut App) {
-    app.add_systems(Startup, spawn)
+    app.init_resource::<NightOn>()
+        .add_systems(Startup, spawn)
         .add_systems(Update, update.in_set(crate::FarmSystems::Draw));
 }
 
@@ -39,14 +54,26 @@ pub fn darkness(minutes: u32) -> f32 {
     }
 }
 
+/// The colour the world is multiplied by at `minutes` since midnight: white by day, a dim
+/// blue at night (as the window tint looks over mid-tone ground).
+pub fn night_colour(minutes: u32) -> Color {
+    let dark = darkness(minutes);
+    Color::srgb(1.0 - 0.9 * dark, 1.0 - 0.9 * dark, 1.0 - 0.6 * dark)
+}
+
 fn update(
     state: Res<FarmState>,
+    night: Res<NightOn>,
     mut tint: Query<(&mut BackgroundColor, &mut Visibility), With<Tint>>,
 ) {
-    if !state.is_changed() {
+    if !state.is_changed() && !night.is_changed() {
         return;
     }
-    let dark = darkness(state.minutes);
+    let dark = if *night == NightOn::Window {
+        darkness(state.minutes)
+    } else {
+        0.0
+    };
     for (mut bg, mut visibility) in &mut tint {
         bg.0 = Color::srgba(0.05, 0.05, 0.2, dark);
         let want = if dark > 0.0 {

@@ -64,7 +64,7 @@ pub mod generate {
 /// job.
 #[cfg(feature = "editor")]
 pub mod editor {
-    pub use crate::editor_panel::{EditorPlugin, ShowJob};
+    pub use crate::editor_panel::{EditorCamera, EditorPlugin, ShowJob};
 }
 
 /// Fast hot reload of the asset folder (a short debounce).

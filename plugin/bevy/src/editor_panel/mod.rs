@@ -30,8 +30,12 @@ mod state;
 mod story;
 mod widgets;
 
+use bevy::camera::RenderTarget;
 use bevy::prelude::*;
-use bevy_egui::{EguiPlugin, EguiPrimaryContextPass};
+use bevy_egui::{
+    EguiContext, EguiGlobalSettings, EguiPlugin, EguiPreUpdateSet, EguiPrimaryContextPass,
+    EguiStartupSet, PrimaryEguiContext,
+};
 
 use crate::generate::{Generations, JobId};
 use crate::library::Library;
@@ -60,6 +64,19 @@ impl Plugin for EditorPlugin {
         if !app.is_plugin_added::<EguiPlugin>() {
             app.add_plugins(EguiPlugin::default());
         }
+        // The panel picks its camera itself (bevy_egui would take whichever new camera its
+        // query meets first, which may be one that draws into a texture).
+        app.world_mut()
+            .resource_mut::<EguiGlobalSettings>()
+            .auto_create_primary_context = false;
+        app.add_systems(
+            PreStartup,
+            attach_to_camera.before(EguiStartupSet::InitContexts),
+        )
+        .add_systems(
+            PreUpdate,
+            attach_to_camera.before(EguiPreUpdateSet::InitContexts),
+        );
         app.insert_resource(state::EditorState {
             open: self.open,
             ..default()
@@ -72,6 +89,51 @@ impl Plugin for EditorPlugin {
                 .in_set(crate::SproutSystems::Ui),
         )
         .add_systems(EguiPrimaryContextPass, panel::panel);
+    }
+}
+
+/// Marks the camera the editor panel draws on. Without one, the panel takes the window camera
+/// drawn last (the highest `order`): a game that draws its world into a texture and shows it with
+/// a second camera gets the panel on the second.
+#[derive(Component, Debug, Default, Clone, Copy)]
+pub struct EditorCamera;
+
+/// A camera added this frame: its entity, order, target and whether it is marked.
+type NewCamera<'a> = (
+    Entity,
+    &'a Camera,
+    Option<&'a RenderTarget>,
+    Has<EditorCamera>,
+);
+
+/// Gives the panel's egui context to one of the cameras added this frame, once: the marked
+/// [`EditorCamera`], else the window camera with the highest order.
+fn attach_to_camera(
+    mut commands: Commands,
+    added: Query<NewCamera, Added<Camera>>,
+    existing: Query<(), With<PrimaryEguiContext>>,
+) {
+    if !existing.is_empty() {
+        return;
+    }
+    let to_window =
+        |t: Option<&RenderTarget>| t.is_none_or(|t| matches!(t, RenderTarget::Window(_)));
+    let chosen = added
+        .iter()
+        .filter(|(_, _, _, marked)| *marked)
+        .map(|(e, ..)| e)
+        .next()
+        .or_else(|| {
+            added
+                .iter()
+                .filter(|(_, _, target, _)| to_window(*target))
+                .max_by_key(|(_, camera, ..)| camera.order)
+                .map(|(e, ..)| e)
+        });
+    if let Some(camera) = chosen {
+        commands
+            .entity(camera)
+            .insert((EguiContext::default(), PrimaryEguiContext));
     }
 }
 

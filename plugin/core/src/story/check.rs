@@ -89,13 +89,14 @@ pub(super) fn check(
             None => format!("{} [{}]", d.message, d.kind.code()),
         })
         .collect();
-    if let Job::Dialogue { .. } = job
+    if let Job::Dialogue { brief, .. } = job
         && let Ok(tree) = parse::<DialogueTree>(ron)
     {
+        // The designer's brief is theirs to have said back ("the first warm day of spring").
         problems.extend(dialogue_craft(
             &tree,
             &examples(messages),
-            &prompt_text(messages),
+            &prompt_text_without(messages, brief),
         ));
         if let Ok(shape) = DialogueShape::of(job) {
             problems.extend(cut_off(
@@ -185,13 +186,9 @@ pub(crate) fn control_in(ron: &str) -> Option<String> {
     walk(&v, "")
 }
 
-/// The prompt's own words: every message with the example lines (quoted) cut out, each cut a
-/// line break so no phrase runs across it.
-fn prompt_text(messages: &[ChatMessage]) -> PromptText {
-    prompt_text_without(messages, "")
-}
-
-/// [`prompt_text`] with the designer's `brief` cut out too: a card may use its brief's words.
+/// The prompt's own words: every message with the example lines (quoted) and the designer's
+/// `brief` cut out, each cut a line break so no phrase runs across it. What is generated may use
+/// its brief's words; reading out the rest of the prompt is a fault.
 fn prompt_text_without(messages: &[ChatMessage], brief: &str) -> PromptText {
     let cut: Vec<String> = messages
         .iter()

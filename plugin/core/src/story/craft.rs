@@ -238,6 +238,10 @@ const META: &[&str] = &[
     "assist you",
     "assistance",
     "inconvenience",
+    // A repair's message answered in the line ("why the validator rejected that answer").
+    "validator",
+    "validation",
+    "instructions",
 ];
 
 /// A villager's name written wrong in `text`: a capitalised word that is not one of `names`
@@ -522,6 +526,7 @@ mod tests {
             "I am tobin, and I speak daily.",
             "Hello there! How can I assist you today?",
             "Good morning! I'm sorry for any inconvenience caused by your recent game changes.",
+            "I want to ask you why the validator rejected that answer.",
             "I'm sorry, but there isn't enough information provided for me to determine what you meant by 'first meeting'.",
         ] {
             assert!(meta_talk(line).is_some(), "{line}");
