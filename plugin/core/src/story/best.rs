@@ -29,7 +29,8 @@ pub struct Picked {
 pub struct Scored {
     /// Which candidate (1 is the first, what N = 1 gives); its seed follows from it.
     pub number: u32,
-    /// Its score ([`Verdict::score`]).
+    /// Its score: the checks first (a valid answer beats any invalid one), then word variety,
+    /// then the model's mean log-probability.
     pub score: f64,
     /// Whether it is the one kept (then repaired if it needs to be).
     pub kept: bool,
