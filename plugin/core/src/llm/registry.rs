@@ -62,6 +62,15 @@ pub struct StorySettings {
     /// them (the writer's checks then reject its lines as `copied_line`).
     #[serde(default = "three")]
     pub example_lines: u32,
+    /// Whether the schema makes one of the NPC's lines open with the topic's name ("Sweetcorn
+    /// …"): it keeps a model too small to follow the prompt on topic, at the price of many
+    /// lines of the form "X is …".
+    #[serde(default = "yes")]
+    pub topic_lead: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn three() -> u32 {
@@ -75,6 +84,7 @@ impl Default for StorySettings {
             repeat_penalty: 1.3,
             candidates: 1,
             example_lines: 3,
+            topic_lead: true,
         }
     }
 }

@@ -261,6 +261,7 @@ fn provenance(p: &Prepared, sha: &str, attempts: u32, tokens: usize) -> Provenan
             ("max_repairs".into(), p.options.max_repairs.to_string()),
             ("candidates".into(), p.options.candidates.max(1).to_string()),
             ("example_lines".into(), p.options.example_lines.to_string()),
+            ("topic_lead".into(), p.options.topic_lead.to_string()),
             ("max_tokens".into(), max_tokens(&p.spec.job).to_string()),
             ("attempts".into(), attempts.to_string()),
             ("tokens".into(), tokens.to_string()),

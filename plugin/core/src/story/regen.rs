@@ -72,11 +72,16 @@ pub fn regenerate(
         .get("example_lines")
         .and_then(|c| c.parse().ok())
         .unwrap_or(3);
+    let topic_lead = provenance
+        .parameters
+        .get("topic_lead")
+        .is_none_or(|t| t != "false");
     let options = Options {
         sampling,
         max_repairs,
         candidates,
         example_lines,
+        topic_lead,
         force: true,
         cancel: CancelToken::new(),
     };

@@ -43,6 +43,9 @@ pub struct Options {
     /// Hand-written lines a dialogue prompt shows for the voice (0: none, for models that
     /// copy them; see [`StorySettings::example_lines`]).
     pub example_lines: usize,
+    /// Whether one of the NPC's lines must open with the topic's name (see
+    /// [`StorySettings::topic_lead`]).
+    pub topic_lead: bool,
     /// Regenerate even when the cache has the answer or the file is up to date, and replace
     /// files that were not generated or were edited since.
     pub force: bool,
@@ -63,6 +66,7 @@ impl Default for Options {
             max_repairs: 2,
             candidates: 1,
             example_lines: 3,
+            topic_lead: true,
             force: false,
             cancel: CancelToken::new(),
         }
@@ -75,6 +79,7 @@ impl Options {
         let mut o = Self {
             candidates: settings.candidates.max(1),
             example_lines: settings.example_lines as usize,
+            topic_lead: settings.topic_lead,
             ..Self::default()
         };
         o.sampling.temperature = settings.temperature;
@@ -246,6 +251,9 @@ impl Prepared {
         let mut ctx = StoryContext::new(&base, job, spec.seed)?;
         if matches!(job, Job::Dialogue { .. }) {
             ctx.examples.truncate(options.example_lines);
+            if !options.topic_lead {
+                ctx.topic_line = None;
+            }
             // A model shown no example lines is not shown the ones quoted in the card either.
             if options.example_lines == 0
                 && let Some(npc) = &mut ctx.npc

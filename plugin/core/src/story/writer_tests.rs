@@ -382,6 +382,36 @@ fn best_of_n_draws_again_when_no_candidate_is_valid() {
     assert!(written.contains("Steam off the springs"), "{written}");
 }
 
+/// A model that follows the prompt may be left to open its topic line as it likes: the schema
+/// then pins no line to the topic's name, and the checks still hold the tree to the topic.
+#[test]
+fn without_a_topic_lead_no_line_is_pinned_to_the_topics_name() {
+    let (_dir, project, set) = project();
+    let templates = Templates::builtin();
+    let model = model();
+    let spec = daily(Some(Season::Summer));
+    let prepare = |options: &Options| {
+        Generator {
+            project: &project,
+            templates: &templates,
+            model: &model,
+            options,
+        }
+        .prepare(&set, &spec)
+        .unwrap()
+    };
+    let led = prepare(&Options::default());
+    let free = prepare(&Options {
+        topic_lead: false,
+        ..Options::default()
+    });
+    let lead = led.topic.as_ref().unwrap().lead.clone();
+    let count = |p: &super::Prepared| p.schema.to_string().matches(lead.as_str()).count();
+    assert!(count(&led) > count(&free), "{lead}: {}", free.schema);
+    assert_eq!(led.topic, free.topic, "the topic is still the job's");
+    assert_ne!(led.key, free.key, "a different request");
+}
+
 #[test]
 fn a_backend_that_ignores_the_schema_cannot_write_control_characters_or_odd_names() {
     let (_dir, project, mut set) = project();
