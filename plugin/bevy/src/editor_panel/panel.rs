@@ -56,6 +56,9 @@ pub(super) fn panel(
     egui::Window::new("Sprout editor (F1)")
         .open(&mut open)
         .default_width(470.0)
+        .default_height(620.0)
+        // A staged job's preview and its candidates can be taller than the window: scroll.
+        .vscroll(true)
         .default_pos([790.0, 40.0])
         .show(ctx, |ui| {
             ui.horizontal_wrapped(|ui| {
