@@ -11,7 +11,7 @@ use sprout_core::story::{Job as StoryJob, JobSpec};
 
 use super::panel::Actions;
 use super::state::EditorState;
-use super::widgets::{Decision, JobView, fresh_id, generate_button, model_picker, show_job};
+use super::widgets::{JobView, fresh_id, generate_button, model_picker, show_job};
 use crate::generate::{Generate, Job};
 use crate::library::Library;
 
@@ -113,13 +113,8 @@ pub(super) fn tab(
     if generate_button(ui, view.jobs, state.current, ready, actions) {
         submit(state, library, actions);
     }
-    match show_job(ui, view, state.current, actions) {
-        Decision::Regenerate => {
-            state.seed += 1;
-            submit(state, library, actions);
-        }
-        Decision::Picked(job) => state.current = Some(job),
-        Decision::None => {}
+    if show_job(ui, view, state.current, actions).follow(&mut state.seed, &mut state.current) {
+        submit(state, library, actions);
     }
 }
 

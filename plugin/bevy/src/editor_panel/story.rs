@@ -7,7 +7,7 @@ use sprout_core::content::Id;
 use sprout_core::story::{Job as StoryJob, JobSpec};
 
 use super::panel::Actions;
-use super::widgets::{Decision, JobView, fresh_id, generate_button, model_picker, show_job};
+use super::widgets::{JobView, fresh_id, generate_button, model_picker, show_job};
 use crate::generate::{Generate, Job, JobId};
 use crate::library::Library;
 
@@ -141,14 +141,7 @@ pub(super) fn npc_tab(
             ui.end_row();
         });
     let mut submit = generate_button(ui, view.jobs, form.current, job.is_some(), actions);
-    match show_job(ui, view, form.current, actions) {
-        Decision::Regenerate => {
-            form.seed += 1;
-            submit = true;
-        }
-        Decision::Picked(job) => form.current = Some(job),
-        Decision::None => {}
-    }
+    submit |= show_job(ui, view, form.current, actions).follow(&mut form.seed, &mut form.current);
     if submit && let Some(spec) = npc_job(form, library) {
         form.current = Some(send(spec, actions));
     }
@@ -202,14 +195,7 @@ pub(super) fn quest_tab(
             ui.end_row();
         });
     let mut submit = generate_button(ui, view.jobs, form.current, job.is_some(), actions);
-    match show_job(ui, view, form.current, actions) {
-        Decision::Regenerate => {
-            form.seed += 1;
-            submit = true;
-        }
-        Decision::Picked(job) => form.current = Some(job),
-        Decision::None => {}
-    }
+    submit |= show_job(ui, view, form.current, actions).follow(&mut form.seed, &mut form.current);
     if submit && let Some(spec) = quest_job(form, library) {
         form.current = Some(send(spec, actions));
     }

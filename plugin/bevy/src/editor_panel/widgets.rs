@@ -148,6 +148,24 @@ pub enum Decision {
     Picked(JobId),
 }
 
+impl Decision {
+    /// What a story tab does with it: Regenerate moves the tab's `seed` on and asks for the job
+    /// again (true); a pick becomes the tab's `current` job.
+    pub fn follow(self, seed: &mut u64, current: &mut Option<JobId>) -> bool {
+        match self {
+            Self::Regenerate => {
+                *seed += 1;
+                true
+            }
+            Self::Picked(job) => {
+                *current = Some(job);
+                false
+            }
+            Self::None => false,
+        }
+    }
+}
+
 /// Whether `job` is still waiting or working.
 pub fn running(jobs: &Generations, job: Option<JobId>) -> bool {
     job.and_then(|j| jobs.records.get(&j))
