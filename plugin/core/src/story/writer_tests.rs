@@ -85,6 +85,17 @@ fn daily(season: Option<Season>) -> JobSpec {
 }
 
 /// The JSON of a three-line `sefa_daily_summer` tree with these lines, all Sefa's.
+/// The word `spec`'s topic is said with: what a scripted line must use to stay on topic.
+fn topic_word(generator: &Generator<'_>, set: &ContentSet, spec: &JobSpec) -> String {
+    generator
+        .prepare(set, spec)
+        .unwrap()
+        .topic
+        .unwrap()
+        .say()
+        .to_owned()
+}
+
 fn tree(lines: [&str; 3]) -> String {
     let ids = ["start", "line2", "line3"];
     let nodes: Vec<String> = lines
@@ -207,13 +218,7 @@ fn best_of_n_keeps_the_best_candidate_and_records_the_gain() {
         options: &options,
     };
     let spec = daily(Some(Season::Summer));
-    let say = generator
-        .prepare(&set, &spec)
-        .unwrap()
-        .topic
-        .unwrap()
-        .say()
-        .to_owned();
+    let say = topic_word(&generator, &set, &spec);
     let first = format!("Welcome to our chat about {say}.");
     let dull = format!("Tea about {say} is tea and tea.");
     let lively = format!("Steam off the springs smells of {say} today.");
@@ -338,13 +343,7 @@ fn best_of_n_draws_again_when_no_candidate_is_valid() {
         options: &options,
     };
     let spec = daily(Some(Season::Summer));
-    let say = generator
-        .prepare(&set, &spec)
-        .unwrap()
-        .topic
-        .unwrap()
-        .say()
-        .to_owned();
+    let say = topic_word(&generator, &set, &spec);
     let chat = format!("Let's chat about {say}.");
     let good = format!("Steam off the springs smells of {say} today.");
     let mut backend = Scripted::new([
