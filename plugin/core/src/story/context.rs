@@ -365,12 +365,7 @@ fn compact_ron<T: Serialize>(value: &T) -> Result<String> {
 mod tests {
     use super::*;
 
-    fn starter() -> ContentSet {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets");
-        let (set, problems) = ContentSet::load_dir(std::path::Path::new(root));
-        assert!(problems.is_empty(), "{problems:?}");
-        set
-    }
+    use crate::story::starter;
 
     #[test]
     fn quoted_lines_are_cut_from_a_description_and_apostrophes_stay() {

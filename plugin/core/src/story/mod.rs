@@ -37,6 +37,16 @@ pub mod topic;
 #[cfg(test)]
 mod writer_tests;
 
+/// The starter content the repository ships (`assets/`), loaded with no problem: what the
+/// story module's tests write against.
+#[cfg(test)]
+fn starter() -> crate::content::ContentSet {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets");
+    let (set, problems) = crate::content::ContentSet::load_dir(std::path::Path::new(root));
+    assert!(problems.is_empty(), "{problems:?}");
+    set
+}
+
 use std::path::PathBuf;
 
 pub use batch::{Batch, BatchEvent, Journal, JournalEntry, Manifest, Summary};

@@ -447,12 +447,7 @@ mod tests {
         }
     }
 
-    fn starter() -> ContentSet {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets");
-        let (set, problems) = ContentSet::load_dir(std::path::Path::new(root));
-        assert!(problems.is_empty(), "{problems:?}");
-        set
-    }
+    use crate::story::starter;
 
     fn id(s: &str) -> crate::content::Id {
         crate::content::Id::new(s).unwrap()

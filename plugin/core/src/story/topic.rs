@@ -239,12 +239,7 @@ pub fn pick(
 mod tests {
     use super::*;
 
-    fn starter() -> ContentSet {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets");
-        let (set, problems) = ContentSet::load_dir(std::path::Path::new(root));
-        assert!(problems.is_empty(), "{problems:?}");
-        set
-    }
+    use crate::story::starter;
 
     fn npc(set: &ContentSet, id: &str) -> Character {
         set.characters
