@@ -15,7 +15,7 @@ use crate::validate::{DiagnosticKind, Severity, validate_set};
 
 use super::craft::{
     LIFTED_RUN, PromptText, Speakers, copied_names, cut_off, dialogue_craft, is_control,
-    misspelled_name, name_ok, tree_problems, words,
+    misspelled_name, name_ok, pronoun_clash, self_named, tree_problems, words,
 };
 use super::dialogue::{DialogueShape, complete_tree};
 use super::job::Job;
@@ -110,10 +110,23 @@ pub(super) fn check(
             problems.extend(tree_problems(&tree, &who, topic));
         }
         let names = villager_names(base);
+        let speaker = DialogueShape::of(job).ok().and_then(|shape| {
+            let c = base.characters.iter().find(|c| c.value.id == shape.npc)?;
+            Some((shape.npc, c.value.name.clone()))
+        });
         for (i, n) in tree.nodes.iter().enumerate() {
             if let Some((wrong, right)) = misspelled_name(&n.text, &names) {
                 problems.push(format!(
                     "nodes[{i}].text: writes \"{wrong}\"; the villager is {right} [misspelled_name]"
+                ));
+            }
+            if let Some((id, name)) = &speaker
+                && n.speaker == *id
+                && self_named(&n.text, name)
+            {
+                let first = name.split_whitespace().next().unwrap_or(name);
+                problems.push(format!(
+                    "nodes[{i}].text: {first} says this line; {first} speaks as \"I\", never of {first} by name [self_named]"
                 ));
             }
         }
@@ -126,6 +139,19 @@ pub(super) fn check(
         && let Ok(c) = parse::<Character>(ron)
     {
         problems.extend(card_lifted(&c, &prompt_text_without(messages, brief)));
+        if let Some(a) = &c.appearance {
+            for (field, text) in [
+                ("backstory", &c.backstory),
+                ("speech_style", &c.speech_style),
+            ] {
+                if let Some(wrong) = pronoun_clash(&a.figure, text) {
+                    problems.push(format!(
+                        "{field}: calls {} \"{wrong}\", but {} is a {}; use the right pronouns [pronoun_clash]",
+                        c.name, c.name, a.figure
+                    ));
+                }
+            }
+        }
     }
     let name = match job {
         Job::Npc { .. } => parse::<Character>(ron).ok().map(|c| c.name),

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::content::dialogue::NARRATOR;
 use crate::content::provenance::sidecar_target;
-use crate::content::{Character, ContentSet, Document, Id, Situation, World};
+use crate::content::{Character, ContentSet, Document, Id, LocationKind, Situation, World};
 use crate::format::to_ron;
 use crate::validate::copying::banned_names;
 
@@ -72,6 +72,8 @@ pub struct Ids {
     pub flags: Vec<String>,
     /// World locations.
     pub locations: Vec<String>,
+    /// The locations a villager can live at: all but the player's farm.
+    pub homes: Vec<String>,
     /// Crops.
     pub crops: Vec<String>,
 }
@@ -271,6 +273,12 @@ impl StoryContext {
             quests: sorted(set.quests.iter().map(|d| &d.value.id)),
             flags: sorted(world.iter().flat_map(|w| w.flags.iter().map(|f| &f.id))),
             locations: sorted(world.iter().flat_map(|w| w.locations.iter().map(|l| &l.id))),
+            homes: sorted(world.iter().flat_map(|w| {
+                w.locations
+                    .iter()
+                    .filter(|l| l.kind != LocationKind::Farm)
+                    .map(|l| &l.id)
+            })),
             crops: sorted(set.crops.iter().map(|d| &d.value.id)),
         };
         let mut view = JobView {

@@ -286,6 +286,54 @@ pub(crate) fn misspelled_name(text: &str, names: &[String]) -> Option<(String, S
     None
 }
 
+/// Whether a line says its own speaker's first name, as if someone else were talking about them
+/// ("Ottilie can help Idris put the keystone on it", said by Idris Vane). Introducing oneself is
+/// not that: "I'm Idris", "my name is Idris", "call me Idris", or the full name ("Idris Vane,
+/// mason").
+pub(crate) fn self_named(text: &str, name: &str) -> bool {
+    let mut parts = name.split_whitespace();
+    let Some(first) = parts.next().filter(|f| f.chars().count() >= 2) else {
+        return false;
+    };
+    let surname = parts.next();
+    let tokens: Vec<&str> = text
+        .split(|c: char| !c.is_alphabetic() && c != '\'' && c != '\u{2019}')
+        .filter(|w| !w.is_empty())
+        .collect();
+    tokens.iter().enumerate().any(|(i, w)| {
+        let bare = w
+            .trim_end_matches("'s")
+            .trim_end_matches("\u{2019}s")
+            .trim_matches(['\'', '\u{2019}']);
+        let introduced = i.checked_sub(1).is_some_and(|p| {
+            matches!(
+                tokens[p].to_lowercase().replace('\u{2019}', "'").as_str(),
+                "i'm" | "im" | "am" | "is" | "me" | "it's"
+            )
+        }) || surname.is_some_and(|s| tokens.get(i + 1) == Some(&s));
+        bare == first && !introduced
+    })
+}
+
+/// A card that calls its villager by the other figure's pronouns: the backstory of a man that
+/// says "she" and "her" and never "he", "him" or "his". `figure` is the card's appearance
+/// (`woman`, `man`, `girl`, `boy`, `person`); other people in the text are allowed their own
+/// pronouns, so only a text with none of the figure's own is judged. Returns the wrong word.
+pub(crate) fn pronoun_clash(figure: &str, text: &str) -> Option<String> {
+    const HE: [&str; 4] = ["he", "him", "his", "himself"];
+    const SHE: [&str; 4] = ["she", "her", "hers", "herself"];
+    let (own, other): (&[&str], &[&str]) = match figure {
+        "woman" | "girl" => (&SHE, &HE),
+        "man" | "boy" => (&HE, &SHE),
+        _ => return None,
+    };
+    let w = words(text);
+    if w.iter().any(|x| own.contains(&x.as_str())) {
+        return None;
+    }
+    w.into_iter().find(|x| other.contains(&x.as_str()))
+}
+
 /// Levenshtein distance over characters.
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -509,6 +557,75 @@ mod tests {
             "Bettany's hives are humming.",
         ] {
             assert_eq!(misspelled_name(line, &names), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_speaker_naming_themself_is_found_and_an_introduction_is_not() {
+        for line in [
+            "Ottilie can help Idris put the keystone on it.",
+            "Idris's stones are heavy this morning.",
+            "Come see Idris at the yard.",
+        ] {
+            assert!(self_named(line, "Idris Vane"), "{line}");
+        }
+        for line in [
+            "I'm Idris, and this is my yard.",
+            "My name is Idris.",
+            "Call me Idris; everyone does.",
+            "Idris Vane, mason. You'll be the new farmer.",
+            "Ottilie lent you her cart, I hear.",
+            "The Idrisian stone? Never heard of it.",
+        ] {
+            assert!(!self_named(line, "Idris Vane"), "{line}");
+        }
+    }
+
+    #[test]
+    fn the_hand_written_starter_content_passes_both_checks() {
+        let set = super::super::starter();
+        for c in &set.characters {
+            let c = &c.value;
+            let figure = c
+                .appearance
+                .as_ref()
+                .map_or("person", |a| a.figure.as_str());
+            for text in [&c.backstory, &c.speech_style] {
+                assert_eq!(pronoun_clash(figure, text), None, "{}: {text}", c.id);
+            }
+        }
+        let mut lines = 0;
+        for d in &set.dialogues {
+            for n in &d.value.nodes {
+                if let Some(c) = set.characters.iter().find(|c| c.value.id == n.speaker) {
+                    lines += 1;
+                    assert!(!self_named(&n.text, &c.value.name), "{}", n.text);
+                }
+            }
+        }
+        assert!(lines > 40, "{lines} lines");
+    }
+
+    #[test]
+    fn a_card_in_the_other_figures_pronouns_clashes_and_other_people_do_not() {
+        assert_eq!(
+            pronoun_clash("man", "Tobin grew up on the hill; she keeps bees."),
+            Some("she".to_owned())
+        );
+        assert_eq!(
+            pronoun_clash("girl", "He hums to the hives."),
+            Some("he".to_owned())
+        );
+        for (figure, text) in [
+            ("man", "His mother kept bees; she taught him everything."),
+            (
+                "woman",
+                "She runs the shop her father built; he still visits.",
+            ),
+            ("person", "She hums to the hives."),
+            ("man", "Keeps the bridge's stones counted."),
+        ] {
+            assert_eq!(pronoun_clash(figure, text), None, "{figure}: {text}");
         }
     }
 

@@ -20,7 +20,7 @@ use super::check::villager_names;
 use super::context::generated_files;
 use super::craft::{
     Phrases, PromptText, Speakers, is_control, meta_talk, misspelled_name, mixed_script, name_ok,
-    speaker_problems, words,
+    pronoun_clash, self_named, speaker_problems, words,
 };
 use super::dialogue::{LINE_CHARS, narrator_slot};
 use super::topic::{Topic, TopicKind};
@@ -64,12 +64,18 @@ pub struct QualityReport {
     pub cut_off_lines: usize,
     /// Lines with a villager's name misspelled ("Seafa", "Ottilely").
     pub misspelled_name_lines: usize,
+    /// Lines in which the speaker names themself, as if someone else spoke ("Ottilie can help
+    /// Idris", said by Idris).
+    pub self_named_lines: usize,
     /// Trees that pass every check above: valid, no copied name, no lifted or read-out line,
     /// their topic mentioned, speakers as the situation says, no meta-talk, mixed script,
     /// cut-off line or control character.
     pub clean_trees: usize,
     /// Files measured (trees, villagers, items) with a control character in some text.
     pub control_character_files: usize,
+    /// Generated villagers whose backstory or speech style calls them by the other figure's
+    /// pronouns (a man's backstory that says only "she").
+    pub pronoun_clash_cards: usize,
     /// Generated villagers and items measured.
     pub names: usize,
     /// Of those, names of one to three capitalised words of letters.
@@ -255,6 +261,17 @@ pub fn measure(
             .filter(|n| misspelled_name(&n.text, &names).is_some())
             .count();
         r.misspelled_name_lines += misspelled;
+        let self_named_count = tree
+            .nodes
+            .iter()
+            .filter(|n| {
+                set.characters
+                    .iter()
+                    .find(|c| c.value.id == n.speaker)
+                    .is_some_and(|c| self_named(&n.text, &c.value.name))
+            })
+            .count();
+        r.self_named_lines += self_named_count;
         r.cut_off_lines += cut;
         r.meta_talk_lines += meta;
         r.mixed_script_lines += mixed;
@@ -267,6 +284,7 @@ pub fn measure(
             || mixed > 0
             || cut > 0
             || misspelled > 0
+            || self_named_count > 0
             || control
             || errors.contains(&d.path))
         {
@@ -372,6 +390,13 @@ fn writer_figures(set: &ContentSet, chosen: &HashSet<PathBuf>, r: &mut QualityRe
         if texts.iter().any(|t| t.chars().any(is_control)) {
             r.control_character_files += 1;
         }
+        if let Some(a) = &c.appearance
+            && [&c.backstory, &c.speech_style]
+                .iter()
+                .any(|t| pronoun_clash(&a.figure, t).is_some())
+        {
+            r.pronoun_clash_cards += 1;
+        }
     }
     for i in set.items.iter().filter(|i| chosen.contains(&i.path)) {
         r.names += 1;
@@ -475,6 +500,7 @@ impl core::fmt::Display for QualityReport {
             "misspelled names:    {} lines",
             self.misspelled_name_lines
         )?;
+        writeln!(f, "self-named:          {} lines", self.self_named_lines)?;
         writeln!(
             f,
             "clean trees:         {}/{} pass every check above",
@@ -485,10 +511,15 @@ impl core::fmt::Display for QualityReport {
             "control characters:  {} files",
             self.control_character_files
         )?;
-        write!(
+        writeln!(
             f,
             "names valid:         {}/{} villagers and items",
             self.names_valid, self.names
+        )?;
+        write!(
+            f,
+            "pronouns:            {} villager cards call them by the other figure's pronouns",
+            self.pronoun_clash_cards
         )
     }
 }

@@ -139,7 +139,8 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
             )?;
             set_ptr(&mut s, "/properties/speech_style", text(20, 200))?;
             set_ptr(&mut s, "/properties/backstory", text(20, 300))?;
-            set_ptr(&mut s, "/properties/home", one_of(&ids.locations))?;
+            // The player's farm is nobody else's home.
+            set_ptr(&mut s, "/properties/home", one_of(&ids.homes))?;
             set_ptr(&mut s, "/properties/likes", list(one_of(&ids.items), 1, 3))?;
             set_ptr(
                 &mut s,

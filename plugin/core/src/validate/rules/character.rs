@@ -2,7 +2,7 @@
 //! relationships.
 
 use crate::content::dialogue::{NARRATOR, PLAYER};
-use crate::content::{Age, AssetKind, Character, Document};
+use crate::content::{Age, AssetKind, Character, Document, LocationKind};
 use crate::format::FieldPath;
 use crate::validate::diagnostic::DiagnosticKind;
 use crate::validate::limits::{DESCRIPTION_MAX, LABEL_MAX, NAME_MAX, PROSE_MAX};
@@ -43,6 +43,22 @@ impl<'a> Checker<'a> {
             );
         }
         self.reference(at, &r.field("home"), Ref::Location, &c.home);
+        let on_farm = self.ix.world.is_some_and(|w| {
+            w.locations
+                .iter()
+                .any(|l| l.id == c.home && l.kind == LocationKind::Farm)
+        });
+        if on_farm {
+            self.report(
+                at,
+                DiagnosticKind::Contradiction,
+                &r.field("home"),
+                format!(
+                    "`{}` is the player's farm; {} lives elsewhere",
+                    c.home, c.name
+                ),
+            );
+        }
         for (i, item) in c.likes.iter().enumerate() {
             self.reference(at, &r.field("likes").index(i), Ref::Item, item);
         }
