@@ -1,6 +1,7 @@
 //! The farmer walks in two frames and faces the way they go, and a sprite remade on disk while
 //! the game runs (`sprout art`, the editor's Accept) is live a moment later, its walking frame
-//! derived again. Headless, on a copy of the shipped assets, with the asset folder watched.
+//! derived again; so is a remade ground tile. Headless, on a copy of the shipped assets, with the
+//! asset folder watched.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -157,4 +158,28 @@ fn the_farmer_steps_in_two_frames_and_a_remade_sprite_is_live() {
                 })
         },
     );
+
+    // The ground is one quad per stretch over which its tile repeats: a grass tile remade at
+    // 32 px (here a building's picture) still repeats once per 16-unit tile, live.
+    let grass_rect = |app: &mut App| {
+        let mut q = app.world_mut().query::<&Sprite>();
+        let grass_size = Vec2::new(90.0, 40.0) * 16.0;
+        q.iter(app.world())
+            .find(|s| s.custom_size == Some(grass_size))
+            .and_then(|s| s.rect)
+    };
+    assert_eq!(
+        grass_rect(&mut app),
+        Some(Rect::new(0.0, 0.0, 90.0 * 16.0, 40.0 * 16.0)),
+        "the 16 px grass tile repeats 90 x 40 times"
+    );
+    let tile = root.join("tiles/grass.png");
+    sprout_core::fs::write_atomic(
+        &tile,
+        &std::fs::read(root.join("sprites/buildings/bell_green.png")).unwrap(),
+    )
+    .unwrap();
+    update_until(&mut app, "the remade 32 px grass tile", |app| {
+        grass_rect(app) == Some(Rect::new(0.0, 0.0, 90.0 * 32.0, 40.0 * 32.0))
+    });
 }

@@ -57,7 +57,66 @@ pub struct LocationSpot {
 }
 
 pub(crate) fn plugin(app: &mut App) {
-    app.add_systems(Update, build_map.in_set(crate::FarmSystems::World));
+    app.add_systems(
+        Update,
+        (build_map, fit_ground)
+            .chain()
+            .in_set(crate::FarmSystems::World),
+    );
+}
+
+/// A stretch of ground drawn as one quad over which its tile repeats (the sampler wraps), so
+/// the whole map's ground is four quads, not one per tile.
+#[derive(Component)]
+struct GroundTiles {
+    image: Handle<Image>,
+    /// The stretch's size in tiles.
+    tiles: Vec2,
+}
+
+/// Loads a ground tile with a wrapping, nearest-neighbour sampler.
+fn repeating(server: &AssetServer, path: &str) -> Handle<Image> {
+    use bevy::image::{
+        ImageAddressMode, ImageLoaderSettings, ImageSampler, ImageSamplerDescriptor,
+    };
+    server
+        .load_builder()
+        .with_settings(|s: &mut ImageLoaderSettings| {
+            s.sampler = ImageSampler::Descriptor(ImageSamplerDescriptor {
+                address_mode_u: ImageAddressMode::Repeat,
+                address_mode_v: ImageAddressMode::Repeat,
+                ..ImageSamplerDescriptor::nearest()
+            });
+        })
+        .load(path.to_owned())
+}
+
+/// Sets each ground quad's texture rectangle to its size in tiles times its tile's size, once the
+/// tile has loaded and whenever it changes on disk (a remade tile of another size still repeats
+/// once per tile).
+fn fit_ground(
+    mut events: MessageReader<AssetEvent<Image>>,
+    images: Res<Assets<Image>>,
+    mut grounds: Query<(Ref<GroundTiles>, &mut Sprite)>,
+) {
+    let changed: Vec<AssetId<Image>> = events
+        .read()
+        .filter_map(|e| match e {
+            AssetEvent::LoadedWithDependencies { id } | AssetEvent::Modified { id } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    for (ground, mut sprite) in &mut grounds {
+        if !(ground.is_added() || changed.contains(&ground.image.id())) {
+            continue;
+        }
+        if let Some(image) = images.get(&ground.image) {
+            let rect = Rect::from_corners(Vec2::ZERO, ground.tiles * image.size_f32());
+            if sprite.rect != Some(rect) {
+                sprite.rect = Some(rect);
+            }
+        }
+    }
 }
 
 fn kind_colour(kind: LocationKind) -> Color {
@@ -93,7 +152,7 @@ fn build_map(
     let art = &world.art;
     let tile = |kind: Ground| {
         art.ground(kind)
-            .map(|g| server.load(g.image.as_str().to_owned()))
+            .map(|g| repeating(&server, g.image.as_str()))
     };
     // Grass under everything, the river between the farm and the village, a path along the
     // village and across the river, and the field's soil.
@@ -109,11 +168,18 @@ fn build_map(
         (Ground::Soil, FIELD, Color::srgb(0.47, 0.37, 0.25), -9.0),
     ];
     for (kind, area, colour, z) in grounds {
-        commands.spawn((
+        let image = tile(kind);
+        let mut part = commands.spawn((
             MapPart,
-            ground_sprite(tile(kind), colour, area),
+            ground_sprite(image.clone(), colour, area),
             Transform::from_translation((area.center().as_vec2() * TILE).extend(z)),
         ));
+        if let Some(image) = image {
+            part.insert(GroundTiles {
+                image,
+                tiles: area.size().as_vec2(),
+            });
+        }
     }
     let landmarks = [
         (
@@ -246,19 +312,16 @@ fn spawn_labelled(
     ));
 }
 
-/// A stretch of ground: its tile repeated over `area` (in tiles), or a flat colour until the
-/// world has the tile.
+/// A stretch of ground: its tile repeated over `area` (in tiles; the tile's sampler wraps), or a
+/// flat colour until the world has the tile.
 fn ground_sprite(tile: Option<Handle<Image>>, colour: Color, area: IRect) -> Sprite {
     let size = area.size().as_vec2() * TILE;
     match tile {
         Some(image) => Sprite {
             image,
             custom_size: Some(size),
-            image_mode: SpriteImageMode::Tiled {
-                tile_x: true,
-                tile_y: true,
-                stretch_value: 1.0,
-            },
+            // One tile wide until `fit_ground` knows the tile's size.
+            rect: Some(Rect::from_corners(Vec2::ZERO, area.size().as_vec2() * TILE)),
             ..default()
         },
         None => Sprite::from_color(colour, size),
