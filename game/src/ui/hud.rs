@@ -203,6 +203,7 @@ fn update(
     player: Query<&Transform, With<Player>>,
     landmarks: Query<(&Landmark, &Transform)>,
     mut texts: Query<(&HudText, &mut Text, &mut Visibility)>,
+    talking: Query<(), With<DialogueRunner>>,
 ) {
     if let Some(t) = toasts.read().last() {
         last.0 = Some((t.0.clone(), TOAST_SECS));
@@ -303,7 +304,14 @@ fn update(
                     vis.set_if_neq(Visibility::Hidden);
                 }
             },
-            HudText::Help => {}
+            // The dialogue box sits where the key hints do, and its own keys are on it.
+            HudText::Help => {
+                vis.set_if_neq(if talking.is_empty() {
+                    Visibility::Inherited
+                } else {
+                    Visibility::Hidden
+                });
+            }
         }
     }
 }

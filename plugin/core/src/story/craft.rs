@@ -202,6 +202,11 @@ const META: &[&str] = &[
     "language model",
     "this game",
     "the game",
+    // The genre the prompt names, said as where the speaker lives ("The villagers are sitting
+    // in a cozy farming game.").
+    "farming game",
+    "cozy game",
+    "cosy game",
     // A model describing its own output ("All lines above describe the villagers…", "The
     // places of Marlow cottage are listed here.").
     "lines above",
@@ -635,6 +640,7 @@ mod tests {
             "Pim Marlow: This was my entry to start your chat.",
             "Place your hands on the table at the end of this conversation.",
             "Welcome, player! The game begins.",
+            "The villagers are sitting in a cozy farming game.",
             "As an AI I cannot brew tea.",
             "All lines above describe the villagers in Kettle Hollow with their personal details.",
             "The place(s) of Marlow cottage are listed here.",
