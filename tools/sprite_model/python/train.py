@@ -59,7 +59,7 @@ def caption_ids(rec, vocab_index, rng):
     kept = [w for w in names if rng.random() < 0.8] or names[:1]
     kws = [w for w in rec["keywords"] if w in vocab_index and rng.random() < 0.3]
     toks = kept + kws
-    if rng.random() < 0.5:
+    if rng.random() < 0.5 and rec["style"] in vocab_index:
         toks.append(rec["style"])
     rng.shuffle(toks)
     ids = [vocab_index[w] for w in toks][:MAX_TOKENS]
@@ -91,6 +91,11 @@ def main():
     ap.add_argument("--init", help="a shipped model folder (models/sprite) to continue from when the run has "
                     "no checkpoint: its EMA weights start both the model and the EMA, at its step, with a "
                     "fresh optimizer and a new 500-step warm-up")
+    ap.add_argument("--vocab-from", help="a shipped model folder whose vocab.txt to keep (with --init on data "
+                    "that has grown since: words outside it are left out of captions)")
+    ap.add_argument("--focus", help="a file of words, one per line (farm words): a record whose name words "
+                    "or keywords include one is drawn with --focus-share of each batch")
+    ap.add_argument("--focus-share", type=float, default=0.5)
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -99,11 +104,21 @@ def main():
     os.makedirs(args.out, exist_ok=True)
 
     recs, px = load_data(args.data)
-    vocab = build_vocab(recs)
+    if args.vocab_from:
+        with open(os.path.join(args.vocab_from, "vocab.txt")) as f:
+            vocab = f.read().split("\n")[:-1]
+    else:
+        vocab = build_vocab(recs)
     vocab_index = {w: i for i, w in enumerate(vocab)}
     with open(os.path.join(args.out, "vocab.txt"), "w") as f:
         f.write("\n".join(vocab) + "\n")
     train = [i for i, r in enumerate(recs) if not r["held_out"]]
+    focus = []
+    if args.focus:
+        with open(args.focus) as f:
+            words = {w.strip() for w in f if w.strip() and not w.startswith("#")}
+        focus = [i for i in train if words & (set(recs[i]["name_words"]) | set(recs[i]["keywords"]))]
+        print(f"focus: {len(focus)} training images name or tag one of {len(words)} words", flush=True)
     x_all = to_tensor(px)
     print(f"{len(train)} training images, {len(recs) - len(train)} held out, vocab {len(vocab)}", flush=True)
 
@@ -163,7 +178,8 @@ def main():
     log = open(os.path.join(args.out, "loss.log"), "a")
     start, window = time.time(), []
     while step < args.steps and not stop["now"]:
-        idx = [rng.choice(train) for _ in range(args.batch)]
+        idx = [rng.choice(focus) if focus and rng.random() < args.focus_share else rng.choice(train)
+               for _ in range(args.batch)]
         x0 = x_all[idx]
         flip = torch.rand(args.batch) < 0.5
         x0 = torch.where(flip[:, None, None, None], x0.flip(-1), x0)
