@@ -76,6 +76,26 @@ fn the_plan_covers_every_picture_the_starter_content_names() {
         .find(|p| p.label == "portrait of bettany")
         .expect("bettany's portrait");
     assert_eq!(portrait.job.prompt, "old woman white hair");
+    // An item or crop is drawn from its `look` (words the sprite model knows), else its name.
+    let prompt_of = |label: &str| {
+        pieces
+            .iter()
+            .find(|p| p.label == label)
+            .map(|p| p.job.prompt.clone())
+            .unwrap_or_else(|| panic!("{label}"))
+    };
+    assert_eq!(prompt_of("icon of frost_kale"), "broccoli");
+    assert_eq!(prompt_of("crop sweetcorn"), "yellow corn");
+    let (_dir, root) = starter_copy();
+    let file = root.join("items/frost_kale.item.ron");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("    look: Some(\"broccoli\"),\n", "")).unwrap();
+    let unset = set::plan(&load(&root));
+    let kale = unset
+        .iter()
+        .find(|p| p.label == "icon of frost_kale")
+        .unwrap();
+    assert_eq!(kale.job.prompt, "frost kale");
 }
 
 #[test]

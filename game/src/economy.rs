@@ -139,6 +139,7 @@ mod tests {
             category: ItemCategory::Produce,
             price: u32::MAX,
             icon: sprout_core::content::AssetPath::new("sprites/items/melon.png").unwrap(),
+            look: None,
         };
         let mut state = FarmState {
             gold: 10,

@@ -421,6 +421,7 @@ mod tests {
                 category: crate::content::ItemCategory::Material,
                 price: 1,
                 icon: AssetPath::new(icon).unwrap(),
+                look: None,
             },
         }
     }

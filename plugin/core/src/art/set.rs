@@ -94,7 +94,7 @@ pub fn plan(content: &ContentSet) -> Vec<Piece> {
             Recipe::ItemIcon {
                 item: item.id.clone(),
             },
-            words(&item.name),
+            item.look.clone().unwrap_or_else(|| words(&item.name)),
             None,
             Some(TILE_SIZE),
         );
@@ -106,7 +106,9 @@ pub fn plan(content: &ContentSet) -> Vec<Piece> {
             Recipe::CropStages {
                 crop: crop.id.clone(),
             },
-            format!("{} plant", words(&crop.name)),
+            crop.look
+                .clone()
+                .unwrap_or_else(|| format!("{} plant", words(&crop.name))),
             None,
             Some(TILE_SIZE),
         );

@@ -31,6 +31,10 @@ pub struct Crop {
     /// If set, the plant stays after harvest and is ripe again after this many days.
     #[serde(default)]
     pub regrow_days: Option<u32>,
+    /// What the ripe plant looks like, in words the embedded sprite model draws ("ear of
+    /// corn"): `sprout art`'s prompt for its stages. Without it, the name's words and "plant".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub look: Option<String>,
 }
 
 /// One stage of growth.

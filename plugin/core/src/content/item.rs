@@ -21,6 +21,10 @@ pub struct Item {
     /// Inventory icon (a `.png`).
     #[serde(deserialize_with = "super::asset_path::image")]
     pub icon: AssetPath,
+    /// What the icon shows, in words the embedded sprite model draws ("leafy green", "honey
+    /// pot"): `sprout art`'s prompt for it. Without it, the name's words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub look: Option<String>,
 }
 
 /// Kinds of items.

@@ -217,6 +217,8 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
             )?;
             set_ptr(&mut s, "/properties/name", text_like(3, NAME_MAX, NAME))?;
             set_ptr(&mut s, "/properties/description", text(20, 160))?;
+            // How the icon looks is art direction, the designer's: `sprout art` uses the name.
+            set_ptr(&mut s, "/properties/look", json!({"type": "null"}))?;
             set_ptr(
                 &mut s,
                 "/properties/price",

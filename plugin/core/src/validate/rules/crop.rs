@@ -3,7 +3,7 @@
 use crate::content::{AssetKind, Crop, Document, ItemCategory};
 use crate::format::FieldPath;
 use crate::validate::diagnostic::DiagnosticKind;
-use crate::validate::limits::{COUNT_MAX, DESCRIPTION_MAX, GROWTH_DAYS_MAX, NAME_MAX};
+use crate::validate::limits::{COUNT_MAX, DESCRIPTION_MAX, GROWTH_DAYS_MAX, LABEL_MAX, NAME_MAX};
 
 use super::{At, Checker, Ref};
 
@@ -14,6 +14,9 @@ impl<'a> Checker<'a> {
         let r = FieldPath::root();
         self.text(at, &r.field("name"), &c.name, NAME_MAX);
         self.text(at, &r.field("description"), &c.description, DESCRIPTION_MAX);
+        if let Some(look) = &c.look {
+            self.text(at, &r.field("look"), look, LABEL_MAX);
+        }
         self.reference(at, &r.field("seed"), Ref::Item, &c.seed);
         if let Some(seed) = self.ix.items.get(c.seed.as_str())
             && seed.category != ItemCategory::Seed

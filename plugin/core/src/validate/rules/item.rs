@@ -3,7 +3,7 @@
 use crate::content::{AssetKind, Document, Item};
 use crate::format::FieldPath;
 use crate::validate::diagnostic::DiagnosticKind;
-use crate::validate::limits::{DESCRIPTION_MAX, NAME_MAX, PRICE_MAX};
+use crate::validate::limits::{DESCRIPTION_MAX, LABEL_MAX, NAME_MAX, PRICE_MAX};
 
 use super::{At, Checker};
 
@@ -18,6 +18,9 @@ impl<'a> Checker<'a> {
             &d.value.description,
             DESCRIPTION_MAX,
         );
+        if let Some(look) = &d.value.look {
+            self.text(at, &r.field("look"), look, LABEL_MAX);
+        }
         if d.value.price > PRICE_MAX {
             self.report(
                 at,
