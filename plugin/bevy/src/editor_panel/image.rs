@@ -12,7 +12,7 @@ use bevy_egui::egui;
 use sprout_core::content::{AssetPath, Id};
 use sprout_core::finish::Palette;
 
-use sprout_core::art::{ArtJob, Recipe};
+use sprout_core::art::{ArtJob, Recipe, set};
 
 use super::panel::Actions;
 use super::widgets::{Decision, JobView, fresh_id, generate_button, show_job};
@@ -125,24 +125,25 @@ fn stem(path: &Path) -> Option<String> {
 
 impl SpriteForm {
     /// The fields that describe `job`, when it is an icon or crop job (the inverse of
-    /// `sprite_job`; a prompt that is the item's or crop's name is shown empty, as it was asked).
+    /// `sprite_job`; a prompt that is `sprout art`'s own for the item or crop is shown empty, as
+    /// it was asked).
     pub(crate) fn fill(&mut self, job: &ArtJob, library: &Library) {
-        let (kind, which, name) = match &job.recipe {
+        let (kind, which, default_prompt) = match &job.recipe {
             Recipe::ItemIcon { item } => (
                 SpriteKind::Item,
                 item,
-                library.item(item.as_str()).map(|i| i.name.to_lowercase()),
+                library.item(item.as_str()).map(set::item_prompt),
             ),
             Recipe::CropStages { crop } => (
                 SpriteKind::Crop,
                 crop,
-                library.crop(crop.as_str()).map(|c| c.name.to_lowercase()),
+                library.crop(crop.as_str()).map(set::crop_prompt),
             ),
             _ => return,
         };
         self.kind = kind;
         self.which = Some(which.to_string());
-        self.prompt = if name.as_deref() == Some(job.prompt.as_str()) {
+        self.prompt = if default_prompt.as_deref() == Some(job.prompt.as_str()) {
             String::new()
         } else {
             job.prompt.clone()
@@ -184,14 +185,15 @@ impl PropForm {
 /// The sprite job the form describes.
 pub(crate) fn sprite_job(form: &SpriteForm, library: &Library) -> Option<ArtJob> {
     let which = form.which.as_deref()?;
-    let (recipe, name) = match form.kind {
+    // An empty prompt is `sprout art`'s: the look, else the name.
+    let (recipe, default_prompt) = match form.kind {
         SpriteKind::Item => {
             let item = library.item(which)?;
             (
                 Recipe::ItemIcon {
                     item: item.id.clone(),
                 },
-                item.name.clone(),
+                set::item_prompt(item),
             )
         }
         SpriteKind::Crop => {
@@ -200,12 +202,12 @@ pub(crate) fn sprite_job(form: &SpriteForm, library: &Library) -> Option<ArtJob>
                 Recipe::CropStages {
                     crop: crop.id.clone(),
                 },
-                crop.name.clone(),
+                set::crop_prompt(crop),
             )
         }
     };
     let prompt = if form.prompt.trim().is_empty() {
-        name.to_lowercase()
+        default_prompt
     } else {
         form.prompt.clone()
     };
@@ -280,7 +282,9 @@ pub(super) fn sprite_tab(
                 });
             ui.end_row();
             ui.label("Prompt");
-            ui.add(egui::TextEdit::singleline(&mut form.prompt).hint_text("(its name)"));
+            ui.add(
+                egui::TextEdit::singleline(&mut form.prompt).hint_text("(its look, else its name)"),
+            );
             ui.end_row();
             ui.label("Seed");
             ui.add(egui::DragValue::new(&mut form.seed));

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::content::provenance::{sha256_hex, sidecar_path};
-use crate::content::{Appearance, AssetPath, ContentSet, ModelRef, Provenance};
+use crate::content::{Appearance, AssetPath, ContentSet, Crop, Item, ModelRef, Provenance};
 use crate::placeholder;
 
 use super::job::{ArtJob, Recipe};
@@ -94,7 +94,7 @@ pub fn plan(content: &ContentSet) -> Vec<Piece> {
             Recipe::ItemIcon {
                 item: item.id.clone(),
             },
-            item.look.clone().unwrap_or_else(|| words(&item.name)),
+            item_prompt(item),
             None,
             Some(TILE_SIZE),
         );
@@ -106,9 +106,7 @@ pub fn plan(content: &ContentSet) -> Vec<Piece> {
             Recipe::CropStages {
                 crop: crop.id.clone(),
             },
-            crop.look
-                .clone()
-                .unwrap_or_else(|| format!("{} plant", words(&crop.name))),
+            crop_prompt(crop),
             None,
             Some(TILE_SIZE),
         );
@@ -174,6 +172,18 @@ pub fn plan(content: &ContentSet) -> Vec<Piece> {
         );
     }
     pieces
+}
+
+/// The prompt an item's icon is drawn from: its `look`, else its name's words.
+pub fn item_prompt(item: &Item) -> String {
+    item.look.clone().unwrap_or_else(|| words(&item.name))
+}
+
+/// The prompt a crop's stages are drawn from: its `look`, else its name's words and "plant".
+pub fn crop_prompt(crop: &Crop) -> String {
+    crop.look
+        .clone()
+        .unwrap_or_else(|| format!("{} plant", words(&crop.name)))
 }
 
 /// A display name as prompt words: `Plum Tomato` -> `plum tomato`.
