@@ -222,21 +222,25 @@ fn transposed_left_operand_matmul_is_right_after_contiguous() {
 /// pipeline (the one way dialogue is made) on `backend`, into a fresh copy of the starter assets
 /// with `repairs` repair rounds; returns the tree as written, or why every round was refused
 /// (then nothing was written).
+/// The pipeline's default options with `n` repairs.
+pub(crate) fn repairs(n: u32) -> Options {
+    Options {
+        max_repairs: n,
+        ..Options::default()
+    }
+}
+
 pub(crate) fn pipeline_dialogue(
     backend: &mut dyn TextBackend,
     tree_id: &str,
     (nodes, seed): (usize, u64),
-    repairs: u32,
+    options: &Options,
 ) -> Result<DialogueTree, String> {
     let dir = tempfile::tempdir().unwrap();
     let project = Project::new(dir.path().join("assets"));
     sprout_core::fs::copy_tree(&assets(), &project.assets).unwrap();
     let (mut set, problems) = ContentSet::load_dir(&project.assets);
     assert!(problems.is_empty(), "{problems:?}");
-    let options = Options {
-        max_repairs: repairs,
-        ..Options::default()
-    };
     let model = ModelRef {
         id: "under-test".into(),
         sha256: String::new(),
@@ -245,7 +249,7 @@ pub(crate) fn pipeline_dialogue(
         project: &project,
         templates: &Templates::builtin(),
         model: &model,
-        options: &options,
+        options,
     };
     let spec = JobSpec {
         job: Job::Dialogue {
@@ -285,12 +289,12 @@ pub(crate) fn pipeline_dialogue(
 fn seeded_dialogue_tree_parses_and_validates_with_the_starter_content() {
     let m = model();
     let mut backend = m.backend();
-    let tree = pipeline_dialogue(&mut backend, "pim_generated_chat", (2, 7), 2).unwrap();
+    let tree = pipeline_dialogue(&mut backend, "pim_generated_chat", (2, 7), &repairs(2)).unwrap();
     assert_eq!(tree.nodes.len(), 2);
     assert_eq!(tree.participants, vec![Id::new("pim").unwrap()]);
     assert!(tree.nodes.iter().all(|n| n.text.len() >= 8));
     // Deterministic: the same job writes the same tree (in a fresh project: no cache).
-    let again = pipeline_dialogue(&mut backend, "pim_generated_chat", (2, 7), 2).unwrap();
+    let again = pipeline_dialogue(&mut backend, "pim_generated_chat", (2, 7), &repairs(2)).unwrap();
     assert_eq!(tree, again);
 }
 
@@ -396,7 +400,7 @@ fn http_backend_writes_a_valid_dialogue_tree_through_a_llama_cpp_server() {
     // machine seed 5 is delivered after a repair, on another (AVX-512) every round overruns a
     // text pattern. Either way the backend must carry the request and the answer, and the
     // pipeline must write a valid tree or nothing.
-    match pipeline_dialogue(&mut backend, "pim_served_chat", (1, 5), 4) {
+    match pipeline_dialogue(&mut backend, "pim_served_chat", (1, 5), &repairs(4)) {
         Ok(tree) => {
             assert_eq!(tree.nodes.len(), 1);
             assert_eq!(tree.participants, vec![Id::new("pim").unwrap()]);

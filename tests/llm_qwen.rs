@@ -13,8 +13,9 @@ use sprout_core::llm::gguf::GgufFile;
 use sprout_core::llm::template::ChatTemplate;
 use sprout_core::llm::tokenizer::Tokenizer;
 use sprout_core::llm::{
-    ChatMessage, Constraint, LoadOptions, LocalModel, ModelManager, PullProgress,
+    ChatMessage, Constraint, LoadOptions, LocalModel, ModelManager, ModelRegistry, PullProgress,
 };
+use sprout_core::story::Options;
 
 const QWEN: &str = "qwen2.5-coder-0.5b-instruct-q4_k_m";
 
@@ -119,6 +120,13 @@ fn qwen_writes_a_constrained_dialogue_tree() {
     let _turn = crate::llm::model();
     let m = LocalModel::load(&path, &LoadOptions::default()).unwrap();
     let mut backend = m.backend();
-    let tree = crate::llm::pipeline_dialogue(&mut backend, "pim_qwen_chat", (2, 7), 2).unwrap();
+    // With the model's own story settings (best of 3, no example lines), as `sprout` runs it.
+    let registry = ModelRegistry::builtin();
+    let options = Options {
+        max_repairs: 2,
+        ..Options::for_model(&registry.get(Some(QWEN)).unwrap().story)
+    };
+    let tree =
+        crate::llm::pipeline_dialogue(&mut backend, "pim_qwen_chat", (2, 7), &options).unwrap();
     assert_eq!(tree.nodes.len(), 2);
 }

@@ -217,8 +217,14 @@ pub fn schema_for_job(job: &Job, set: &ContentSet, ctx: &StoryContext) -> Result
             )?;
             set_ptr(&mut s, "/properties/name", text_like(3, NAME_MAX, NAME))?;
             set_ptr(&mut s, "/properties/description", text(20, 160))?;
-            // How the icon looks is art direction, the designer's: `sprout art` uses the name.
-            set_ptr(&mut s, "/properties/look", json!({"type": "null"}))?;
+            // How the icon looks is art direction, the designer's (`sprout art` uses the name
+            // until they write one): not asked of the model, nor required of a server's answer.
+            if let Some(props) = s.get_mut("properties").and_then(Value::as_object_mut) {
+                props.remove("look");
+            }
+            if let Some(required) = s.get_mut("required").and_then(Value::as_array_mut) {
+                required.retain(|r| r != "look");
+            }
             set_ptr(
                 &mut s,
                 "/properties/price",
