@@ -69,8 +69,7 @@ pub(crate) fn plugin(app: &mut App) {
 /// the whole map's ground is four quads, not one per tile.
 #[derive(Component)]
 struct GroundTiles {
-    image: Handle<Image>,
-    /// The stretch's size in tiles.
+    /// The stretch's size in tiles (its tile is the sprite's image).
     tiles: Vec2,
 }
 
@@ -107,10 +106,10 @@ fn fit_ground(
         })
         .collect();
     for (ground, mut sprite) in &mut grounds {
-        if !(ground.is_added() || changed.contains(&ground.image.id())) {
+        if !(ground.is_added() || changed.contains(&sprite.image.id())) {
             continue;
         }
-        if let Some(image) = images.get(&ground.image) {
+        if let Some(image) = images.get(&sprite.image) {
             let rect = Rect::from_corners(Vec2::ZERO, ground.tiles * image.size_f32());
             if sprite.rect != Some(rect) {
                 sprite.rect = Some(rect);
@@ -169,14 +168,14 @@ fn build_map(
     ];
     for (kind, area, colour, z) in grounds {
         let image = tile(kind);
+        let tiled = image.is_some();
         let mut part = commands.spawn((
             MapPart,
-            ground_sprite(image.clone(), colour, area),
+            ground_sprite(image, colour, area),
             Transform::from_translation((area.center().as_vec2() * TILE).extend(z)),
         ));
-        if let Some(image) = image {
+        if tiled {
             part.insert(GroundTiles {
-                image,
                 tiles: area.size().as_vec2(),
             });
         }
