@@ -14,8 +14,8 @@ use crate::validate::limits::DIALOGUE_TEXT_MAX;
 use crate::validate::{DiagnosticKind, Severity, validate_set};
 
 use super::craft::{
-    LIFTED_RUN, PromptText, Speakers, copied_names, cut_off, dialogue_craft, is_control,
-    misspelled_name, name_ok, pronoun_clash, self_named, tree_problems, words,
+    LIFTED_RUN, PromptText, Speakers, card_pronoun_clash, copied_names, cut_off, dialogue_craft,
+    is_control, misspelled_name, name_ok, self_named, tree_problems, words,
 };
 use super::dialogue::{DialogueShape, complete_tree};
 use super::job::Job;
@@ -139,18 +139,12 @@ pub(super) fn check(
         && let Ok(c) = parse::<Character>(ron)
     {
         problems.extend(card_lifted(&c, &prompt_text_without(messages, brief)));
-        if let Some(a) = &c.appearance {
-            for (field, text) in [
-                ("backstory", &c.backstory),
-                ("speech_style", &c.speech_style),
-            ] {
-                if let Some(wrong) = pronoun_clash(&a.figure, text) {
-                    problems.push(format!(
-                        "{field}: calls {} \"{wrong}\", but {} is a {}; use the right pronouns [pronoun_clash]",
-                        c.name, c.name, a.figure
-                    ));
-                }
-            }
+        if let Some((field, wrong)) = card_pronoun_clash(&c) {
+            let figure = c.appearance.as_ref().map_or("", |a| a.figure.as_str());
+            problems.push(format!(
+                "{field}: calls {} \"{wrong}\", but {} is a {figure}; use the right pronouns [pronoun_clash]",
+                c.name, c.name
+            ));
         }
     }
     let name = match job {

@@ -19,8 +19,8 @@ use super::batch::JournalEntry;
 use super::check::villager_names;
 use super::context::generated_files;
 use super::craft::{
-    Phrases, PromptText, Speakers, is_control, meta_talk, misspelled_name, mixed_script, name_ok,
-    pronoun_clash, self_named, speaker_problems, words,
+    Phrases, PromptText, Speakers, card_pronoun_clash, is_control, meta_talk, misspelled_name,
+    mixed_script, name_ok, self_named, speaker_problems, words,
 };
 use super::dialogue::{LINE_CHARS, narrator_slot};
 use super::topic::{Topic, TopicKind};
@@ -390,11 +390,7 @@ fn writer_figures(set: &ContentSet, chosen: &HashSet<PathBuf>, r: &mut QualityRe
         if texts.iter().any(|t| t.chars().any(is_control)) {
             r.control_character_files += 1;
         }
-        if let Some(a) = &c.appearance
-            && [&c.backstory, &c.speech_style]
-                .iter()
-                .any(|t| pronoun_clash(&a.figure, t).is_some())
-        {
+        if card_pronoun_clash(c).is_some() {
             r.pronoun_clash_cards += 1;
         }
     }
