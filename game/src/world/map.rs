@@ -319,7 +319,7 @@ fn ground_sprite(tile: Option<Handle<Image>>, colour: Color, area: IRect) -> Spr
         Some(image) => Sprite {
             image,
             custom_size: Some(size),
-            // One tile wide until `fit_ground` knows the tile's size.
+            // A 16-pixel tile until `fit_ground` knows the tile's real size.
             rect: Some(Rect::from_corners(Vec2::ZERO, area.size().as_vec2() * TILE)),
             ..default()
         },

@@ -310,13 +310,16 @@ pub(crate) fn self_named(text: &str, name: &str) -> bool {
             .trim_end_matches("'s")
             .trim_end_matches("\u{2019}s")
             .trim_matches(['\'', '\u{2019}']);
+        if bare != first {
+            return false;
+        }
         let introduced = i.checked_sub(1).is_some_and(|p| {
             matches!(
                 tokens[p].to_lowercase().replace('\u{2019}', "'").as_str(),
                 "i'm" | "im" | "am" | "is" | "me" | "it's"
             )
         }) || surname.is_some_and(|s| tokens.get(i + 1) == Some(&s));
-        bare == first && !introduced
+        !introduced
     })
 }
 
