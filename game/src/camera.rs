@@ -7,11 +7,13 @@
 //! (names over villagers and places) is on the screen camera's layer, [`SCREEN_LAYER`],
 //! so it stays sharp; so are the HUD and the dialogue box (the default UI camera).
 //!
-//! `--full-res` draws the world straight to the window instead (how the game drew before the
-//! canvas; the frame bench measures both in one run).
+//! Both cameras blend in linear light ([`compositing`]), which spares the software renderer an
+//! sRGB encode and decode per pixel. `--full-res` draws the world straight to the window instead,
+//! compositing in sRGB space (how the game drew before the canvas; the frame bench measures both
+//! in one run).
 
-use bevy::camera::RenderTarget;
 use bevy::camera::visibility::RenderLayers;
+use bevy::camera::{CompositingSpace, RenderTarget};
 use bevy::prelude::*;
 use bevy::render::render_resource::TextureFormat;
 use bevy::window::{PrimaryWindow, WindowResized};
@@ -62,6 +64,13 @@ fn spawn_full_res(mut commands: Commands) {
     ));
 }
 
+/// Blending in linear light, into a main texture of the window's own (sRGB) format. Bevy's
+/// default composites in sRGB space: every shader then encodes its output to sRGB and the final
+/// blit decodes it again, per pixel, which a software renderer pays for in full.
+fn compositing() -> CompositingSpace {
+    CompositingSpace::Linear
+}
+
 /// The canvas size for a window of `width`×`height` logical pixels: a texel per art pixel,
 /// rounded up to an even size that covers the window (even, so texel edges fall on whole world
 /// units around the centre).
@@ -95,6 +104,7 @@ fn spawn(
             ..default()
         },
         Msaa::Off,
+        compositing(),
         Projection::Orthographic(OrthographicProjection {
             scale: 1.0 / ZOOM as f32,
             ..OrthographicProjection::default_2d()
@@ -111,6 +121,7 @@ fn spawn(
         RenderTarget::Image(canvas.clone().into()),
         // Pixel art wants hard edges, and multisampling multiplies the fill work.
         Msaa::Off,
+        compositing(),
         RenderLayers::layer(0),
     ));
     commands.spawn((
