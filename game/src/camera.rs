@@ -2,10 +2,11 @@
 //!
 //! The world (ground, buildings, crops, villagers) is drawn by the world camera into a canvas of
 //! one texel per art pixel (a 16-pixel tile is 16 texels: 428×240 for a 1280×720 window), and the
-//! screen camera draws that canvas three times larger, nearest-neighbour. On a software renderer
-//! fill is most of a frame, and the canvas has a ninth of the window's pixels. Text in the world
-//! (names over villagers and places) is on the screen camera's layer, [`SCREEN_LAYER`],
-//! so it stays sharp; so are the HUD and the dialogue box (the default UI camera).
+//! screen camera's last pass ([`composite`]) puts that canvas on the window three times larger,
+//! nearest-neighbour, under what the screen camera drew. On a software renderer fill is most of
+//! a frame, and the canvas has a ninth of the window's pixels. Text in the world (names over
+//! villagers and places) is on the screen camera's layer, [`SCREEN_LAYER`], so it stays sharp;
+//! so are the HUD and the dialogue box (the default UI camera).
 //!
 //! Both cameras blend in linear light ([`compositing`]), which spares the software renderer an
 //! sRGB encode and decode per pixel. `--full-res` draws the world straight to the window instead,
@@ -22,6 +23,10 @@ use sprout_farm::state::FarmState;
 use sprout_farm::ui::{NightOn, night_colour};
 use sprout_farm::world::SCREEN_LAYER;
 
+mod composite;
+
+use composite::CanvasComposite;
+
 /// Screen pixels per art pixel: a 16-pixel tile is 48 pixels on screen.
 const ZOOM: u32 = 3;
 
@@ -29,13 +34,10 @@ const ZOOM: u32 = 3;
 #[derive(Component)]
 struct WorldCamera;
 
-/// The screen camera: draws the canvas and the screen layer (world text) to the window.
+/// The screen camera: draws the screen layer (world text), the HUD and the editor panel, and
+/// puts them over the canvas on the window ([`composite`]).
 #[derive(Component)]
 struct ScreenCamera;
-
-/// The canvas the world is drawn into, as a sprite the screen camera shows.
-#[derive(Component)]
-struct Canvas;
 
 /// Adds the cameras: the world at art resolution, upscaled, or with `full_res` straight to the
 /// window.
@@ -44,7 +46,8 @@ pub fn install(app: &mut App, full_res: bool) {
         app.add_systems(Startup, spawn_full_res);
     } else {
         // Night darkens the canvas, not the panels over it.
-        app.insert_resource(NightOn::Canvas)
+        app.add_plugins(composite::plugin)
+            .insert_resource(NightOn::Canvas)
             .add_systems(Startup, spawn)
             .add_systems(Update, (fit_canvas, night));
     }
@@ -99,9 +102,13 @@ fn spawn(
         IsDefaultUiCamera,
         Camera {
             order: 0,
-            // The canvas covers the window: nothing to clear.
-            clear_color: ClearColorConfig::None,
+            // Its own layer over transparent: the composite puts the canvas under it.
+            clear_color: ClearColorConfig::Custom(Color::NONE),
             ..default()
+        },
+        CanvasComposite {
+            canvas: canvas.clone(),
+            tint: LinearRgba::WHITE,
         },
         Msaa::Off,
         compositing(),
@@ -118,33 +125,23 @@ fn spawn(
             order: -1,
             ..default()
         },
-        RenderTarget::Image(canvas.clone().into()),
+        RenderTarget::Image(canvas.into()),
         // Pixel art wants hard edges, and multisampling multiplies the fill work.
         Msaa::Off,
         compositing(),
         RenderLayers::layer(0),
     ));
-    commands.spawn((
-        Canvas,
-        Sprite {
-            image: canvas,
-            custom_size: Some(size.as_vec2()),
-            ..default()
-        },
-        Transform::from_xyz(0.0, 0.0, -500.0),
-        RenderLayers::layer(SCREEN_LAYER),
-    ));
 }
 
 /// The canvas dims with the evening (`sprout_farm::ui::night_colour`).
-fn night(state: Res<FarmState>, mut canvas: Query<&mut Sprite, With<Canvas>>) {
+fn night(state: Res<FarmState>, mut composites: Query<&mut CanvasComposite>) {
     if !state.is_changed() {
         return;
     }
-    let colour = night_colour(state.minutes);
-    for mut sprite in &mut canvas {
-        if sprite.color != colour {
-            sprite.color = colour;
+    let tint = LinearRgba::from(night_colour(state.minutes));
+    for mut composite in &mut composites {
+        if composite.tint != tint {
+            composite.tint = tint;
         }
     }
 }
@@ -153,42 +150,37 @@ fn night(state: Res<FarmState>, mut canvas: Query<&mut Sprite, With<Canvas>>) {
 fn fit_canvas(
     mut resized: MessageReader<WindowResized>,
     mut images: ResMut<Assets<Image>>,
-    mut canvas: Query<&mut Sprite, With<Canvas>>,
+    mut composite: Query<&mut CanvasComposite>,
     mut camera: Query<&mut RenderTarget, With<WorldCamera>>,
 ) {
     let Some(last) = resized.read().last() else {
         return;
     };
-    let (Ok(mut sprite), Ok(mut target)) = (canvas.single_mut(), camera.single_mut()) else {
+    let (Ok(mut composite), Ok(mut target)) = (composite.single_mut(), camera.single_mut()) else {
         return;
     };
     let size = canvas_size(last.width, last.height);
-    if sprite.custom_size == Some(size.as_vec2()) {
+    if images
+        .get(&composite.canvas)
+        .is_some_and(|i| i.size() == size)
+    {
         return;
     }
     let image = images.add(canvas_image(size));
     *target = RenderTarget::Image(image.clone().into());
-    sprite.image = image;
-    sprite.custom_size = Some(size.as_vec2());
+    composite.canvas = image;
 }
 
-/// Both cameras (and the canvas) on the farmer, at whole art pixels so the world and the text
-/// over it agree.
-#[expect(clippy::type_complexity, reason = "disjoint queries over the cameras")]
+/// Both cameras on the farmer, at whole art pixels so the world and the text over it agree.
 fn follow(
-    player: Query<&Transform, (With<Player>, Without<Camera2d>, Without<Canvas>)>,
-    mut cameras: Query<&mut Transform, (With<Camera2d>, Without<Canvas>)>,
-    mut canvas: Query<&mut Transform, (With<Canvas>, Without<Camera2d>)>,
+    player: Query<&Transform, (With<Player>, Without<Camera2d>)>,
+    mut cameras: Query<&mut Transform, With<Camera2d>>,
 ) {
     let Ok(p) = player.single() else {
         return;
     };
     let at = p.translation.truncate().round();
     for mut c in &mut cameras {
-        c.translation.x = at.x;
-        c.translation.y = at.y;
-    }
-    if let Ok(mut c) = canvas.single_mut() {
         c.translation.x = at.x;
         c.translation.y = at.y;
     }

@@ -1,7 +1,7 @@
 //! Day and night: the world darkens in the evening. Where the world is drawn into a canvas (the
-//! game's camera), the canvas sprite is tinted ([`NightOn::Canvas`], [`night_colour`]), so the HUD,
-//! the names and the editor panel keep their colours; otherwise a full-screen UI node darkens
-//! the window.
+//! game's camera), the canvas is tinted as it is put on screen ([`NightOn::Canvas`],
+//! [`night_colour`]), so the HUD, the names and the editor panel keep their colours; otherwise a
+//! full-screen UI node darkens the window.
 
 use bevy::prelude::*;
 
