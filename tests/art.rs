@@ -85,7 +85,7 @@ fn the_plan_covers_every_picture_the_starter_content_names() {
             .unwrap_or_else(|| panic!("{label}"))
     };
     assert_eq!(prompt_of("icon of frost_kale"), "broccoli");
-    assert_eq!(prompt_of("crop sweetcorn"), "yellow corn");
+    assert_eq!(prompt_of("crop sweetcorn"), "ear of corn");
     let (_dir, root) = starter_copy();
     let file = root.join("items/frost_kale.item.ron");
     let text = std::fs::read_to_string(&file).unwrap();
