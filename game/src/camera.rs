@@ -8,7 +8,7 @@
 //! villagers and places) is on the screen camera's layer, [`SCREEN_LAYER`], so it stays sharp;
 //! so are the HUD and the dialogue box (the default UI camera).
 //!
-//! Both cameras blend in linear light ([`compositing`]), which spares the software renderer an
+//! Both cameras blend in linear light ([`COMPOSITING`]), which spares the software renderer an
 //! sRGB encode and decode per pixel. `--full-res` draws the world straight to the window instead,
 //! compositing in sRGB space (how the game drew before the canvas; the frame bench measures both
 //! in one run).
@@ -70,9 +70,7 @@ fn spawn_full_res(mut commands: Commands) {
 /// Blending in linear light, into a main texture of the window's own (sRGB) format. Bevy's
 /// default composites in sRGB space: every shader then encodes its output to sRGB and the final
 /// blit decodes it again, per pixel, which a software renderer pays for in full.
-fn compositing() -> CompositingSpace {
-    CompositingSpace::Linear
-}
+const COMPOSITING: CompositingSpace = CompositingSpace::Linear;
 
 /// The canvas size for a window of `width`×`height` logical pixels: a texel per art pixel,
 /// rounded up to an even size that covers the window (even, so texel edges fall on whole world
@@ -111,7 +109,7 @@ fn spawn(
             tint: LinearRgba::WHITE,
         },
         Msaa::Off,
-        compositing(),
+        COMPOSITING,
         Projection::Orthographic(OrthographicProjection {
             scale: 1.0 / ZOOM as f32,
             ..OrthographicProjection::default_2d()
@@ -128,7 +126,7 @@ fn spawn(
         RenderTarget::Image(canvas.into()),
         // Pixel art wants hard edges, and multisampling multiplies the fill work.
         Msaa::Off,
-        compositing(),
+        COMPOSITING,
         RenderLayers::layer(0),
     ));
 }

@@ -16,12 +16,13 @@ use bevy::render::extract_component::{ExtractComponent, ExtractComponentPlugin};
 use bevy::render::render_asset::RenderAssets;
 use bevy::render::render_resource::binding_types::{texture_2d, uniform_buffer};
 use bevy::render::render_resource::{
-    BindGroupEntries, BindGroupLayoutDescriptor, BindGroupLayoutEntries, BufferInitDescriptor,
-    BufferUsages, CachedRenderPipelineId, ColorTargetState, ColorWrites, FragmentState,
-    PipelineCache, RenderPassDescriptor, RenderPipelineDescriptor, ShaderStages,
+    BindGroup, BindGroupEntries, BindGroupLayoutDescriptor, BindGroupLayoutEntries, Buffer,
+    BufferInitDescriptor, BufferUsages, CachedRenderPipelineId, ColorTargetState, ColorWrites,
+    FragmentState, PipelineCache, RenderPassDescriptor, RenderPipelineDescriptor, ShaderStages,
     SpecializedRenderPipeline, SpecializedRenderPipelines, TextureFormat, TextureSampleType,
+    TextureViewId,
 };
-use bevy::render::renderer::{RenderContext, RenderDevice, ViewQuery};
+use bevy::render::renderer::{RenderContext, RenderDevice, RenderQueue, ViewQuery};
 use bevy::render::texture::GpuImage;
 use bevy::render::view::ViewTarget;
 use bevy::render::{GpuResourceAppExt, Render, RenderApp, RenderStartup, RenderSystems};
@@ -149,12 +150,25 @@ fn skip_upscaling(world: &mut World) {
     }
 }
 
+/// The bind group of the last frame, kept while the textures it reads stay the same (the tint
+/// is rewritten in place each frame).
+#[derive(Default)]
+struct Bindings {
+    cached: Option<(TextureViewId, TextureViewId, Buffer, BindGroup)>,
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a render pass reads many resources"
+)]
 fn composite(
     view: ViewQuery<(&ViewTarget, &ViewComposite, &CanvasComposite)>,
     cache: Res<PipelineCache>,
     pipeline: Res<CompositePipeline>,
     images: Res<RenderAssets<GpuImage>>,
     device: Res<RenderDevice>,
+    queue: Res<RenderQueue>,
+    mut bindings: Local<Bindings>,
     mut ctx: RenderContext,
 ) {
     let (target, ViewComposite(id, _), composite) = view.into_inner();
@@ -164,25 +178,30 @@ fn composite(
     ) else {
         return;
     };
-    let tint = composite.tint.to_f32_array();
-    let mut bytes = [0u8; 16];
-    for (chunk, v) in bytes.chunks_exact_mut(4).zip(tint) {
-        chunk.copy_from_slice(&v.to_le_bytes());
+    let mut tint = [0u8; 16];
+    for (bytes, v) in tint.chunks_exact_mut(4).zip(composite.tint.to_f32_array()) {
+        bytes.copy_from_slice(&v.to_le_bytes());
     }
-    let tint = device.create_buffer_with_data(&BufferInitDescriptor {
-        label: Some("canvas tint"),
-        contents: &bytes,
-        usage: BufferUsages::UNIFORM,
-    });
-    let bind_group = device.create_bind_group(
-        Some("canvas composite"),
-        &cache.get_bind_group_layout(&pipeline.layout),
-        &BindGroupEntries::sequential((
-            target.main_texture_view(),
-            &canvas.texture_view,
-            tint.as_entire_binding(),
-        )),
-    );
+    let (screen, world) = (target.main_texture_view(), &canvas.texture_view);
+    let bind_group = match &mut bindings.cached {
+        Some((s, w, buffer, group)) if *s == screen.id() && *w == world.id() => {
+            queue.write_buffer(buffer, 0, &tint);
+            group
+        }
+        cached => {
+            let buffer = device.create_buffer_with_data(&BufferInitDescriptor {
+                label: Some("canvas tint"),
+                contents: &tint,
+                usage: BufferUsages::UNIFORM | BufferUsages::COPY_DST,
+            });
+            let group = device.create_bind_group(
+                Some("canvas composite"),
+                &cache.get_bind_group_layout(&pipeline.layout),
+                &BindGroupEntries::sequential((screen, world, buffer.as_entire_binding())),
+            );
+            &cached.insert((screen.id(), world.id(), buffer, group)).3
+        }
+    };
     let Some(out) = target.out_texture_color_attachment(None) else {
         return;
     };
@@ -197,6 +216,6 @@ fn composite(
             multiview_mask: None,
         });
     pass.set_pipeline(render_pipeline);
-    pass.set_bind_group(0, &bind_group, &[]);
+    pass.set_bind_group(0, bind_group, &[]);
     pass.draw(0..3, 0..1);
 }
