@@ -205,9 +205,6 @@ const META: &[&str] = &[
     // The genre the prompt names, said as where the speaker lives ("The villagers are sitting
     // in a cozy farming game.").
     "farming game",
-    "farming games",
-    "farm game",
-    "farm games",
     "cozy game",
     "cosy game",
     // A model describing its own output ("All lines above describe the villagers…", "The
@@ -653,7 +650,6 @@ mod tests {
             "Place your hands on the table at the end of this conversation.",
             "Welcome, player! The game begins.",
             "The villagers are sitting in a cozy farming game.",
-            "Hello! I'm a villager in Hollow Herald aged eleven who enjoys playing farm games and reading books.",
             "As an AI I cannot brew tea.",
             "All lines above describe the villagers in Kettle Hollow with their personal details.",
             "The place(s) of Marlow cottage are listed here.",
