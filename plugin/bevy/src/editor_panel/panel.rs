@@ -59,7 +59,9 @@ pub(super) fn panel(
         .default_height(620.0)
         // A staged job's preview and its candidates can be taller than the window: scroll.
         .vscroll(true)
-        .default_pos([790.0, 40.0])
+        // Right, below the height of a game's top-corner HUD (the sample game's inventory panel
+        // ends 77 pixels down).
+        .default_pos([790.0, 90.0])
         .show(ctx, |ui| {
             ui.horizontal_wrapped(|ui| {
                 for (tab, name) in [
