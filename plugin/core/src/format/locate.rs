@@ -238,7 +238,9 @@ impl Reader<'_> {
             }
         }
         let end = self.pos.min(self.src.len());
-        self.pos += 1;
+        // Past the closing quote, or at the end of an unterminated string (never beyond it:
+        // callers slice up to `pos`).
+        self.pos = (end + 1).min(self.src.len());
         String::from_utf8_lossy(&self.src[start..end]).into_owned()
     }
 
@@ -255,7 +257,7 @@ impl Reader<'_> {
         while self.pos < self.src.len() && !self.src[self.pos..].starts_with(&closing) {
             self.pos += 1;
         }
-        self.pos += closing.len();
+        self.pos = (self.pos + closing.len()).min(self.src.len());
     }
 
     /// After `(`: a struct body if it starts with `ident:`, else a tuple body.
@@ -436,6 +438,12 @@ DialogueTree(
             "(a: ",
             "é(ü: [",
             "/* open",
+            // An unterminated string or raw string as a map key (found by the content fuzz:
+            // the key's slice ran past the end).
+            "{r#\"x",
+            "{(\"x\\",
+            "{\"a\\",
+            "{[r\"",
         ] {
             let _ = locate(src, &FieldPath::root().field("a").index(2));
         }
