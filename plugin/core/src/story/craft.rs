@@ -205,6 +205,9 @@ const META: &[&str] = &[
     // The genre the prompt names, said as where the speaker lives ("The villagers are sitting
     // in a cozy farming game.").
     "farming game",
+    "farming games",
+    "farm game",
+    "farm games",
     "cozy game",
     "cosy game",
     // A model describing its own output ("All lines above describe the villagers…", "The
@@ -217,6 +220,13 @@ const META: &[&str] = &[
     "listed below",
     "described above",
     "above describe",
+    // The writer's task read out as the speaker's own ("Today I'm writing a line for Pim Marlow!
+    // Here are three new lines based on your description.", "Start talking to PIM Marlow.").
+    "writing a line",
+    "write a line",
+    "new lines",
+    "your description",
+    "start talking",
     // A situation's name read out of the tree's id ("Start of Gift Disliked Autumn.").
     "gift liked",
     "gift disliked",
@@ -313,12 +323,16 @@ pub(crate) fn self_named(text: &str, name: &str) -> bool {
         if bare != first {
             return false;
         }
-        let introduced = i.checked_sub(1).is_some_and(|p| {
-            matches!(
-                tokens[p].to_lowercase().replace('\u{2019}', "'").as_str(),
-                "i'm" | "im" | "am" | "is" | "me" | "it's"
-            )
-        }) || surname.is_some_and(|s| tokens.get(i + 1) == Some(&s));
+        // "Sweetcorn is Pim's favourite" is about Pim, not Pim introducing themself.
+        let possessive = w.ends_with("'s") || w.ends_with("\u{2019}s");
+        let introduced = !possessive
+            && i.checked_sub(1).is_some_and(|p| {
+                matches!(
+                    tokens[p].to_lowercase().replace('\u{2019}', "'").as_str(),
+                    "i'm" | "im" | "am" | "is" | "me" | "it's"
+                )
+            })
+            || surname.is_some_and(|s| tokens.get(i + 1) == Some(&s));
         !introduced
     })
 }
@@ -586,6 +600,8 @@ mod tests {
             "Ottilie can help Idris put the keystone on it.",
             "Idris's stones are heavy this morning.",
             "Come see Idris at the yard.",
+            "Sweetcorn is Idris\u{2019}s favorite fruit.",
+            "That one is Idris's, not yours.",
         ] {
             assert!(self_named(line, "Idris Vane"), "{line}");
         }
@@ -660,6 +676,9 @@ mod tests {
             "Good morning! I'm sorry for any inconvenience caused by your recent game changes.",
             "I want to ask you why the validator rejected that answer.",
             "I'm sorry, but there isn't enough information provided for me to determine what you meant by 'first meeting'.",
+            "Today I'm writing a line for Pim Marlow! Here are three new lines based on your description.",
+            "Start talking to PIM Marlow.",
+            "I'm a villager in Hollow Herald aged eleven who enjoys playing farm games.",
         ] {
             assert!(meta_talk(line).is_some(), "{line}");
         }
@@ -672,6 +691,8 @@ mod tests {
             "You liked the gift? I disliked mine.",
             "I'm sorry, but the kettle's gone cold. Sit; I'll make another.",
             "We met the first time the Amble flooded.",
+            "Write your name in the ledger; I'll describe the rest.",
+            "Three lines of beans and a row of leeks, that's my plot.",
         ] {
             assert_eq!(meta_talk(line), None, "{line}");
         }
