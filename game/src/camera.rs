@@ -25,7 +25,7 @@ use sprout_farm::world::SCREEN_LAYER;
 
 mod composite;
 
-use composite::CanvasComposite;
+use composite::{CanvasComposite, CanvasSource};
 
 /// Screen pixels per art pixel: a 16-pixel tile is 48 pixels on screen.
 const ZOOM: u32 = 3;
@@ -119,6 +119,7 @@ fn spawn(
     commands.spawn((
         Camera2d,
         WorldCamera,
+        CanvasSource,
         Camera {
             order: -1,
             ..default()

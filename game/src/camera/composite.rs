@@ -7,13 +7,14 @@
 //! a software renderer pays for in full (on lavapipe each cost about as much as all the world's
 //! sprites together). Here the screen camera clears to transparent and draws only its own layer;
 //! this pass replaces Bevy's blit (`upscaling`) for that camera and reads both textures once.
+//! It reads the world camera's own main texture ([`CanvasSource`]), so that camera's blit into
+//! the canvas image is skipped too; the image stays its render target, which sizes its view.
 
 use bevy::asset::{embedded_asset, load_embedded_asset};
 use bevy::core_pipeline::upscaling::{ViewUpscalingPipeline, upscaling};
 use bevy::core_pipeline::{Core2d, FullscreenShader};
 use bevy::prelude::*;
 use bevy::render::extract_component::{ExtractComponent, ExtractComponentPlugin};
-use bevy::render::render_asset::RenderAssets;
 use bevy::render::render_resource::binding_types::{texture_2d, uniform_buffer};
 use bevy::render::render_resource::{
     BindGroup, BindGroupEntries, BindGroupLayoutDescriptor, BindGroupLayoutEntries, Buffer,
@@ -23,7 +24,6 @@ use bevy::render::render_resource::{
     TextureViewId,
 };
 use bevy::render::renderer::{RenderContext, RenderDevice, RenderQueue, ViewQuery};
-use bevy::render::texture::GpuImage;
 use bevy::render::view::ViewTarget;
 use bevy::render::{GpuResourceAppExt, Render, RenderApp, RenderStartup, RenderSystems};
 use bevy::shader::Shader;
@@ -38,10 +38,19 @@ pub struct CanvasComposite {
     pub tint: LinearRgba,
 }
 
+/// On the camera that draws the canvas: the composite reads that camera's own main texture, so
+/// its blit into the canvas image is skipped (the image stays its render target, which sizes the
+/// view).
+#[derive(Component, Clone, Copy, Debug, Default, ExtractComponent)]
+pub struct CanvasSource;
+
 /// Adds the pass.
 pub fn plugin(app: &mut App) {
     embedded_asset!(app, "composite.wgsl");
-    app.add_plugins(ExtractComponentPlugin::<CanvasComposite>::default());
+    app.add_plugins((
+        ExtractComponentPlugin::<CanvasComposite>::default(),
+        ExtractComponentPlugin::<CanvasSource>::default(),
+    ));
     let Some(render_app) = app.get_sub_app_mut(RenderApp) else {
         return;
     };
@@ -79,7 +88,7 @@ fn init_pipeline(
             (
                 texture_2d(TextureSampleType::Float { filterable: false }),
                 texture_2d(TextureSampleType::Float { filterable: false }),
-                uniform_buffer::<Vec4>(false),
+                uniform_buffer::<[Vec4; 3]>(false),
             ),
         ),
     );
@@ -135,9 +144,10 @@ fn prepare_pipelines(
     }
 }
 
-/// Composing views skip Bevy's blit: [`composite`] writes the window instead.
+/// Composing views skip Bevy's blit: [`composite`] writes the window instead; and the canvas's
+/// own camera skips its blit into the canvas image, since [`composite`] reads its main texture.
 fn skip_upscaling(world: &mut World) {
-    let views: Vec<Entity> = world
+    let mut views: Vec<Entity> = world
         .query_filtered::<Entity, (
             With<CanvasComposite>,
             With<ViewComposite>,
@@ -145,13 +155,21 @@ fn skip_upscaling(world: &mut World) {
         )>()
         .iter(world)
         .collect();
+    let composing = !views.is_empty();
+    if composing {
+        views.extend(
+            world
+                .query_filtered::<Entity, (With<CanvasSource>, With<ViewUpscalingPipeline>)>()
+                .iter(world),
+        );
+    }
     for view in views {
         world.entity_mut(view).remove::<ViewUpscalingPipeline>();
     }
 }
 
-/// The bind group of the last frame, kept while the textures it reads stay the same (the tint
-/// is rewritten in place each frame).
+/// The bind group of the last frame, kept while the textures it reads stay the same (its uniform,
+/// the tint and the mapping, is rewritten in place each frame).
 #[derive(Default)]
 struct Bindings {
     cached: Option<(TextureViewId, TextureViewId, Buffer, BindGroup)>,
@@ -163,35 +181,52 @@ struct Bindings {
 )]
 fn composite(
     view: ViewQuery<(&ViewTarget, &ViewComposite, &CanvasComposite)>,
+    sources: Query<&ViewTarget, With<CanvasSource>>,
     cache: Res<PipelineCache>,
     pipeline: Res<CompositePipeline>,
-    images: Res<RenderAssets<GpuImage>>,
     device: Res<RenderDevice>,
     queue: Res<RenderQueue>,
     mut bindings: Local<Bindings>,
     mut ctx: RenderContext,
 ) {
     let (target, ViewComposite(id, _), composite) = view.into_inner();
-    let (Some(render_pipeline), Some(canvas)) = (
-        cache.get_render_pipeline(*id),
-        images.get(composite.canvas.id()),
-    ) else {
+    let (Some(render_pipeline), Ok(source)) = (cache.get_render_pipeline(*id), sources.single())
+    else {
         return;
     };
-    let mut tint = [0u8; 16];
-    for (bytes, v) in tint.chunks_exact_mut(4).zip(composite.tint.to_f32_array()) {
+    // Where each window pixel reads the canvas: whole screen pixels per texel, the canvas
+    // centred on the window (it is rounded up to whole texels, so it covers it).
+    let (window, size) = (target.main_texture().size(), source.main_texture().size());
+    let (window, size) = (
+        Vec2::new(window.width as f32, window.height as f32),
+        Vec2::new(size.width as f32, size.height as f32),
+    );
+    let zoom = (window / size).max_element().round().max(1.0);
+    let offset = (size * zoom - window) * 0.5;
+    let mut uniform = [0u8; 48];
+    let values = composite.tint.to_f32_array().into_iter().chain([
+        offset.x,
+        offset.y,
+        1.0 / zoom,
+        0.0,
+        size.x - 1.0,
+        size.y - 1.0,
+        0.0,
+        0.0,
+    ]);
+    for (bytes, v) in uniform.chunks_exact_mut(4).zip(values) {
         bytes.copy_from_slice(&v.to_le_bytes());
     }
-    let (screen, world) = (target.main_texture_view(), &canvas.texture_view);
+    let (screen, world) = (target.main_texture_view(), source.main_texture_view());
     let bind_group = match &mut bindings.cached {
         Some((s, w, buffer, group)) if *s == screen.id() && *w == world.id() => {
-            queue.write_buffer(buffer, 0, &tint);
+            queue.write_buffer(buffer, 0, &uniform);
             group
         }
         cached => {
             let buffer = device.create_buffer_with_data(&BufferInitDescriptor {
-                label: Some("canvas tint"),
-                contents: &tint,
+                label: Some("canvas composite"),
+                contents: &uniform,
                 usage: BufferUsages::UNIFORM | BufferUsages::COPY_DST,
             });
             let group = device.create_bind_group(
