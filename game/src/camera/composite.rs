@@ -155,8 +155,7 @@ fn skip_upscaling(world: &mut World) {
         )>()
         .iter(world)
         .collect();
-    let composing = !views.is_empty();
-    if composing {
+    if !views.is_empty() {
         views.extend(
             world
                 .query_filtered::<Entity, (With<CanvasSource>, With<ViewUpscalingPipeline>)>()
