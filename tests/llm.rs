@@ -398,23 +398,17 @@ fn http_backend_writes_a_valid_dialogue_tree_through_a_llama_cpp_server() {
     // llama.cpp turns the JSON schema into its own grammar, which leaves parts of the writer's
     // patterns unenforced, and what it samples differs between CPU builds of the server: on one
     // machine seed 5 is delivered after a repair, on another (AVX-512) every round overruns a
-    // text pattern, and since the prompt names the village before its setting, every round
-    // there reads the setting out. Either way the backend must carry the request and the answer,
-    // and the pipeline must write a valid tree or nothing.
-    match pipeline_dialogue(&mut backend, "pim_served_chat", (1, 5), &repairs(4)) {
+    // text pattern. Either way the backend must carry the request and the answer, and the
+    // pipeline must write a valid tree or nothing. (Seed 3: since the dialogue prompt names the
+    // village before its setting, seed 5's rounds on the AVX-512 machine read the setting out and
+    // are refused by the writer's checks; seeds 1 to 3 are delivered there.)
+    match pipeline_dialogue(&mut backend, "pim_served_chat", (1, 3), &repairs(4)) {
         Ok(tree) => {
             assert_eq!(tree.nodes.len(), 1);
             assert_eq!(tree.participants, vec![Id::new("pim").unwrap()]);
         }
         Err(why) => {
-            // Refused for the schema, or, once parsed into a tree, for the writer's checks on
-            // its lines (each message names the line and ends in the check's code:
-            // "nodes[0].text: ... [copied_prompt]"): never for anything else.
-            let checked = why.starts_with("nodes[") && why.ends_with(']');
-            assert!(
-                why.contains("does not match the schema") || checked,
-                "{why}"
-            );
+            assert!(why.contains("does not match the schema"), "{why}");
             eprintln!("the server's answers were refused, and nothing was written: {why}");
         }
     }
