@@ -6,8 +6,11 @@
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
+use sha2::{Digest, Sha256};
 use sprout_core::diffusion::sprite::v2::SpriteModel2;
-use sprout_core::diffusion::sprite::{Sampling, SpriteBackend, SpriteModel, seeded_noise};
+use sprout_core::diffusion::sprite::{
+    Sampling, SpriteBackend, SpriteModel, SpriteNet, seeded_noise,
+};
 use sprout_core::diffusion::{ImageBackend, ImageRequest};
 
 const PARITY_TOLERANCE: f32 = 2e-3;
@@ -228,4 +231,57 @@ fn v2_draws_deterministic_sprites_at_32_and_16() {
     let small = model.generate(&req(16, 5), &mut |_| Ok(())).expect("16");
     assert_eq!((small.width(), small.height()), (16, 16));
     assert!(model.generate(&req(24, 5), &mut |_| Ok(())).is_err());
+}
+
+#[test]
+fn backend_opens_either_model_folder_and_draws_v2_at_its_sizes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let v1 = SpriteBackend::from_dir(&SpriteBackend::repo_dir(&root)).expect("v1 folder");
+    assert!(matches!(v1.net(), SpriteNet::V1(_)));
+    assert_eq!(v1.model_ref().expect("ref").id, "sprout-sprite");
+
+    let mut v2 = SpriteBackend::from_dir(&root.join("models/sprite/v2")).expect("v2 folder");
+    assert!(matches!(v2.net(), SpriteNet::V2(_)));
+    assert_eq!(v2.native().size, 32);
+    let model_ref = v2.model_ref().expect("ref");
+    assert_eq!(model_ref.id, "sprout-sprite-v2");
+    let weights = std::fs::read(root.join("models/sprite/v2/sprite.safetensors")).expect("weights");
+    assert_eq!(model_ref.sha256, format!("{:x}", Sha256::digest(&weights)));
+
+    let req = |size: u32| request("carrot", 5).with_size(size, size).with_steps(4);
+    let opaque_colours = |img: &image::RgbaImage| {
+        let mut colours = std::collections::BTreeSet::new();
+        for p in img.pixels() {
+            assert!(
+                p[3] == 0 || p[3] == 255,
+                "finished alpha is binary, not {}",
+                p[3]
+            );
+            if p[3] == 255 {
+                colours.insert([p[0], p[1], p[2]]);
+            }
+        }
+        colours.len()
+    };
+    let at32 = v2.generate(&req(32), &mut |_| {}).expect("32");
+    assert_eq!(at32.dimensions(), (32, 32));
+    let n = opaque_colours(&at32);
+    assert!((1..=16).contains(&n), "{n} colours at 32×32");
+    // 64 is the 32×32 sprite scaled ×2 (each 2×2 block one pixel of it).
+    let at64 = v2.generate(&req(64), &mut |_| {}).expect("64");
+    assert_eq!(at64.dimensions(), (64, 64));
+    for (x, y, p) in at64.enumerate_pixels() {
+        assert_eq!(p, at32.get_pixel(x / 2, y / 2), "({x},{y})");
+    }
+    // 16 and 48 are drawn at 16×16 (the 32×32 sample box-filtered), 48 then scaled ×3.
+    let at16 = v2.generate(&req(16), &mut |_| {}).expect("16");
+    assert_eq!(at16.dimensions(), (16, 16));
+    let at48 = v2.generate(&req(48), &mut |_| {}).expect("48");
+    for (x, y, p) in at48.enumerate_pixels() {
+        assert_eq!(p, at16.get_pixel(x / 3, y / 3), "({x},{y})");
+    }
+    let err = v2
+        .generate(&req(24), &mut |_| {})
+        .expect_err("24 is no multiple of 16");
+    assert!(err.to_string().contains("32×32 or 16×16"), "{err}");
 }

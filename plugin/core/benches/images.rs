@@ -142,27 +142,50 @@ fn main() {
     sprite_bench();
 }
 
-/// The embedded sprite model: one 16² sprite, 20 steps with guidance, raw (no finishing).
+/// The embedded sprite model: one 16² sprite, 20 steps with guidance, raw (no finishing); then the
+/// v2 model (`models/sprite/v2`) at 32² and 16² beside it, as a ratio to the embedded 16² sprite.
 #[cfg(feature = "sprite")]
 fn sprite_bench() {
     use sprout_core::diffusion::sprite::{DEFAULT_GUIDANCE, DEFAULT_STEPS, SpriteBackend};
     let mut backend = SpriteBackend::embedded().unwrap();
     backend.finish = None;
     println!("\nsprite model (CPU), 16², {DEFAULT_STEPS} steps, median of {ROUNDS}");
+    let req = |size: u32, previews: usize| {
+        ImageRequest::new("carrot")
+            .with_size(size, size)
+            .with_steps(DEFAULT_STEPS)
+            .with_guidance(DEFAULT_GUIDANCE)
+            .with_previews(previews)
+    };
+    let mut time = |backend: &mut SpriteBackend, req: &ImageRequest| {
+        backend.generate(req, &mut |_| {}).unwrap();
+        median(|| {
+            std::hint::black_box(backend.generate(req, &mut |_| {}).unwrap());
+        })
+    };
+    let mut v1 = Duration::ZERO;
     for (label, previews) in [
         ("no previews", 0),
         ("previews every 5", 5),
         ("previews every step", 1),
     ] {
-        let req = ImageRequest::new("carrot")
-            .with_size(16, 16)
-            .with_steps(DEFAULT_STEPS)
-            .with_guidance(DEFAULT_GUIDANCE)
-            .with_previews(previews);
-        backend.generate(&req, &mut |_| {}).unwrap();
-        let d = median(|| {
-            std::hint::black_box(backend.generate(&req, &mut |_| {}).unwrap());
-        });
+        let d = time(&mut backend, &req(16, previews));
+        if previews == 0 {
+            v1 = d;
+        }
         println!("{label:<20} {:>8.2} ms/sprite", ms(d));
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/sprite/v2");
+    let mut v2 = SpriteBackend::from_dir(&dir).unwrap();
+    v2.finish = None;
+    println!("v2 model, {DEFAULT_STEPS} steps (ratio to the embedded model's 16² sprite)");
+    for size in [32, 16] {
+        let d = time(&mut v2, &req(size, 0));
+        println!(
+            "v2 {size}²{:<14} {:>8.2} ms/sprite {:>6.2}×",
+            "",
+            ms(d),
+            d.as_secs_f64() / v1.as_secs_f64()
+        );
     }
 }

@@ -34,7 +34,8 @@ pub struct ArtArgs {
     /// Image backend (default: the embedded sprite model).
     #[arg(long)]
     backend: Option<String>,
-    /// Model folder (local backends) or server URL (HTTP backends).
+    /// Model folder (local backends; for `sprite`, a v1 folder or `models/sprite/v2`, the 32×32
+    /// model) or server URL (HTTP backends).
     #[arg(long)]
     model: Option<String>,
 }

@@ -89,6 +89,9 @@ def main():
     ap.add_argument("--keep", type=int, default=2)
     ap.add_argument("--channels", default="48,96,160")
     ap.add_argument("--cond-drop", type=float, default=0.1)
+    ap.add_argument("--focus", help="a file of words, one per line (farm words): a record whose name words "
+                    "or keywords include one is drawn with --focus-share of each batch (as train.py)")
+    ap.add_argument("--focus-share", type=float, default=0.5)
     ap.add_argument("--init", nargs="+", help="small checkpoint file(s) to start from when --out has no "
                     "checkpoint: small.safetensors, or small-model + small-ema.safetensors")
     args = ap.parse_args()
@@ -103,6 +106,12 @@ def main():
     table = load_file(os.path.join(args.text, "text.safetensors"))["embed"].float()
     recs, px = load_data(args.data)
     train = [i for i, r in enumerate(recs) if not r["held_out"]]
+    focus = []
+    if args.focus:
+        with open(args.focus) as f:
+            words = {w.strip() for w in f if w.strip() and not w.startswith("#")}
+        focus = [i for i in train if words & (set(recs[i]["name_words"]) | set(recs[i]["keywords"]))]
+        print(f"focus: {len(focus)} training images name or tag one of {len(words)} words", flush=True)
     x_all = to_tensor(px).to(dev)
     print(f"{len(train)} training images, {len(recs) - len(train)} held out", flush=True)
 
@@ -184,7 +193,8 @@ def main():
     while step < args.steps and not stop["now"]:
         if args.minutes and time.time() - start > args.minutes * 60:
             break
-        idx = [rng.choice(train) for _ in range(args.batch)]
+        idx = [rng.choice(focus) if focus and rng.random() < args.focus_share else rng.choice(train)
+               for _ in range(args.batch)]
         x0 = x_all[idx]
         flip = (torch.rand(args.batch) < 0.5).to(dev)
         x0 = torch.where(flip[:, None, None, None], x0.flip(-1), x0)

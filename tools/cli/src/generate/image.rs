@@ -14,7 +14,7 @@ use sprout_core::cancel::CancelToken;
 use sprout_core::content::{ContentSet, Id};
 use sprout_core::diffusion::http::{self, HttpImageBackend, HttpImageConfig, Protocol};
 use sprout_core::diffusion::sd::{self, SdBackend, SdConfig, SdModel, SdVersion};
-use sprout_core::diffusion::sprite::{SpriteBackend, SpriteModel};
+use sprout_core::diffusion::sprite::SpriteBackend;
 use sprout_core::diffusion::{ImageBackend, ImageEvent};
 use sprout_core::finish::Palette;
 
@@ -126,7 +126,8 @@ pub struct GenArgs {
     /// Image backend (see `backend` for the names).
     #[arg(long)]
     backend: Option<String>,
-    /// Model folder (local backends) or server URL (HTTP backends).
+    /// Model folder (local backends; for `sprite`, a v1 folder or `models/sprite/v2`, the 32×32
+    /// model) or server URL (HTTP backends).
     #[arg(long)]
     model: Option<String>,
     /// Palette in assets/palettes (e.g. farm32) or `adaptive-N` for N colours picked from the image.
@@ -269,11 +270,11 @@ pub fn backend(
             g.map_or("sd_turbo.safetensors", |g| g.checkpoint.as_str()),
         ),
         "sprite" => {
-            let model = match model {
-                Some(dir) => SpriteModel::from_dir(Path::new(dir))?,
-                None => SpriteModel::embedded()?,
+            // A model folder holds either network (v1, or v2 at 32×32); its config says which.
+            let mut backend = match model {
+                Some(dir) => SpriteBackend::from_dir(Path::new(dir))?,
+                None => SpriteBackend::embedded()?,
             };
-            let mut backend = SpriteBackend::new(model);
             // The commands finish (palette, size) themselves.
             backend.finish = None;
             Ok(Box::new(backend))

@@ -7,7 +7,8 @@
 //!   classifier-free guidance), deterministic per seed; each [`SamplerStep`] can estimate the
 //!   finished sprite, which the backend turns into step previews when asked
 //!   ([`ImageRequest::preview_every`]);
-//! - [`SpriteBackend`]: the [`ImageBackend`] over it, whose output goes through the finishing stage
+//! - [`SpriteBackend`]: the [`ImageBackend`] over it or over v2 ([`SpriteNet`]; a model folder's
+//!   `config.json` says which), whose output goes through the finishing stage
 //!   ([`finish::pixelate`]: palette quantisation and binary alpha);
 //! - [`model`]: the network, a mirror of the trainer's `tools/sprite_model/python/model.py`;
 //! - [`v2`]: the 32×32 model with cross-attention on frozen LLM token embeddings (in training; it
@@ -312,19 +313,78 @@ pub fn tensor_to_image(x: &Tensor) -> Result<RgbaImage> {
     Ok(img)
 }
 
-/// The embedded sprite model as an [`ImageBackend`]: sample at the model's size, finish
-/// ([`finish::pixelate`]: palette quantisation, binary alpha), then scale up by an integer factor
-/// (nearest neighbour) when the request asks for a larger square.
+/// The network a [`SpriteBackend`] samples.
+#[derive(Debug)]
+pub enum SpriteNet {
+    /// The shipped model ([`SpriteModel`]): 16×16, learned caption words.
+    V1(SpriteModel),
+    /// The v2 model ([`v2::SpriteModel2`]): 32×32 (16×16 by box filter), cross-attention on frozen
+    /// LLM token embeddings.
+    V2(v2::SpriteModel2),
+}
+
+impl SpriteNet {
+    /// The largest square the network draws without scaling.
+    pub fn size(&self) -> u32 {
+        match self {
+            Self::V1(m) => m.config().size as u32,
+            Self::V2(m) => m.config().size as u32,
+        }
+    }
+
+    /// The squares it draws natively, largest first: v1 its one size, v2 32 and 16.
+    fn draw_sizes(&self) -> Vec<u32> {
+        match self {
+            Self::V1(_) => vec![self.size()],
+            Self::V2(_) => vec![self.size(), self.size() / 2],
+        }
+    }
+
+    /// SHA-256 of the weights file.
+    pub fn sha256(&self) -> &str {
+        match self {
+            Self::V1(m) => m.sha256(),
+            Self::V2(m) => m.sha256(),
+        }
+    }
+
+    /// Its id in provenance.
+    pub fn model_id(&self) -> &'static str {
+        match self {
+            Self::V1(_) => MODEL_ID,
+            Self::V2(_) => MODEL_ID_V2,
+        }
+    }
+
+    fn generate(
+        &self,
+        req: &ImageRequest,
+        on_step: &mut dyn FnMut(SamplerStep<'_>) -> Result<()>,
+    ) -> Result<RgbaImage> {
+        match self {
+            Self::V1(m) => m.generate(req, on_step),
+            Self::V2(m) => m.generate(req, on_step),
+        }
+    }
+}
+
+/// The v2 model's id in provenance.
+pub const MODEL_ID_V2: &str = "sprout-sprite-v2";
+
+/// A sprite model as an [`ImageBackend`]: sample at the largest size the network draws that
+/// divides the request (v1: 16; v2: 32, else 16), finish ([`finish::pixelate`]: palette
+/// quantisation, binary alpha), then scale up by an integer factor (nearest neighbour) when the
+/// request asks for a larger square.
 pub struct SpriteBackend {
-    model: SpriteModel,
-    /// The finishing step; `None` returns the raw sample.
+    net: SpriteNet,
+    /// The finishing step (its grid is set to the size drawn); `None` returns the raw sample.
     pub finish: Option<PixelArt>,
 }
 
 impl core::fmt::Debug for SpriteBackend {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SpriteBackend")
-            .field("model", &self.model)
+            .field("net", &self.net)
             .field("finish", &self.finish)
             .finish()
     }
@@ -337,21 +397,46 @@ impl SpriteBackend {
         Ok(Self::new(SpriteModel::embedded()?))
     }
 
-    /// Over any loaded model, default finishing.
+    /// Over a loaded v1 model, default finishing.
     pub fn new(model: SpriteModel) -> Self {
-        let s = model.config().size as u32;
+        Self::over(SpriteNet::V1(model))
+    }
+
+    /// Over either network, default finishing.
+    pub fn over(net: SpriteNet) -> Self {
+        let s = net.size();
         Self {
-            model,
+            net,
             finish: Some(PixelArt::new(s, s)),
         }
     }
 
-    /// The model.
-    pub fn model(&self) -> &SpriteModel {
-        &self.model
+    /// Over the model in `dir`, v1 or v2 by its `config.json` (a v2 config names `embed_dim`, the
+    /// width of its frozen token table), default finishing.
+    pub fn from_dir(dir: &Path) -> Result<Self> {
+        let path = dir.join("config.json");
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let config: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Model {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        let net = if config.get("embed_dim").is_some() {
+            SpriteNet::V2(v2::SpriteModel2::from_dir(dir)?)
+        } else {
+            SpriteNet::V1(SpriteModel::from_dir(dir)?)
+        };
+        Ok(Self::over(net))
     }
 
-    /// Where a model folder for [`SpriteModel::from_dir`] is found in a checkout.
+    /// The network.
+    pub fn net(&self) -> &SpriteNet {
+        &self.net
+    }
+
+    /// Where a model folder for [`from_dir`](Self::from_dir) is found in a checkout.
     pub fn repo_dir(root: &Path) -> PathBuf {
         root.join("models").join("sprite")
     }
@@ -359,12 +444,12 @@ impl SpriteBackend {
 
 impl ImageBackend for SpriteBackend {
     fn describe(&self) -> String {
-        format!("sprout-sprite {} (cpu)", &self.model.sha256[..12])
+        format!("{} {} (cpu)", self.net.model_id(), &self.net.sha256()[..12])
     }
 
     fn native(&self) -> Native {
         Native {
-            size: self.model.config().size as u32,
+            size: self.net.size(),
             steps: DEFAULT_STEPS,
             guidance: DEFAULT_GUIDANCE,
         }
@@ -372,8 +457,8 @@ impl ImageBackend for SpriteBackend {
 
     fn model_ref(&self) -> Option<ModelRef> {
         Some(ModelRef {
-            id: MODEL_ID.to_owned(),
-            sha256: self.model.sha256.clone(),
+            id: self.net.model_id().to_owned(),
+            sha256: self.net.sha256().to_owned(),
         })
     }
 
@@ -383,14 +468,30 @@ impl ImageBackend for SpriteBackend {
         on_event: &mut dyn FnMut(ImageEvent<'_>),
     ) -> Result<RgbaImage> {
         req.validate()?;
-        let s = self.model.config().size as u32;
-        if req.width != req.height || !req.width.is_multiple_of(s) {
+        let sizes = self.net.draw_sizes();
+        let drawn = sizes
+            .iter()
+            .copied()
+            .find(|&s| req.width == req.height && req.width.is_multiple_of(s));
+        let Some(drawn) = drawn else {
+            let list = sizes
+                .iter()
+                .map(|s| format!("{s}×{s}"))
+                .collect::<Vec<_>>()
+                .join(" or ");
             return Err(Error::InvalidRequest(format!(
-                "the sprite model draws {s}×{s}: ask for a square multiple of {s}, not {}×{}",
-                req.width, req.height
+                "the sprite model draws {list}: ask for a square multiple of {}, not {}×{}",
+                sizes[sizes.len() - 1],
+                req.width,
+                req.height
             )));
-        }
-        let raw = self.model.generate(req, &mut |st| {
+        };
+        let at_size = ImageRequest {
+            width: drawn,
+            height: drawn,
+            ..req.clone()
+        };
+        let raw = self.net.generate(&at_size, &mut |st| {
             req.check_cancelled()?;
             let preview = if req.preview_due(st.step, st.total) {
                 Some(sized(
@@ -409,10 +510,17 @@ impl ImageBackend for SpriteBackend {
             Ok(())
         })?;
         let finished = match &self.finish {
-            Some(opts) => finish::pixelate(&raw, opts).map_err(|e| Error::Backend {
-                backend: self.describe(),
-                message: format!("finishing: {e}"),
-            })?,
+            Some(opts) => {
+                let opts = PixelArt {
+                    width: drawn,
+                    height: drawn,
+                    ..opts.clone()
+                };
+                finish::pixelate(&raw, &opts).map_err(|e| Error::Backend {
+                    backend: self.describe(),
+                    message: format!("finishing: {e}"),
+                })?
+            }
             None => raw,
         };
         Ok(sized(finished, req.width, req.height))

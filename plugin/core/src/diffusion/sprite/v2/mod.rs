@@ -17,6 +17,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use image::RgbaImage;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use super::{SamplerStep, Sampling};
 use crate::diffusion::backend::{Error, ImageRequest, Result};
@@ -61,12 +62,14 @@ pub struct SpriteModel2 {
     table: Tensor,
     tokenizer: WordTokenizer,
     device: Device,
+    sha256: String,
 }
 
 impl core::fmt::Debug for SpriteModel2 {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SpriteModel2")
             .field("config", self.unet.config())
+            .field("sha256", &self.sha256)
             .finish_non_exhaustive()
     }
 }
@@ -92,6 +95,7 @@ impl SpriteModel2 {
         let weights = read("sprite.safetensors")?;
         let vb = VarBuilder::from_slice_safetensors(&weights, DType::F32, &device)?;
         let unet = SpriteUNet2::new(cfg, vb)?;
+        let sha256 = format!("{:x}", Sha256::digest(&weights));
         let text_weights = read("text.safetensors")?;
         let table = candle_core::safetensors::load_buffer(&text_weights, &device)?
             .remove("embed")
@@ -103,7 +107,13 @@ impl SpriteModel2 {
             table,
             tokenizer,
             device,
+            sha256,
         })
+    }
+
+    /// SHA-256 of the weights file, for provenance.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
     }
 
     /// The network's configuration.
