@@ -243,6 +243,8 @@ fn backend_opens_either_model_folder_and_draws_v2_at_its_sizes() {
     let mut v2 = SpriteBackend::from_dir(&root.join("models/sprite/v2")).expect("v2 folder");
     assert!(matches!(v2.net(), SpriteNet::V2(_)));
     assert_eq!(v2.native().size, 32);
+    assert_eq!(v2.native().steps, 10);
+    assert_eq!(v1.native().steps, 20);
     let model_ref = v2.model_ref().expect("ref");
     assert_eq!(model_ref.id, "sprout-sprite-v2");
     let weights = std::fs::read(root.join("models/sprite/v2/sprite.safetensors")).expect("weights");

@@ -146,14 +146,16 @@ fn main() {
 /// v2 model (`models/sprite/v2`) at 32² and 16² beside it, as a ratio to the embedded 16² sprite.
 #[cfg(feature = "sprite")]
 fn sprite_bench() {
-    use sprout_core::diffusion::sprite::{DEFAULT_GUIDANCE, DEFAULT_STEPS, SpriteBackend};
+    use sprout_core::diffusion::sprite::{
+        DEFAULT_GUIDANCE, DEFAULT_STEPS, DEFAULT_STEPS_V2, SpriteBackend,
+    };
     let mut backend = SpriteBackend::embedded().unwrap();
     backend.finish = None;
     println!("\nsprite model (CPU), 16², {DEFAULT_STEPS} steps, median of {ROUNDS}");
-    let req = |size: u32, previews: usize| {
+    let req = |size: u32, steps: usize, previews: usize| {
         ImageRequest::new("carrot")
             .with_size(size, size)
-            .with_steps(DEFAULT_STEPS)
+            .with_steps(steps)
             .with_guidance(DEFAULT_GUIDANCE)
             .with_previews(previews)
     };
@@ -169,7 +171,7 @@ fn sprite_bench() {
         ("previews every 5", 5),
         ("previews every step", 1),
     ] {
-        let d = time(&mut backend, &req(16, previews));
+        let d = time(&mut backend, &req(16, DEFAULT_STEPS, previews));
         if previews == 0 {
             v1 = d;
         }
@@ -178,11 +180,15 @@ fn sprite_bench() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/sprite/v2");
     let mut v2 = SpriteBackend::from_dir(&dir).unwrap();
     v2.finish = None;
-    println!("v2 model, {DEFAULT_STEPS} steps (ratio to the embedded model's 16² sprite)");
-    for size in [32, 16] {
-        let d = time(&mut v2, &req(size, 0));
+    println!("v2 model (ratio to the embedded model's 16² sprite at {DEFAULT_STEPS} steps)");
+    for (size, steps) in [
+        (32, DEFAULT_STEPS_V2),
+        (32, DEFAULT_STEPS),
+        (16, DEFAULT_STEPS_V2),
+    ] {
+        let d = time(&mut v2, &req(size, steps, 0));
         println!(
-            "v2 {size}²{:<14} {:>8.2} ms/sprite {:>6.2}×",
+            "v2 {size}², {steps} steps{:<6} {:>8.2} ms/sprite {:>6.2}×",
             "",
             ms(d),
             d.as_secs_f64() / v1.as_secs_f64()

@@ -47,6 +47,9 @@ pub const NATIVE_SIZE: u32 = 16;
 pub const MODEL_ID: &str = "sprout-sprite";
 /// Default sampler steps for sprites.
 pub const DEFAULT_STEPS: usize = 20;
+/// Default sampler steps for the v2 model: its samples at 10 steps look as at 20 (contact sheets
+/// side by side) and score the same with the evaluation's classifier, in half the time.
+pub const DEFAULT_STEPS_V2: usize = 10;
 /// Default classifier-free guidance scale for sprites.
 pub const DEFAULT_GUIDANCE: f64 = 3.0;
 
@@ -340,6 +343,14 @@ impl SpriteNet {
         }
     }
 
+    /// Sampler steps when a request does not choose.
+    pub fn default_steps(&self) -> usize {
+        match self {
+            Self::V1(_) => DEFAULT_STEPS,
+            Self::V2(_) => DEFAULT_STEPS_V2,
+        }
+    }
+
     /// SHA-256 of the weights file.
     pub fn sha256(&self) -> &str {
         match self {
@@ -450,7 +461,7 @@ impl ImageBackend for SpriteBackend {
     fn native(&self) -> Native {
         Native {
             size: self.net.size(),
-            steps: DEFAULT_STEPS,
+            steps: self.net.default_steps(),
             guidance: DEFAULT_GUIDANCE,
         }
     }
