@@ -159,7 +159,7 @@ fn sprite_bench() {
             .with_guidance(DEFAULT_GUIDANCE)
             .with_previews(previews)
     };
-    let mut time = |backend: &mut SpriteBackend, req: &ImageRequest| {
+    let time = |backend: &mut SpriteBackend, req: &ImageRequest| {
         backend.generate(req, &mut |_| {}).unwrap();
         median(|| {
             std::hint::black_box(backend.generate(req, &mut |_| {}).unwrap());

@@ -320,10 +320,10 @@ pub fn tensor_to_image(x: &Tensor) -> Result<RgbaImage> {
 #[derive(Debug)]
 pub enum SpriteNet {
     /// The shipped model ([`SpriteModel`]): 16×16, learned caption words.
-    V1(SpriteModel),
+    V1(Box<SpriteModel>),
     /// The v2 model ([`v2::SpriteModel2`]): 32×32 (16×16 by box filter), cross-attention on frozen
     /// LLM token embeddings.
-    V2(v2::SpriteModel2),
+    V2(Box<v2::SpriteModel2>),
 }
 
 impl SpriteNet {
@@ -410,7 +410,7 @@ impl SpriteBackend {
 
     /// Over a loaded v1 model, default finishing.
     pub fn new(model: SpriteModel) -> Self {
-        Self::over(SpriteNet::V1(model))
+        Self::over(SpriteNet::V1(Box::new(model)))
     }
 
     /// Over either network, default finishing.
@@ -435,9 +435,9 @@ impl SpriteBackend {
             message: e.to_string(),
         })?;
         let net = if config.get("embed_dim").is_some() {
-            SpriteNet::V2(v2::SpriteModel2::from_dir(dir)?)
+            SpriteNet::V2(Box::new(v2::SpriteModel2::from_dir(dir)?))
         } else {
-            SpriteNet::V1(SpriteModel::from_dir(dir)?)
+            SpriteNet::V1(Box::new(SpriteModel::from_dir(dir)?))
         };
         Ok(Self::over(net))
     }
