@@ -66,6 +66,16 @@ def caption_ids(rec, vocab_index, rng):
     return ids + [0] * (MAX_TOKENS - len(ids))
 
 
+def focus_records(recs, train, path):
+    """The training records whose name words or keywords include a word of `path` (one per line,
+    `#` comments): the part of each batch `--focus-share` draws from."""
+    with open(path) as f:
+        words = {w.strip() for w in f if w.strip() and not w.startswith("#")}
+    focus = [i for i in train if words & (set(recs[i]["name_words"]) | set(recs[i]["keywords"]))]
+    print(f"focus: {len(focus)} training images name or tag one of {len(words)} words", flush=True)
+    return focus
+
+
 def export(ema, out, step):
     tensors = {k: v.detach().clone().contiguous() for k, v in ema.state_dict().items()}
     path = os.path.join(out, f"sprite-{step:06d}.safetensors")
@@ -113,12 +123,7 @@ def main():
     with open(os.path.join(args.out, "vocab.txt"), "w") as f:
         f.write("\n".join(vocab) + "\n")
     train = [i for i, r in enumerate(recs) if not r["held_out"]]
-    focus = []
-    if args.focus:
-        with open(args.focus) as f:
-            words = {w.strip() for w in f if w.strip() and not w.startswith("#")}
-        focus = [i for i in train if words & (set(recs[i]["name_words"]) | set(recs[i]["keywords"]))]
-        print(f"focus: {len(focus)} training images name or tag one of {len(words)} words", flush=True)
+    focus = focus_records(recs, train, args.focus) if args.focus else []
     x_all = to_tensor(px)
     print(f"{len(train)} training images, {len(recs) - len(train)} held out, vocab {len(vocab)}", flush=True)
 

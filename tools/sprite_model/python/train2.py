@@ -26,6 +26,7 @@ from safetensors.torch import load_file, save_file
 
 from model2 import SpriteUNet2, caption_tensors, save_config
 from text import Tokenizer
+from train import focus_records
 
 
 def load_data(data_dir, size=32):
@@ -106,12 +107,7 @@ def main():
     table = load_file(os.path.join(args.text, "text.safetensors"))["embed"].float()
     recs, px = load_data(args.data)
     train = [i for i, r in enumerate(recs) if not r["held_out"]]
-    focus = []
-    if args.focus:
-        with open(args.focus) as f:
-            words = {w.strip() for w in f if w.strip() and not w.startswith("#")}
-        focus = [i for i in train if words & (set(recs[i]["name_words"]) | set(recs[i]["keywords"]))]
-        print(f"focus: {len(focus)} training images name or tag one of {len(words)} words", flush=True)
+    focus = focus_records(recs, train, args.focus) if args.focus else []
     x_all = to_tensor(px).to(dev)
     print(f"{len(train)} training images, {len(recs) - len(train)} held out", flush=True)
 
