@@ -45,6 +45,8 @@ pub const EMBEDDED_CONFIG: &str = include_str!("../../../../../models/sprite/con
 pub const NATIVE_SIZE: u32 = 16;
 /// The embedded model's id in provenance.
 pub const MODEL_ID: &str = "sprout-sprite";
+/// The v2 model's id in provenance.
+pub const MODEL_ID_V2: &str = "sprout-sprite-v2";
 /// Default sampler steps for sprites.
 pub const DEFAULT_STEPS: usize = 20;
 /// Default sampler steps for the v2 model: its samples at 10 steps look as at 20 (contact sheets
@@ -378,9 +380,6 @@ impl SpriteNet {
         }
     }
 }
-
-/// The v2 model's id in provenance.
-pub const MODEL_ID_V2: &str = "sprout-sprite-v2";
 
 /// A sprite model as an [`ImageBackend`]: sample at the largest size the network draws that
 /// divides the request (v1: 16; v2: 32, else 16), finish ([`finish::pixelate`]: palette
