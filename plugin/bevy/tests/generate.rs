@@ -13,7 +13,7 @@ use bevy_sprout::prelude::*;
 use sprout_core::art::{self, ArtJob, Recipe};
 use sprout_core::content::provenance::sidecar_path;
 use sprout_core::content::{ContentSet, Situation};
-use sprout_core::diffusion::sprite::SpriteBackend;
+use sprout_core::diffusion::sprite::{self, SpriteBackend};
 use sprout_core::story::{Job as Story, JobSpec};
 
 fn wait(app: &mut App, limit: Duration, what: &str, mut done: impl FnMut(&App) -> bool) {
@@ -117,11 +117,19 @@ fn dialogue(id: &str, nodes: usize, seed: u64) -> Job {
 /// directly (as `sprout gen` does), byte for byte, and so is their provenance (but for the time
 /// it was made).
 fn same_as_core(app: &App, id: JobId, job: &ArtJob, assets: &Path) {
+    same_as_core_with(app, id, job, assets, None);
+}
+
+/// [`same_as_core`] with the sprite model in `model` (`None`: the compiled-in one).
+fn same_as_core_with(app: &App, id: JobId, job: &ArtJob, assets: &Path, model: Option<&Path>) {
     let record = &app.world().resource::<Generations>().records[&id];
     let staged = record.staged.clone().unwrap();
     let (content, problems) = ContentSet::load_dir(assets);
     assert!(problems.is_empty(), "{problems:?}");
-    let mut sprite = SpriteBackend::embedded().unwrap();
+    let mut sprite = match model {
+        Some(dir) => SpriteBackend::from_dir(dir).unwrap(),
+        None => SpriteBackend::embedded().unwrap(),
+    };
     sprite.finish = None;
     let palettes = assets.join("palettes");
     let cx = art::Context {
@@ -280,7 +288,7 @@ fn story_and_image_jobs_are_staged_and_accepted() {
     let decoded = image::load_from_memory(&std::fs::read(&png).unwrap())
         .unwrap()
         .to_rgba8();
-    let native = sprout_core::diffusion::sprite::NATIVE_SIZE;
+    let native = sprite::NATIVE_SIZE;
     assert_eq!(decoded.dimensions(), (native, native));
     let sidecar = std::fs::read_to_string(sidecar_path(&png)).unwrap();
     assert!(sidecar.contains("sprout art icon"), "{sidecar}");
@@ -339,6 +347,97 @@ fn story_and_image_jobs_are_staged_and_accepted() {
     assert!(health.is_healthy(), "{:#?}", health.lines());
     let report = sprout_core::validate::validate_dir(&assets);
     assert!(report.is_ok(), "{:#?}", report.diagnostics);
+}
+
+/// An art job draws with the sprite model the settings name when it is submitted: the repo's v2
+/// folder draws an icon at 32×32 under v2's provenance, byte for byte what `art::make` (`sprout
+/// art --model models/sprite/v2`) makes; a folder with no model fails the job naming the file
+/// it lacks; the next job, back on the compiled-in model, draws at 16×16 again.
+#[test]
+fn art_jobs_draw_with_the_sprite_model_the_settings_name() {
+    let repo = std::fs::canonicalize(Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")).unwrap();
+    let v2 = SpriteBackend::repo_dir(&repo).join("v2");
+    // The editor offers the folders of the project's `models/sprite/`: this repo's v2.
+    assert_eq!(
+        GeneratorSettings::for_assets(&repo.join("assets")).sprite_models,
+        vec![v2.clone()]
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(tmp.path()).unwrap();
+    let (mut app, assets) = app_over_copy(&root);
+    // The copy's project has no `models/`: nothing to offer beside the compiled-in model.
+    assert!(
+        app.world()
+            .resource::<GeneratorSettings>()
+            .sprite_models
+            .is_empty()
+    );
+    let icon = |seed| {
+        ArtJob::new(
+            Recipe::ItemIcon {
+                item: Id::new("frost_kale").unwrap(),
+            },
+            "kale",
+        )
+        .with_seed(seed)
+        .with_palette("farm32")
+    };
+    let drawn = |app: &App, id: JobId| {
+        let staged = app.world().resource::<Generations>().records[&id]
+            .staged
+            .clone()
+            .unwrap();
+        let png = staged.dir.join("sprites/items/frost_kale.png");
+        let img = image::open(&png).unwrap().to_rgba8();
+        let sidecar = std::fs::read_to_string(sidecar_path(&png)).unwrap();
+        (img.dimensions(), sidecar)
+    };
+
+    app.world_mut()
+        .resource_mut::<GeneratorSettings>()
+        .sprite_model = Some(v2.clone());
+    let job = icon(3);
+    let on_v2 = submit(&mut app, Job::Art(job.clone()));
+    wait_staged(&mut app, on_v2, Duration::from_secs(180));
+    same_as_core_with(&app, on_v2, &job, &assets, Some(&v2));
+    let (size, sidecar) = drawn(&app, on_v2);
+    assert_eq!(size, (32, 32));
+    assert!(
+        sidecar.contains(&format!("\"{}\"", sprite::MODEL_ID_V2)),
+        "{sidecar}"
+    );
+
+    let empty = root.join("no-model");
+    std::fs::create_dir_all(&empty).unwrap();
+    app.world_mut()
+        .resource_mut::<GeneratorSettings>()
+        .sprite_model = Some(empty);
+    let broken = submit(&mut app, Job::Art(icon(4)));
+    app.update();
+    app.world_mut()
+        .resource_mut::<GeneratorSettings>()
+        .sprite_model = None;
+    let on_v1 = submit(&mut app, Job::Art(icon(5)));
+    wait(&mut app, Duration::from_secs(60), "the broken job", |app| {
+        matches!(status(app, broken), JobStatus::Failed(_))
+    });
+    let JobStatus::Failed(why) = status(&app, broken) else {
+        unreachable!()
+    };
+    assert!(
+        why.contains("no-model") && why.contains("config.json"),
+        "{why}"
+    );
+    wait_staged(&mut app, on_v1, Duration::from_secs(120));
+    same_as_core(&app, on_v1, &icon(5), &assets);
+    let (size, sidecar) = drawn(&app, on_v1);
+    let native = sprite::NATIVE_SIZE;
+    assert_eq!(size, (native, native));
+    assert!(
+        sidecar.contains(&format!("\"{}\"", sprite::MODEL_ID)),
+        "{sidecar}"
+    );
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! The image tabs:
 //! - **Item/Crop sprite**: an item's icon, or a crop's ripe sprite with its growth stages derived
-//!   from it, from the embedded sprite model, finished to a palette of `assets/palettes/`;
+//!   from it, from the sprite model the Model picker names (the compiled-in 16×16 one, or a
+//!   folder of `models/sprite/` such as the 32×32 v2), finished to a palette of
+//!   `assets/palettes/`;
 //! - **Texture**: a ground tile from the sprite model, made seamless (shown tiled 3×3);
 //! - **Prop**: a 3D prop (`props/<id>.glb`) extruded into voxels from a loaded sprite.
 //!
@@ -15,7 +17,7 @@ use sprout_core::finish::Palette;
 use sprout_core::art::{ArtJob, Recipe, set};
 
 use super::panel::Actions;
-use super::widgets::{Decision, JobView, fresh_id, generate_button, show_job};
+use super::widgets::{Decision, JobView, fresh_id, generate_button, show_job, sprite_model_picker};
 use crate::generate::{Generate, Job, JobId};
 use crate::library::Library;
 
@@ -299,7 +301,7 @@ pub(super) fn sprite_tab(
             palette_picker(ui, "sprite-palette", &mut form.palette, asset_dir);
             ui.end_row();
             ui.label("Model");
-            ui.label("embedded sprite model (CPU)");
+            sprite_model_picker(ui, "sprite-model", view);
             ui.end_row();
         });
     let job = sprite_job(form, library);
@@ -354,6 +356,9 @@ pub(super) fn texture_tab(
             ui.end_row();
             ui.label("Palette");
             palette_picker(ui, "texture-palette", &mut form.palette, asset_dir);
+            ui.end_row();
+            ui.label("Model");
+            sprite_model_picker(ui, "texture-model", view);
             ui.end_row();
             ui.label("Writes");
             ui.label(format!("textures/{}.png (seamless)", form.id));

@@ -137,6 +137,36 @@ pub fn model_picker(ui: &mut egui::Ui, view: &mut JobView) {
         });
 }
 
+/// The sprite-model picker: sets [`GeneratorSettings::sprite_model`] for the art jobs submitted
+/// from now on, to the compiled-in model (`None`) or one of
+/// [`GeneratorSettings::sprite_models`] (shown by folder name; the path on hover).
+pub fn sprite_model_picker(ui: &mut egui::Ui, salt: &str, view: &mut JobView) {
+    const BUILT_IN: &str = "built-in (16×16)";
+    let name = |dir: &std::path::Path| {
+        dir.file_name().map_or_else(
+            || dir.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    };
+    let settings = &mut *view.generator;
+    let shown = settings
+        .sprite_model
+        .as_deref()
+        .map_or_else(|| BUILT_IN.to_owned(), name);
+    let folders = settings.sprite_models.clone();
+    egui::ComboBox::from_id_salt(salt)
+        .selected_text(shown)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut settings.sprite_model, None, BUILT_IN);
+            for dir in folders {
+                let label = name(&dir);
+                let hover = dir.display().to_string();
+                ui.selectable_value(&mut settings.sprite_model, Some(dir), label)
+                    .on_hover_text(hover);
+            }
+        });
+}
+
 /// What the user did with a shown job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {

@@ -30,6 +30,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 
 use bevy::asset::AssetServer;
 use bevy::prelude::*;
+use sprout_core::diffusion::sprite::SpriteBackend;
 use sprout_core::llm::CancelToken;
 
 pub use error::Error;
@@ -58,6 +59,14 @@ pub struct GeneratorSettings {
     /// is set, else every core but one, which the game keeps (Bevy's task pools share the same
     /// cores, and a model on every core of a busy machine runs slower than on one).
     pub threads: Option<usize>,
+    /// The sprite model art jobs draw with: a model folder (v1 or v2, as
+    /// [`SpriteBackend::from_dir`] reads it), or `None` for the model compiled into the binary.
+    /// Like `model`, it may change at any time (the editor's sprite-model picker sets it); each
+    /// job uses the value it was submitted with.
+    pub sprite_model: Option<PathBuf>,
+    /// The sprite model folders the editor offers beside the compiled-in one (`for_assets`: those
+    /// in the project's `models/sprite/`, where this repo ships v2).
+    pub sprite_models: Vec<PathBuf>,
 }
 
 impl GeneratorSettings {
@@ -71,6 +80,8 @@ impl GeneratorSettings {
             prompts_dir: root.join("prompts"),
             state_dir: project.state,
             threads: None,
+            sprite_model: None,
+            sprite_models: SpriteBackend::folders_in(&SpriteBackend::repo_dir(root)),
         }
     }
 
@@ -146,6 +157,7 @@ fn submit(
             id: *id,
             job: job.clone(),
             model: generator.model.clone(),
+            sprite_model: generator.sprite_model.clone(),
             content,
             cancel,
         };

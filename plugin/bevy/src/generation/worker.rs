@@ -31,6 +31,9 @@ pub(super) struct Command {
     /// The LLM to use (registry id; `None`: the default), from [`GeneratorSettings::model`] when
     /// the job was submitted.
     pub model: Option<String>,
+    /// The sprite model folder (`None`: the compiled-in model), from
+    /// [`GeneratorSettings::sprite_model`] when the job was submitted.
+    pub sprite_model: Option<PathBuf>,
     pub content: Box<ContentSet>,
     pub cancel: CancelToken,
 }
@@ -58,12 +61,13 @@ struct Done {
     candidates: Vec<Scored>,
 }
 
-/// The models, loaded on first use; the LLM is reloaded when a job asks for another one.
+/// The models, loaded on first use; each is reloaded when a job asks for another one.
 #[derive(Default)]
 struct Models {
     /// The loaded model, its reference and story defaults, and the id it was asked for.
     llm: Option<(LocalModel, ModelRef, StorySettings, Option<String>)>,
-    sprite: Option<SpriteBackend>,
+    /// The loaded sprite model and the folder it was asked for (`None`: the compiled-in one).
+    sprite: Option<(SpriteBackend, Option<PathBuf>)>,
 }
 
 pub(super) fn run(
@@ -86,6 +90,7 @@ pub(super) fn run(
         id,
         job,
         model,
+        sprite_model,
         content,
         cancel,
     }) = inbox.recv()
@@ -96,6 +101,7 @@ pub(super) fn run(
         }
         let ctx = Ctx {
             model: model.as_deref(),
+            sprite_model: sprite_model.as_deref(),
             settings: &settings,
             asset_dir: &asset_dir,
             id,
@@ -147,6 +153,7 @@ fn contained<T>(models: &mut Models, job: impl FnOnce(&mut Models) -> Result<T>)
 /// One job's context.
 struct Ctx<'a> {
     model: Option<&'a str>,
+    sprite_model: Option<&'a Path>,
     settings: &'a GeneratorSettings,
     asset_dir: &'a Path,
     id: JobId,
@@ -291,17 +298,31 @@ impl Ctx<'_> {
     /// An art job through the art recipes, written into the job's staging folder.
     fn art(&self, models: &mut Models, job: &ArtJob) -> Result<Done> {
         let backend: Option<&mut dyn ImageBackend> = if job.recipe.needs_backend() {
-            if models.sprite.is_none() {
+            if models
+                .sprite
+                .as_ref()
+                .is_none_or(|(_, dir)| dir.as_deref() != self.sprite_model)
+            {
+                models.sprite = None;
                 (self.send)(GenerationUpdate::Loading {
                     job: self.id,
-                    what: "loading the sprite model".into(),
+                    what: match self.sprite_model {
+                        Some(dir) => format!("loading the sprite model in {}", dir.display()),
+                        None => "loading the sprite model".into(),
+                    },
                 });
-                let mut sprite = SpriteBackend::embedded()?;
+                let mut sprite = match self.sprite_model {
+                    Some(dir) => SpriteBackend::from_dir(dir)?,
+                    None => SpriteBackend::embedded()?,
+                };
                 // The recipes finish (background, grid, palette) themselves.
                 sprite.finish = None;
-                models.sprite = Some(sprite);
+                models.sprite = Some((sprite, self.sprite_model.map(Path::to_path_buf)));
             }
-            models.sprite.as_mut().map(|s| s as &mut dyn ImageBackend)
+            models
+                .sprite
+                .as_mut()
+                .map(|(s, _)| s as &mut dyn ImageBackend)
         } else {
             None
         };
@@ -360,7 +381,7 @@ mod tests {
     fn a_panicking_job_fails_with_its_message_and_the_models_start_afresh() {
         let mut models = Models {
             llm: None,
-            sprite: Some(SpriteBackend::embedded().unwrap()),
+            sprite: Some((SpriteBackend::embedded().unwrap(), None)),
         };
         let r: Result<()> = contained(&mut models, |_| panic!("head_count is zero"));
         let e = r.unwrap_err().to_string();

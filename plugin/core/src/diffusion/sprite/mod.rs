@@ -450,6 +450,21 @@ impl SpriteBackend {
     pub fn repo_dir(root: &Path) -> PathBuf {
         root.join("models").join("sprite")
     }
+
+    /// The model folders for [`from_dir`](Self::from_dir) directly below `dir` (a checkout's
+    /// [`repo_dir`](Self::repo_dir) holds `v2/`): those with a `config.json` and a
+    /// `sprite.safetensors`, sorted by name. A missing or unreadable `dir` has none.
+    pub fn folders_in(dir: &Path) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|e| Some(e.ok()?.path()))
+            .filter(|p| p.join("config.json").is_file() && p.join("sprite.safetensors").is_file())
+            .collect();
+        found.sort();
+        found
+    }
 }
 
 impl ImageBackend for SpriteBackend {
