@@ -66,14 +66,27 @@ def caption_ids(rec, vocab_index, rng):
     return ids + [0] * (MAX_TOKENS - len(ids))
 
 
-def focus_records(recs, train, path):
-    """The training records whose name words or keywords include a word of `path` (one per line,
-    `#` comments): the part of each batch `--focus-share` draws from."""
-    with open(path) as f:
-        words = {w.strip() for w in f if w.strip() and not w.startswith("#")}
-    focus = [i for i in train if words & (set(recs[i]["name_words"]) | set(recs[i]["keywords"]))]
-    print(f"focus: {len(focus)} training images name or tag one of {len(words)} words", flush=True)
-    return focus
+class Focus:
+    """The training records a focused fine-tune draws `--focus-share` of each batch from: those
+    whose name words or keywords include a word of `path` (one per line, `#` comments). With
+    `by_word`, a draw picks a word first (uniformly among the words that have a record), then one
+    of its records, so `carrot` with five sprites is drawn as often as `plant` with 278."""
+
+    def __init__(self, recs, train, path, by_word=False):
+        with open(path) as f:
+            words = [w.strip() for w in f if w.strip() and not w.startswith("#")]
+        tags = {i: set(recs[i]["name_words"]) | set(recs[i]["keywords"]) for i in train}
+        self.records = [i for i in train if tags[i] & set(words)]
+        groups = [[i for i in self.records if w in tags[i]] for w in dict.fromkeys(words)]
+        self.groups = [g for g in groups if g] if by_word else []
+        how = f", drawn word first over {len(self.groups)} words" if by_word else ""
+        print(f"focus: {len(self.records)} training images name or tag one of {len(words)} words{how}",
+              flush=True)
+
+    def draw(self, rng):
+        if self.groups:
+            return rng.choice(rng.choice(self.groups))
+        return rng.choice(self.records)
 
 
 def export(ema, out, step):
@@ -106,6 +119,8 @@ def main():
     ap.add_argument("--focus", help="a file of words, one per line (farm words): a record whose name words "
                     "or keywords include one is drawn with --focus-share of each batch")
     ap.add_argument("--focus-share", type=float, default=0.5)
+    ap.add_argument("--focus-by-word", action="store_true", help="draw the focus share word first, then "
+                    "one of its sprites (each focus word equally often, however few sprites it has)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -123,7 +138,7 @@ def main():
     with open(os.path.join(args.out, "vocab.txt"), "w") as f:
         f.write("\n".join(vocab) + "\n")
     train = [i for i, r in enumerate(recs) if not r["held_out"]]
-    focus = focus_records(recs, train, args.focus) if args.focus else []
+    focus = Focus(recs, train, args.focus, args.focus_by_word) if args.focus else None
     x_all = to_tensor(px)
     print(f"{len(train)} training images, {len(recs) - len(train)} held out, vocab {len(vocab)}", flush=True)
 
@@ -183,7 +198,7 @@ def main():
     log = open(os.path.join(args.out, "loss.log"), "a")
     start, window = time.time(), []
     while step < args.steps and not stop["now"]:
-        idx = [rng.choice(focus) if focus and rng.random() < args.focus_share else rng.choice(train)
+        idx = [focus.draw(rng) if focus and rng.random() < args.focus_share else rng.choice(train)
                for _ in range(args.batch)]
         x0 = x_all[idx]
         flip = torch.rand(args.batch) < 0.5

@@ -26,7 +26,7 @@ from safetensors.torch import load_file, save_file
 
 from model2 import SpriteUNet2, caption_tensors, save_config
 from text import Tokenizer
-from train import focus_records
+from train import Focus
 
 
 def load_data(data_dir, size=32):
@@ -93,6 +93,8 @@ def main():
     ap.add_argument("--focus", help="a file of words, one per line (farm words): a record whose name words "
                     "or keywords include one is drawn with --focus-share of each batch (as train.py)")
     ap.add_argument("--focus-share", type=float, default=0.5)
+    ap.add_argument("--focus-by-word", action="store_true", help="draw the focus share word first, then "
+                    "one of its sprites (as train.py)")
     ap.add_argument("--init", nargs="+", help="small checkpoint file(s) to start from when --out has no "
                     "checkpoint: small.safetensors, or small-model + small-ema.safetensors")
     args = ap.parse_args()
@@ -107,7 +109,7 @@ def main():
     table = load_file(os.path.join(args.text, "text.safetensors"))["embed"].float()
     recs, px = load_data(args.data)
     train = [i for i, r in enumerate(recs) if not r["held_out"]]
-    focus = focus_records(recs, train, args.focus) if args.focus else []
+    focus = Focus(recs, train, args.focus, args.focus_by_word) if args.focus else None
     x_all = to_tensor(px).to(dev)
     print(f"{len(train)} training images, {len(recs) - len(train)} held out", flush=True)
 
@@ -189,7 +191,7 @@ def main():
     while step < args.steps and not stop["now"]:
         if args.minutes and time.time() - start > args.minutes * 60:
             break
-        idx = [rng.choice(focus) if focus and rng.random() < args.focus_share else rng.choice(train)
+        idx = [focus.draw(rng) if focus and rng.random() < args.focus_share else rng.choice(train)
                for _ in range(args.batch)]
         x0 = x_all[idx]
         flip = (torch.rand(args.batch) < 0.5).to(dev)
