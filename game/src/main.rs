@@ -2,7 +2,8 @@
 //!
 //! Options: `--screenshot PATH` saves a screenshot once the content has loaded and exits;
 //! `--talk NPC` starts a conversation with that villager first (for a dialogue screenshot);
-//! `--editor NPC` / `--editor-sprite ITEM` open the editor and generate first;
+//! `--editor NPC` / `--editor-sprite ITEM` open the editor and generate first (`--sprite-model DIR`:
+//! the sprite with the model in that folder, e.g. `models/sprite/v2`);
 //! `--bench FRAMES [--crops N]` measures frame times (see `cargo bench -p sprout_farm`);
 //! `--lang LANG` shows dialogue in that language (`--lang fr`: `assets/locales/fr.po`), English
 //! where a line has no translation yet; `--full-res` draws the world straight to the window

@@ -1,7 +1,8 @@
 //! Screenshot mode for CI and docs: wait for the content to settle, optionally start a
 //! conversation or (with the `dev` feature's editor) generate and show the job in the editor
 //! panel (a conversation with the local model with `--editor NPC`, an item icon with the sprite
-//! model with `--editor-sprite ITEM`), save the frame to PNG, exit. A frame limit makes sure it
+//! model with `--editor-sprite ITEM`, drawn by the model folder `--sprite-model DIR` names, else the
+//! compiled-in one), save the frame to PNG, exit. A frame limit makes sure it
 //! never hangs. It uses only the public API of `bevy_sprout`: a [`Generate`] request, then the editor's
 //! `ShowJob`.
 
@@ -27,6 +28,7 @@ pub struct Args {
     editor: Option<EditorShot>,
     at: Option<IVec2>,
     field: bool,
+    sprite_model: Option<PathBuf>,
 }
 
 /// What the editor panel generates before the screenshot.
@@ -63,6 +65,8 @@ impl Args {
                 }
                 // Plant every crop of the content in the field, each row a day further grown.
                 "--field" => out.field = true,
+                // The sprite model folder the editor draws with (as its Model picker sets it).
+                "--sprite-model" => out.sprite_model = args.next().map(PathBuf::from),
                 other => eprintln!("ignoring unknown argument {other}"),
             }
         }
@@ -95,6 +99,11 @@ pub fn install(app: &mut App, args: Args) {
     #[cfg(not(feature = "dev"))]
     if let Some(shot) = &args.editor {
         warn!("screenshot: {shot:?} needs the editor (the `dev` feature); taking a plain one");
+    }
+    if let Some(dir) = args.sprite_model {
+        app.world_mut()
+            .resource_mut::<bevy_sprout::generate::GeneratorSettings>()
+            .sprite_model = Some(dir);
     }
     app.insert_resource(Plan {
         path,

@@ -221,4 +221,27 @@ fn farm_and_dialogue_render_with_content() {
         sprite.colours(800, 120, 1240, 620) > 20,
         "the editor window is empty"
     );
+
+    // The same tab with the v2 model's folder picked: a 32×32 icon, shown at the same scale, so
+    // its preview covers four times the 16×16 one's checkerboard.
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/sprite/v2");
+    let v2 = Image::load(&render(
+        "editor-sprite-v2.png",
+        &[
+            "--editor-sprite",
+            "plum_tomato",
+            "--sprite-model",
+            folder.to_str().unwrap(),
+        ],
+    ));
+    let panel_low = (800, 120, 1240, 720);
+    let board = |shot: &Image| {
+        shot.share_near(panel_low, [70, 70, 70], 2) + shot.share_near(panel_low, [90, 90, 90], 2)
+    };
+    assert!(
+        board(&v2) > 2.0 * board(&sprite),
+        "the v2 preview is not larger: {} against {}",
+        board(&v2),
+        board(&sprite)
+    );
 }
