@@ -11,8 +11,9 @@
 //!   `config.json` says which), whose output goes through the finishing stage
 //!   ([`finish::pixelate`]: palette quantisation and binary alpha);
 //! - [`model`]: the network, a mirror of the trainer's `tools/sprite_model/python/model.py`;
-//! - [`v2`]: the 32×32 model with cross-attention on frozen LLM token embeddings (in training; it
-//!   replaces the shipped one once it scores better).
+//! - [`v2`]: the 32×32 model with cross-attention on frozen LLM token embeddings, a model folder
+//!   (`models/sprite/v2`, not compiled in) that [`SpriteBackend::from_dir`] opens; it beats v1 on
+//!   farm words and not yet on general concepts (`tools/sprite_model/README.md`).
 //!
 //! Trained with `tools/sprite_model` (data pipeline, `PyTorch` trainer, evaluation; see its README).
 
