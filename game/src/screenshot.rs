@@ -100,6 +100,14 @@ pub fn install(app: &mut App, args: Args) {
     if let Some(shot) = &args.editor {
         warn!("screenshot: {shot:?} needs the editor (the `dev` feature); taking a plain one");
     }
+    #[cfg(not(feature = "dev"))]
+    if let Some(dir) = &args.sprite_model {
+        warn!(
+            "screenshot: --sprite-model {} needs the editor (the `dev` feature)",
+            dir.display()
+        );
+    }
+    #[cfg(feature = "dev")]
     if let Some(dir) = args.sprite_model {
         app.world_mut()
             .resource_mut::<bevy_sprout::generate::GeneratorSettings>()
