@@ -223,7 +223,8 @@ fn farm_and_dialogue_render_with_content() {
     );
 
     // The same tab with the v2 model's folder picked: a 32×32 icon, shown at the same scale, so
-    // its preview covers four times the 16×16 one's checkerboard.
+    // its preview covers four times the 16×16 one's area (and, with a similar share of
+    // transparent pixels, well over twice its checkerboard).
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/sprite/v2");
     let v2 = Image::load(&render(
         "editor-sprite-v2.png",

@@ -83,6 +83,10 @@ class Focus:
         print(f"focus: {len(self.records)} training images name or tag one of {len(words)} words{how}",
               flush=True)
 
+    def __len__(self):
+        # No record: falsy, so the trainers draw every sprite from the whole training set.
+        return len(self.records)
+
     def draw(self, rng):
         if self.groups:
             return rng.choice(rng.choice(self.groups))
