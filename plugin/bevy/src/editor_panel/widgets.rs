@@ -148,21 +148,21 @@ pub fn sprite_model_picker(ui: &mut egui::Ui, salt: &str, view: &mut JobView) {
             |n| n.to_string_lossy().into_owned(),
         )
     };
-    let settings = &mut *view.generator;
-    let shown = settings
-        .sprite_model
+    let GeneratorSettings {
+        sprite_model,
+        sprite_models,
+        ..
+    } = &mut *view.generator;
+    let shown = sprite_model
         .as_deref()
         .map_or_else(|| BUILT_IN.to_owned(), name);
-    let folders = settings.sprite_models.clone();
     egui::ComboBox::from_id_salt(salt)
         .selected_text(shown)
         .show_ui(ui, |ui| {
-            ui.selectable_value(&mut settings.sprite_model, None, BUILT_IN);
-            for dir in folders {
-                let label = name(&dir);
-                let hover = dir.display().to_string();
-                ui.selectable_value(&mut settings.sprite_model, Some(dir), label)
-                    .on_hover_text(hover);
+            ui.selectable_value(sprite_model, None, BUILT_IN);
+            for dir in sprite_models.iter() {
+                ui.selectable_value(sprite_model, Some(dir.clone()), name(dir))
+                    .on_hover_text(dir.display().to_string());
             }
         });
 }
